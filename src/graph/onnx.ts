@@ -1,0 +1,192 @@
+/**
+ * ONNX (de)serialisation — the only module that touches protobuf. Writes are deterministic:
+ * the same graph gives the same bytes (no timestamps, sorted metadata, raw little-endian data).
+ */
+import onnxProto from 'onnx-proto';
+import { type AttrValue, type DType, type Graph, type Node, type Shape, type TensorData, type TypedArray, type Value } from './ir.js';
+import { validateGraph } from './validate.js';
+
+const { onnx } = onnxProto;
+
+const DT_TO_ONNX: Record<DType, number> = { float32: 1, uint8: 2, int32: 6, int64: 7, bool: 9, float64: 11 };
+const ONNX_TO_DT: Record<number, DType> = { 1: 'float32', 2: 'uint8', 6: 'int32', 7: 'int64', 9: 'bool', 11: 'float64' };
+
+export const PRODUCER = 'dark-knowledge';
+
+function num(x: unknown): number {
+  if (typeof x === 'number') return x;
+  if (x && typeof x === 'object' && 'toNumber' in x) return (x as { toNumber(): number }).toNumber();
+  return Number(x);
+}
+
+function tensorToProto(name: string, t: TensorData): onnxProto.onnx.ITensorProto {
+  const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+  return { name, dims: t.dims, dataType: DT_TO_ONNX[t.dtype], rawData: bytes.slice() };
+}
+
+function typed(dtype: DType, bytes: Uint8Array): TypedArray {
+  const copy = bytes.slice(); // aligned copy
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+    case 'float64':
+      return new Float64Array(copy.buffer, 0, copy.byteLength / 8);
+    case 'int64':
+      return new BigInt64Array(copy.buffer, 0, copy.byteLength / 8);
+    case 'int32':
+      return new Int32Array(copy.buffer, 0, copy.byteLength / 4);
+    default:
+      return copy;
+  }
+}
+
+function protoToTensor(p: onnxProto.onnx.ITensorProto): TensorData {
+  const dtype = ONNX_TO_DT[p.dataType ?? 0];
+  if (!dtype) throw new RangeError(`tensor '${p.name}': unsupported data type ${p.dataType}`);
+  const dims = (p.dims ?? []).map(num);
+  if (p.rawData && p.rawData.length) return { dtype, dims, data: typed(dtype, p.rawData) };
+  if (p.externalData && p.externalData.length) throw new RangeError(`tensor '${p.name}' uses external data, which is not supported`);
+  let data: TypedArray;
+  switch (dtype) {
+    case 'float32':
+      data = Float32Array.from(p.floatData ?? []);
+      break;
+    case 'float64':
+      data = Float64Array.from(p.doubleData ?? []);
+      break;
+    case 'int64':
+      data = BigInt64Array.from((p.int64Data ?? []).map((x) => BigInt(num(x))));
+      break;
+    default:
+      data = (dtype === 'int32' ? Int32Array : Uint8Array).from(p.int32Data ?? []);
+  }
+  return { dtype, dims, data };
+}
+
+function valueInfo(v: Value): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: DT_TO_ONNX[v.dtype],
+        shape: { dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d === '?' ? undefined : d })) },
+      },
+    },
+  };
+}
+
+function attrToProto(name: string, a: AttrValue): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.type) {
+    case 'int':
+      return { name, type: T.INT, i: a.value };
+    case 'float':
+      return { name, type: T.FLOAT, f: a.value };
+    case 'ints':
+      return { name, type: T.INTS, ints: a.value };
+    case 'floats':
+      return { name, type: T.FLOATS, floats: a.value };
+    case 'string':
+      return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+    case 'tensor':
+      return { name, type: T.TENSOR, t: tensorToProto('', a.value) };
+  }
+}
+
+function protoToAttr(p: onnxProto.onnx.IAttributeProto): AttrValue | undefined {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (p.type) {
+    case T.INT:
+      return { type: 'int', value: num(p.i) };
+    case T.FLOAT:
+      return { type: 'float', value: p.f ?? 0 };
+    case T.INTS:
+      return { type: 'ints', value: (p.ints ?? []).map(num) };
+    case T.FLOATS:
+      return { type: 'floats', value: p.floats ?? [] };
+    case T.STRING:
+      return { type: 'string', value: new TextDecoder().decode(p.s ?? new Uint8Array()) };
+    case T.TENSOR:
+      return p.t ? { type: 'tensor', value: protoToTensor(p.t) } : undefined;
+    default:
+      return undefined; // graphs/sparse tensors: kept out of our IR
+  }
+}
+
+/** Serialise a graph as an ONNX model (validated first). */
+export function toOnnxBytes(g: Graph): Uint8Array {
+  validateGraph(g);
+  const domains = new Set(g.nodes.map((n) => n.domain).filter((d) => d !== ''));
+  const model: onnxProto.onnx.IModelProto = {
+    irVersion: 8,
+    producerName: PRODUCER,
+    opsetImport: [{ domain: '', version: g.opset }, ...[...domains].sort().map((d) => ({ domain: d, version: 1 }))],
+    metadataProps: Object.keys(g.metadata ?? {})
+      .sort()
+      .map((k) => ({ key: k, value: g.metadata![k] })),
+    graph: {
+      name: g.name,
+      node: g.nodes.map((n) => ({
+        name: n.name,
+        opType: n.op,
+        domain: n.domain || undefined,
+        input: n.inputs,
+        output: n.outputs,
+        attribute: Object.keys(n.attrs).map((k) => attrToProto(k, n.attrs[k])),
+      })),
+      initializer: [...g.initializers].map(([name, t]) => tensorToProto(name, t)),
+      input: g.inputs.map(valueInfo),
+      output: g.outputs.map(valueInfo),
+    },
+  };
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish();
+}
+
+function protoValue(p: onnxProto.onnx.IValueInfoProto): Value {
+  const tt = p.type?.tensorType;
+  if (!tt) throw new RangeError(`value '${p.name}' is not a tensor`);
+  const dtype = ONNX_TO_DT[tt.elemType ?? 0];
+  if (!dtype) throw new RangeError(`value '${p.name}' has unsupported element type ${tt.elemType}`);
+  const shape: Shape = (tt.shape?.dim ?? []).map((d) =>
+    d.dimValue !== undefined && d.dimValue !== null && num(d.dimValue) > 0 ? num(d.dimValue) : d.dimParam || '?',
+  );
+  return { name: p.name ?? '', dtype, shape };
+}
+
+/** Parse ONNX bytes into the IR. Throws a RangeError naming what is wrong if it is not ONNX. */
+export function fromOnnxBytes(bytes: Uint8Array): Graph {
+  let m: onnxProto.onnx.ModelProto;
+  try {
+    m = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new RangeError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`);
+  }
+  const gp = m.graph;
+  if (!gp || !gp.node) throw new RangeError('not an ONNX model (it has no graph)');
+  const initializers = new Map<string, TensorData>();
+  for (const t of gp.initializer ?? []) initializers.set(t.name ?? '', protoToTensor(t));
+  const values = new Map<string, Value>();
+  const inputs = (gp.input ?? []).filter((i) => !initializers.has(i.name ?? '')).map(protoValue);
+  const outputs = (gp.output ?? []).map(protoValue);
+  for (const v of [...inputs, ...outputs]) values.set(v.name, v);
+  for (const vi of gp.valueInfo ?? []) {
+    try {
+      values.set(vi.name ?? '', protoValue(vi));
+    } catch {
+      /* non-tensor value info: ignore */
+    }
+  }
+  for (const [name, t] of initializers) values.set(name, { name, dtype: t.dtype, shape: [...t.dims] });
+  const nodes: Node[] = gp.node.map((n, i) => {
+    const attrs: Record<string, AttrValue> = {};
+    for (const a of n.attribute ?? []) {
+      const v = protoToAttr(a);
+      if (v) attrs[a.name ?? ''] = v;
+    }
+    return { name: n.name || `node_${i}`, op: n.opType ?? '', domain: n.domain ?? '', inputs: n.input ?? [], outputs: n.output ?? [], attrs };
+  });
+  const opset = num((m.opsetImport ?? []).find((o) => !o.domain)?.version ?? 0);
+  const metadata: Record<string, string> = {};
+  for (const p of m.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
+  return { name: gp.name ?? 'graph', opset, inputs, outputs, initializers, nodes, values, metadata };
+}

@@ -1,0 +1,195 @@
+/**
+ * The runtime: the only module that imports onnxruntime-node. Compiles graphs into sessions,
+ * converts between our TensorData and ORT tensors, and keeps a training step's state
+ * (weights, optimiser state) in preallocated buffers fed back step after step.
+ */
+import * as ort from 'onnxruntime-node';
+import { type DType, type Graph, type TensorData, numel } from '../graph/ir.js';
+import { toOnnxBytes } from '../graph/onnx.js';
+
+export interface RuntimeOptions {
+  /** Intra-op threads (default: ORT's choice, all cores). */
+  threads?: number;
+  /** ORT graph optimisation level (default 'all'). */
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Write an ORT profile (JSON) with this file prefix. */
+  profilePrefix?: string;
+}
+
+const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
+  float32: 'float32',
+  float64: 'float64',
+  int64: 'int64',
+  int32: 'int32',
+  bool: 'bool',
+  uint8: 'uint8',
+};
+
+export function toOrt(t: TensorData): ort.Tensor {
+  return new ort.Tensor(ORT_TYPE[t.dtype], t.data as never, t.dims);
+}
+
+export function fromOrt(t: ort.Tensor): TensorData {
+  const dtype = t.type as DType;
+  if (!(dtype in ORT_TYPE)) throw new RangeError(`unsupported output type ${t.type}`);
+  return { dtype, dims: [...t.dims], data: t.data as TensorData['data'] };
+}
+
+function sessionOptions(o: RuntimeOptions): ort.InferenceSession.SessionOptions {
+  const so: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: o.optimization ?? 'all',
+    executionMode: 'sequential',
+    interOpNumThreads: 1,
+  };
+  if (o.threads !== undefined) so.intraOpNumThreads = o.threads;
+  if (o.profilePrefix) {
+    so.enableProfiling = true;
+    so.profileFilePrefix = o.profilePrefix;
+  }
+  return so;
+}
+
+/** A compiled graph. */
+export class Runner {
+  private constructor(
+    private session: ort.InferenceSession,
+    readonly inputNames: readonly string[],
+    readonly outputNames: readonly string[],
+  ) {}
+
+  static async create(model: Graph | Uint8Array, opts: RuntimeOptions = {}): Promise<Runner> {
+    const bytes = model instanceof Uint8Array ? model : toOnnxBytes(model);
+    let s: ort.InferenceSession;
+    try {
+      s = await ort.InferenceSession.create(bytes, sessionOptions(opts));
+    } catch (e) {
+      throw new RangeError(`onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`);
+    }
+    return new Runner(s, s.inputNames, s.outputNames);
+  }
+
+  /** Declared input/output metadata (shapes with symbolic dims as strings). */
+  get inputMetadata(): readonly ort.InferenceSession.ValueMetadata[] {
+    return this.session.inputMetadata;
+  }
+  get outputMetadata(): readonly ort.InferenceSession.ValueMetadata[] {
+    return this.session.outputMetadata;
+  }
+
+  async run(feeds: Record<string, TensorData>, fetch?: readonly string[]): Promise<Record<string, TensorData>> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const k of Object.keys(feeds)) f[k] = toOrt(feeds[k]);
+    const res = fetch ? await this.session.run(f, fetch) : await this.session.run(f);
+    const out: Record<string, TensorData> = {};
+    for (const k of Object.keys(res)) out[k] = fromOrt(res[k]);
+    return out;
+  }
+
+  /** Run writing outputs into preallocated tensors (no allocation per call). */
+  async runInto(feeds: Record<string, TensorData>, outs: Record<string, TensorData>): Promise<void> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const k of Object.keys(feeds)) f[k] = toOrt(feeds[k]);
+    const o: Record<string, ort.Tensor> = {};
+    for (const k of Object.keys(outs)) o[k] = toOrt(outs[k]);
+    await this.session.run(f, o);
+  }
+
+  async endProfiling(): Promise<void> {
+    await this.session.endProfiling();
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** A state value carried from one step to the next: `input` is fed, `output` is its update. */
+export interface StateBinding {
+  input: string;
+  output: string;
+}
+
+/**
+ * A training step: state (weights, optimiser buffers) lives in two preallocated sets of
+ * buffers used in turn — one fed, the other written — so a step allocates nothing for state and
+ * never feeds a buffer it is writing.
+ */
+export class StepRunner {
+  private front: Map<string, TensorData>;
+  private back: Map<string, TensorData>;
+  private extraOut = new Map<string, TensorData>();
+
+  constructor(
+    readonly runner: Runner,
+    readonly bindings: readonly StateBinding[],
+    initial: Map<string, TensorData>,
+  ) {
+    this.front = new Map();
+    this.back = new Map();
+    for (const b of bindings) {
+      const t = initial.get(b.input);
+      if (!t) throw new RangeError(`no initial value for state '${b.input}'`);
+      this.front.set(b.input, { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] });
+      this.back.set(b.input, { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] });
+    }
+  }
+
+  /**
+   * One step. `fetch` names extra outputs (loss, metrics) returned as fresh copies with their
+   * shapes given in `fetchShapes` when known (preallocated), else allocated by ORT.
+   */
+  async step(batch: Record<string, TensorData>, fetch: Record<string, { dtype: DType; dims: number[] }> = {}): Promise<Record<string, TensorData>> {
+    const feeds: Record<string, TensorData> = { ...batch };
+    const outs: Record<string, TensorData> = {};
+    for (const b of this.bindings) {
+      feeds[b.input] = this.front.get(b.input)!;
+      outs[b.output] = this.back.get(b.input)!;
+    }
+    for (const k of Object.keys(fetch)) {
+      const spec = fetch[k];
+      let t = this.extraOut.get(k);
+      if (!t || t.dims.join() !== spec.dims.join()) {
+        t = { dtype: spec.dtype, dims: [...spec.dims], data: allocateLike(spec.dtype, numel(spec.dims)) };
+        this.extraOut.set(k, t);
+      }
+      outs[k] = t;
+    }
+    await this.runner.runInto(feeds, outs);
+    const tmp = this.front;
+    this.front = this.back;
+    this.back = tmp;
+    const res: Record<string, TensorData> = {};
+    for (const k of Object.keys(fetch)) res[k] = outs[k];
+    return res;
+  }
+
+  /** The current state (live buffers; copy before keeping). */
+  get state(): ReadonlyMap<string, TensorData> {
+    return this.front;
+  }
+
+  /** Overwrite the current state (e.g. from a checkpoint). */
+  setState(values: Map<string, TensorData>): void {
+    for (const [k, v] of values) {
+      const t = this.front.get(k);
+      if (!t) throw new RangeError(`unknown state '${k}'`);
+      if (t.data.length !== v.data.length) throw new RangeError(`state '${k}': expected ${t.data.length} elements, got ${v.data.length}`);
+      (t.data as Float32Array).set(v.data as Float32Array);
+    }
+  }
+}
+
+function allocateLike(dtype: DType, n: number): TensorData['data'] {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(n);
+    case 'float64':
+      return new Float64Array(n);
+    case 'int64':
+      return new BigInt64Array(n);
+    case 'int32':
+      return new Int32Array(n);
+    default:
+      return new Uint8Array(n);
+  }
+}
