@@ -375,6 +375,16 @@ export const SHAPE_RULES: Record<string, Rule> = {
     return [{ dtype: x.dtype, shape: os.map((d, i) => (i === 0 ? x.shape[0] : d)) }];
   },
   Shape: (c) => [{ dtype: 'int64', shape: [v(c, 0).shape.length] }],
+  ConstantOfShape: () => {
+    throw new RangeError('ConstantOfShape: give the output shape explicitly');
+  },
+  Pad: (c) => {
+    const x = v(c, 0);
+    const pads = constInts(c.constOf(1));
+    if (!pads) throw new RangeError('Pad: pads must be a constant');
+    const r = x.shape.length;
+    return [{ dtype: x.dtype, shape: x.shape.map((d, i) => (typeof d === 'number' ? d + pads[i] + pads[i + r] : pads[i] + pads[i + r] === 0 ? d : '?')) }];
+  },
   Constant: (c) => {
     const t = c.attrs.value;
     if (!t || t.type !== 'tensor') throw new RangeError('Constant: value attribute required');

@@ -1,0 +1,2 @@
+export { backward, unbroadcast, NoGradientRuleError, type GradCtx, type GradRule, type BackwardOptions } from './walker.js';
+export { GRAD_RULES } from './rules.js';

@@ -1,0 +1,430 @@
+/**
+ * Gradient rules as data: one entry per op type, returning one gradient per input (or null).
+ * Rules may return broadcast-shaped gradients; the walker (walker.ts) sums them down, and
+ * accumulates fan-out. Each rule says its formula; all are checked against central finite
+ * differences in test/autodiff.
+ */
+import type { GraphBuilder } from '../graph/builder.js';
+import type { Value } from '../graph/ir.js';
+import { attrInt, attrInts, constInts } from '../graph/shapes.js';
+import type { GradCtx, GradRule } from './walker.js';
+
+const ONNX_DTYPE: Record<string, number> = { float32: 1, float64: 11 };
+
+function gyOf(c: GradCtx, i = 0): Value {
+  const v = c.gy[i];
+  if (!v) throw new RangeError(`${c.node.op}: missing output gradient`);
+  return v;
+}
+function inp(c: GradCtx, i: number): Value {
+  const v = c.inputs[i];
+  if (!v) throw new RangeError(`${c.node.op}: missing input ${i}`);
+  return v;
+}
+function out(c: GradCtx, i = 0): Value {
+  const v = c.outputs[i];
+  if (!v) throw new RangeError(`${c.node.op}: missing output ${i}`);
+  return v;
+}
+const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
+/** gy reshaped back to x's (possibly symbolic) shape at run time. */
+function reshapeLike(g: GraphBuilder, gy: Value, x: Value): Value {
+  return g.op('Reshape', [gy, g.op('Shape', [x])], {}, { out: [{ dtype: gy.dtype, shape: [...x.shape] }] });
+}
+function expandLike(g: GraphBuilder, gy: Value, x: Value): Value {
+  return g.op('Expand', [gy, g.op('Shape', [x])], {}, { out: [{ dtype: gy.dtype, shape: [...x.shape] }] });
+}
+/** Number of elements of x along `axes`, as a scalar of x's dtype (static when known). */
+function countAlong(g: GraphBuilder, x: Value, axes: number[]): Value {
+  const dims = axes.map((a) => x.shape[a]);
+  if (dims.every((d) => typeof d === 'number')) return g.s(x, (dims as number[]).reduce((p, q) => p * q, 1));
+  const sh = g.op('Shape', [x]);
+  const sel = g.op('Gather', [sh, g.ints(axes)], { axis: 0 });
+  const prod = g.op('ReduceProd', [sel, g.ints([0])], { keepdims: 0 }, { out: [{ dtype: 'int64', shape: [] }] });
+  return g.op('Cast', [prod], { to: ONNX_DTYPE[x.dtype] });
+}
+function normAxes(axes: number[] | undefined, rank: number): number[] {
+  const a = axes && axes.length ? axes : [...Array(rank).keys()];
+  return a.map((k) => (k < 0 ? k + rank : k)).sort((p, q) => p - q);
+}
+/** The reduce node's axes (input 1 at opset ≥ 13/18) and keepdims. */
+function reduceInfo(c: GradCtx): { axes: number[]; keep: boolean } {
+  const x = inp(c, 0);
+  const axes = normAxes(constInts(c.g.constOf(c.inputs[1])) ?? attrInts(c.node.attrs, 'axes'), x.shape.length);
+  return { axes, keep: attrInt(c.node.attrs, 'keepdims', 1) === 1 };
+}
+/** gy of a reduction brought back to rank of x (size 1 on reduced axes). */
+function unreduce(c: GradCtx, gy: Value): Value {
+  const { axes, keep } = reduceInfo(c);
+  return keep ? gy : c.g.op('Unsqueeze', [gy, c.g.ints(axes)]);
+}
+
+const elementwise = (f: (c: GradCtx, gy: Value) => Value): GradRule => (c) => [f(c, gyOf(c))];
+
+export const GRAD_RULES: Record<string, GradRule> = {
+  Identity: (c) => [gyOf(c)],
+  // y = a + b: da = gy, db = gy (unbroadcast by the walker)
+  Add: (c) => [gyOf(c), gyOf(c)],
+  Sum: (c) => c.inputs.map(() => gyOf(c)),
+  // y = a − b: da = gy, db = −gy
+  Sub: (c) => [gyOf(c), c.needs[1] ? c.g.neg(gyOf(c)) : null],
+  // y = a·b: da = gy·b, db = gy·a
+  Mul: (c) => [c.needs[0] ? c.g.mul(gyOf(c), inp(c, 1)) : null, c.needs[1] ? c.g.mul(gyOf(c), inp(c, 0)) : null],
+  // y = a/b: da = gy/b, db = −gy·y/b
+  Div: (c) => {
+    const { g } = c;
+    const gy = gyOf(c);
+    return [c.needs[0] ? g.div(gy, inp(c, 1)) : null, c.needs[1] ? g.neg(g.div(g.mul(gy, out(c)), inp(c, 1))) : null];
+  },
+  Neg: elementwise((c, gy) => c.g.neg(gy)),
+  // y = max(x, 0): dx = gy where x > 0 (0 at the kink)
+  Relu: elementwise((c, gy) => c.g.op('Where', [c.g.op('Greater', [inp(c, 0), zero(c.g, inp(c, 0))]), gy, zero(c.g, gy)])),
+  // y = x (x > 0), αx otherwise
+  LeakyRelu: elementwise((c, gy) => {
+    const { g } = c;
+    const alpha = attrInt(c.node.attrs, 'alpha', 0.01);
+    return g.op('Where', [g.op('Greater', [inp(c, 0), zero(g, gy)]), gy, g.mul(gy, g.s(gy, alpha))]);
+  }),
+  // y = tanh x: dx = gy·(1 − y²)
+  Tanh: elementwise((c, gy) => {
+    const { g } = c;
+    const y = out(c);
+    return g.mul(gy, g.sub(g.s(y, 1), g.mul(y, y)));
+  }),
+  // y = σ(x): dx = gy·y·(1 − y)
+  Sigmoid: elementwise((c, gy) => {
+    const { g } = c;
+    const y = out(c);
+    return g.mul(gy, g.mul(y, g.sub(g.s(y, 1), y)));
+  }),
+  // y = eˣ: dx = gy·y
+  Exp: elementwise((c, gy) => c.g.mul(gy, out(c))),
+  // y = ln x: dx = gy/x
+  Log: elementwise((c, gy) => c.g.div(gy, inp(c, 0))),
+  // y = √x: dx = gy/(2y)
+  Sqrt: elementwise((c, gy) => c.g.div(gy, c.g.mul(c.g.s(gy, 2), out(c)))),
+  // y = 1/x: dx = −gy·y²
+  Reciprocal: elementwise((c, gy) => c.g.neg(c.g.mul(gy, c.g.mul(out(c), out(c))))),
+  // y = |x|: dx = gy·sign(x)
+  Abs: elementwise((c, gy) => c.g.mul(gy, c.g.op('Sign', [inp(c, 0)]))),
+  // y = x^p with constant p: dx = gy·p·x^(p−1)
+  Pow: (c) => {
+    const { g } = c;
+    if (c.needs[1]) throw new RangeError('Pow: the exponent must be a constant (no gradient rule for a variable exponent)');
+    const p = g.constOf(c.inputs[1]);
+    if (!p || p.data.length !== 1) throw new RangeError('Pow: the exponent must be a scalar constant');
+    const pv = Number(p.data[0]);
+    const x = inp(c, 0);
+    const d = g.mul(g.s(x, pv), g.op('Pow', [x, g.s(x, pv - 1)]));
+    return [g.mul(gyOf(c), d), null];
+  },
+  // y = clip(x, lo, hi): dx = gy where lo < x < hi
+  Clip: (c) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    let mask: Value | null = null;
+    if (c.inputs[1]) mask = g.op('Greater', [x, c.inputs[1]]);
+    if (c.inputs[2]) {
+      const m2 = g.op('Less', [x, c.inputs[2]]);
+      mask = mask ? g.op('And', [mask, m2]) : m2;
+    }
+    const gy = gyOf(c);
+    return [mask ? g.op('Where', [mask, gy, zero(g, gy)]) : gy, null, null];
+  },
+  // y = max(a, b) (binary): gradient to the larger; ties go to a
+  Max: (c) => {
+    const { g } = c;
+    if (c.inputs.length !== 2) throw new RangeError('Max: only the binary form has a gradient rule');
+    const gy = gyOf(c);
+    const m = g.op('GreaterOrEqual', [inp(c, 0), inp(c, 1)]);
+    return [g.op('Where', [m, gy, zero(g, gy)]), g.op('Where', [m, zero(g, gy), gy])];
+  },
+  Min: (c) => {
+    const { g } = c;
+    if (c.inputs.length !== 2) throw new RangeError('Min: only the binary form has a gradient rule');
+    const gy = gyOf(c);
+    const m = g.op('LessOrEqual', [inp(c, 0), inp(c, 1)]);
+    return [g.op('Where', [m, gy, zero(g, gy)]), g.op('Where', [m, zero(g, gy), gy])];
+  },
+  // y = where(cond, a, b)
+  Where: (c) => {
+    const { g } = c;
+    const gy = gyOf(c);
+    const cond = inp(c, 0);
+    return [null, c.needs[1] ? g.op('Where', [cond, gy, zero(g, gy)]) : null, c.needs[2] ? g.op('Where', [cond, zero(g, gy), gy]) : null];
+  },
+  Cast: (c) => [c.g.op('Cast', [gyOf(c)], { to: ONNX_DTYPE[inp(c, 0).dtype] })],
+  // y = softmax(x) along axis: dx = y ⊙ (gy − Σ_axis gy⊙y)
+  Softmax: (c) => {
+    const { g } = c;
+    const y = out(c);
+    const gy = gyOf(c);
+    const ax = attrInt(c.node.attrs, 'axis', -1);
+    const s = g.reduceSum(g.mul(gy, y), [ax], true);
+    return [g.mul(y, g.sub(gy, s))];
+  },
+  // y = log softmax(x): dx = gy − softmax(x)·Σ_axis gy
+  LogSoftmax: (c) => {
+    const { g } = c;
+    const gy = gyOf(c);
+    const ax = attrInt(c.node.attrs, 'axis', -1);
+    const p = g.op('Exp', [out(c)]);
+    return [g.sub(gy, g.mul(p, g.reduceSum(gy, [ax], true)))];
+  },
+  // y = Σ_axes x: dx = gy broadcast back
+  ReduceSum: (c) => [expandLike(c.g, unreduce(c, gyOf(c)), inp(c, 0)), null],
+  // y = mean_axes x: dx = gy/n broadcast back
+  ReduceMean: (c) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const n = countAlong(g, x, reduceInfo(c).axes);
+    return [expandLike(g, g.div(unreduce(c, gyOf(c)), n), x), null];
+  },
+  // y = max_axes x: dx = gy at the arg-max positions, split evenly between ties
+  ReduceMax: (c) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const { axes } = reduceInfo(c);
+    const isMax = g.op('Cast', [g.op('Equal', [x, unreduce(c, out(c))])], { to: ONNX_DTYPE[x.dtype] });
+    const ties = g.reduceSum(isMax, axes, true);
+    return [g.mul(isMax, g.div(unreduce(c, gyOf(c)), ties)), null];
+  },
+  Reshape: (c) => [reshapeLike(c.g, gyOf(c), inp(c, 0)), null],
+  Flatten: (c) => [reshapeLike(c.g, gyOf(c), inp(c, 0))],
+  Squeeze: (c) => [reshapeLike(c.g, gyOf(c), inp(c, 0)), null],
+  Unsqueeze: (c) => [reshapeLike(c.g, gyOf(c), inp(c, 0)), null],
+  // y = broadcast of x: the walker sums gy down to x's shape
+  Expand: (c) => [gyOf(c), null],
+  // y = transpose(x, perm): dx = transpose(gy, perm⁻¹)
+  Transpose: (c) => {
+    const x = inp(c, 0);
+    const perm = attrInts(c.node.attrs, 'perm') ?? [...x.shape.keys()].reverse();
+    const inv = perm.map((_, i) => perm.indexOf(i));
+    return [c.g.op('Transpose', [gyOf(c)], { perm: inv })];
+  },
+  // y = concat(x_i, axis): dx_i = the slice of gy that came from x_i (static sizes)
+  Concat: (c) => {
+    const { g } = c;
+    const gy = gyOf(c);
+    const rank = gy.shape.length;
+    const ax0 = attrInt(c.node.attrs, 'axis', 0);
+    const ax = ax0 < 0 ? ax0 + rank : ax0;
+    let off = 0;
+    return c.inputs.map((x, i) => {
+      const d = x!.shape[ax];
+      if (typeof d !== 'number') throw new RangeError(`Concat: gradient needs a static size on axis ${ax}`);
+      const start = off;
+      off += d;
+      return c.needs[i] ? g.op('Slice', [gy, g.ints([start]), g.ints([start + d]), g.ints([ax])]) : null;
+    });
+  },
+  // y = x[starts:ends] (step 1): dx = gy zero-padded back to x's shape (static sizes)
+  Slice: (c) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const r = x.shape.length;
+    const starts = constInts(g.constOf(c.inputs[1]))!;
+    const ends = constInts(g.constOf(c.inputs[2]))!;
+    const axes = (constInts(g.constOf(c.inputs[3])) ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + r : a));
+    const pads = new Array(2 * r).fill(0);
+    axes.forEach((a, i) => {
+      const d = x.shape[a];
+      if (typeof d !== 'number') {
+        if (starts[i] === 0 && ends[i] >= 2 ** 31) return; // full range on a symbolic axis
+        throw new RangeError(`Slice: gradient needs a static size on axis ${a}`);
+      }
+      const cl = (t: number) => Math.min(Math.max(t < 0 ? t + d : t, 0), d);
+      pads[a] = cl(starts[i]);
+      pads[a + r] = d - cl(ends[i]);
+    });
+    return [g.op('Pad', [gyOf(c), g.ints(pads)]), null, null, null, null];
+  },
+  // y = gather(x, idx, axis): dx = Σ over idx of one-hot scatter — one-hot matrix product
+  Gather: (c) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const idx = inp(c, 1);
+    const r = x.shape.length;
+    const ax0 = attrInt(c.node.attrs, 'axis', 0);
+    const ax = ax0 < 0 ? ax0 + r : ax0;
+    const D = x.shape[ax];
+    if (typeof D !== 'number') throw new RangeError('Gather: gradient needs a static size on the gathered axis');
+    const flatIdx = g.op('Reshape', [idx, g.ints([-1])], {}, { out: [{ dtype: idx.dtype, shape: ['K'] }] });
+    const oneHot = g.op('OneHot', [flatIdx, g.ints([D]), g.const({ dtype: x.dtype, dims: [2], data: x.dtype === 'float64' ? new Float64Array([0, 1]) : new Float32Array([0, 1]) })], { axis: -1 });
+    // gy: [pre..., idx..., post...] → [P, K, Q]
+    const gy = gyOf(c);
+    const gy3 = g.op('Reshape', [gy, g.op('Concat', [g.op('Shape', [x], { end: ax }, { out: [{ dtype: 'int64', shape: [ax] }] }), g.ints([-1]), g.op('Shape', [x], { start: ax + 1 }, { out: [{ dtype: 'int64', shape: [r - ax - 1] }] })], { axis: 0 }, { out: [{ dtype: 'int64', shape: [r] }] })], {}, { out: [{ dtype: gy.dtype, shape: [...x.shape.slice(0, ax), 'K', ...x.shape.slice(ax + 1)] }] });
+    const letters = 'abcdefghijklmnopqrstuvw';
+    const pre = letters.slice(0, ax);
+    const post = letters.slice(ax, r - 1);
+    const dx = g.op('Einsum', [gy3, oneHot], { equation: `${pre}y${post},yz->${pre}z${post}` }, { out: [{ dtype: x.dtype, shape: [...x.shape] }] });
+    return [dx, null];
+  },
+  /*
+   * Y = α·op(A)·op(B) + β·C.  With G = dY:
+   *   d op(A) = α·G·op(B)ᵀ,  d op(B) = α·op(A)ᵀ·G,  dC = β·G (unbroadcast by the walker).
+   * Each is one Gemm with the right trans flags; no explicit Transpose.
+   */
+  Gemm: (c) => {
+    const { g } = c;
+    const [A, B, C] = [inp(c, 0), inp(c, 1), c.inputs[2]];
+    const G = gyOf(c);
+    const tA = attrInt(c.node.attrs, 'transA', 0) === 1;
+    const tB = attrInt(c.node.attrs, 'transB', 0) === 1;
+    const alpha = attrInt(c.node.attrs, 'alpha', 1);
+    const beta = attrInt(c.node.attrs, 'beta', 1);
+    const al: Record<string, number> = alpha === 1 ? {} : { alpha };
+    let dA: Value | null = null;
+    let dB: Value | null = null;
+    if (c.needs[0]) {
+      dA = !tA
+        ? g.op('Gemm', [G, B], { ...al, transB: tB ? 0 : 1 })
+        : g.op('Gemm', [B, G], { ...al, transA: tB ? 1 : 0, transB: 1 });
+    }
+    if (c.needs[1]) {
+      dB = !tB
+        ? g.op('Gemm', [A, G], { ...al, transA: tA ? 0 : 1 })
+        : g.op('Gemm', [G, A], { ...al, transA: 1, transB: tA ? 0 : 1 });
+    }
+    const dC = C && c.needs[2] ? (beta === 1 ? G : g.mul(G, g.s(G, beta))) : null;
+    return [dA, dB, dC];
+  },
+  // Y = A·B (batched, broadcast): dA = G·Bᵀ, dB = Aᵀ·G (summed over broadcast batch dims by the walker)
+  MatMul: (c) => {
+    const { g } = c;
+    const [A, B] = [inp(c, 0), inp(c, 1)];
+    const G = gyOf(c);
+    const two = A.shape.length === 2 && B.shape.length === 2;
+    const tr = (x: Value) => g.op('Transpose', [x], { perm: [...Array(x.shape.length - 2).keys(), x.shape.length - 1, x.shape.length - 2] });
+    const dA = c.needs[0] ? (two ? g.op('Gemm', [G, B], { transB: 1 }) : g.op('MatMul', [G, tr(B)])) : null;
+    const dB = c.needs[1] ? (two ? g.op('Gemm', [A, G], { transA: 1 }) : g.op('MatMul', [tr(A), G])) : null;
+    return [dA, dB];
+  },
+  /*
+   * Conv (2-D, groups = 1, dilation 1). With G = dY:
+   *   dX = ConvTranspose(G, W) with the forward's strides/pads and output_padding restoring X's size;
+   *   dW = conv of X (batch↔channel transposed) with G (batch↔channel transposed) as the kernel,
+   *        dilation = forward stride, then transposed back and cut to the kernel size;
+   *   dB = Σ_{n,h,w} G.
+   */
+  Conv: (c) => {
+    const { g } = c;
+    const [X, W] = [inp(c, 0), inp(c, 1)];
+    const G = gyOf(c);
+    if (attrInt(c.node.attrs, 'group', 1) !== 1) throw new RangeError('Conv: gradient rule supports group = 1 only');
+    const dil = attrInts(c.node.attrs, 'dilations');
+    if (dil && dil.some((d) => d !== 1)) throw new RangeError('Conv: gradient rule supports dilation 1 only');
+    const k = W.shape.slice(2) as number[];
+    const sp = k.length;
+    const strides = attrInts(c.node.attrs, 'strides') ?? Array(sp).fill(1);
+    const pads = attrInts(c.node.attrs, 'pads') ?? Array(2 * sp).fill(0);
+    let dX: Value | null = null;
+    let dW: Value | null = null;
+    if (c.needs[0]) {
+      const op = k.map((kk, i) => {
+        const xi = X.shape[2 + i] as number;
+        const yi = G.shape[2 + i] as number;
+        return xi - (strides[i] * (yi - 1) + kk - pads[i] - pads[i + sp]);
+      });
+      dX = g.op('ConvTranspose', [G, W], { strides, pads, kernel_shape: k, ...(op.some((v) => v !== 0) ? { output_padding: op } : {}) });
+    }
+    if (c.needs[1]) {
+      const perm = [1, 0, ...Array.from({ length: sp }, (_, i) => i + 2)];
+      const xT = g.op('Transpose', [X], { perm });
+      const gT = g.op('Transpose', [G], { perm });
+      const full = g.op('Conv', [xT, gT], { dilations: strides, pads, kernel_shape: G.shape.slice(2) as number[] });
+      const cut = g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(Array.from({ length: sp }, (_, i) => i + 2))]);
+      dW = g.op('Transpose', [cut], { perm });
+    }
+    const dB = c.inputs[2] && c.needs[2] ? g.reduceSum(G, [0, ...Array.from({ length: sp }, (_, i) => i + 2)], false) : null;
+    return [dX, dW, dB];
+  },
+  /*
+   * MaxPool with its Indices output (flattened over N·C·H·W): the gradient goes to the arg-max.
+   * Non-overlapping windows: MaxUnpool(G, indices) (exact, fast). Overlapping: scatter-add.
+   */
+  MaxPool: (c) => {
+    const { g } = c;
+    const X = inp(c, 0);
+    const G = gyOf(c);
+    const idx = c.outputs[1];
+    if (!idx) throw new RangeError('MaxPool: the gradient needs the Indices output; build MaxPool with 2 outputs');
+    const k = attrInts(c.node.attrs, 'kernel_shape')!;
+    const strides = attrInts(c.node.attrs, 'strides') ?? k.map(() => 1);
+    const overlapping = k.some((kk, i) => strides[i] < kk);
+    const shapeX = g.op('Shape', [X]);
+    if (!overlapping) {
+      return [g.op('MaxUnpool', [G, idx, shapeX], { kernel_shape: k, strides, ...(attrInts(c.node.attrs, 'pads') ? { pads: attrInts(c.node.attrs, 'pads')! } : {}) }, { out: [{ dtype: X.dtype, shape: [...X.shape] }] })];
+    }
+    const zeros = g.op('ConstantOfShape', [g.op('Shape', [g.op('Reshape', [X, g.ints([-1])])])], { value: { dtype: X.dtype, dims: [1], data: X.dtype === 'float64' ? new Float64Array(1) : new Float32Array(1) } }, { out: [{ dtype: X.dtype, shape: ['?'] }] });
+    const flat = g.op('ScatterElements', [zeros, g.op('Reshape', [idx, g.ints([-1])]), g.op('Reshape', [G, g.ints([-1])])], { axis: 0, reduction: 'add' });
+    return [reshapeLike(g, flat, X)];
+  },
+  /*
+   * AveragePool (pads only with count_include_pad=1): each input cell receives gy/|window| from
+   * every window containing it — a ConvTranspose with a per-channel kernel of 1/|window|.
+   */
+  AveragePool: (c) => {
+    const { g } = c;
+    const X = inp(c, 0);
+    const G = gyOf(c);
+    const k = attrInts(c.node.attrs, 'kernel_shape')!;
+    const sp = k.length;
+    const strides = attrInts(c.node.attrs, 'strides') ?? k.map(() => 1);
+    const pads = attrInts(c.node.attrs, 'pads') ?? Array(2 * sp).fill(0);
+    if (pads.some((p) => p !== 0) && attrInt(c.node.attrs, 'count_include_pad', 0) !== 1) {
+      throw new RangeError('AveragePool: gradient with padding needs count_include_pad = 1');
+    }
+    const C = X.shape[1];
+    if (typeof C !== 'number') throw new RangeError('AveragePool: gradient needs a static channel count');
+    const size = k.reduce((a, b) => a * b, 1);
+    const wdata = (X.dtype === 'float64' ? new Float64Array(C * size) : new Float32Array(C * size)).fill(1 / size);
+    const Wk = g.const({ dtype: X.dtype, dims: [C, 1, ...k], data: wdata }, 'avgpool_kernel');
+    const op = k.map((kk, i) => (X.shape[2 + i] as number) - (strides[i] * ((G.shape[2 + i] as number) - 1) + kk - pads[i] - pads[i + sp]));
+    return [g.op('ConvTranspose', [G, Wk], { strides, pads, kernel_shape: k, group: C, ...(op.some((v) => v !== 0) ? { output_padding: op } : {}) })];
+  },
+  /*
+   * BatchNormalization, training mode (batch statistics, biased variance):
+   *   x̂ = (x − μ)/√(σ² + ε), y = γ·x̂ + β
+   *   dβ = Σ gy, dγ = Σ gy·x̂, dx = γ/√(σ²+ε) · (gy − mean(gy) − x̂·mean(gy·x̂))
+   * (sums and means over every axis but the channel axis 1).
+   */
+  BatchNormalization: (c) => {
+    const { g } = c;
+    if (attrInt(c.node.attrs, 'training_mode', 0) !== 1) throw new RangeError('BatchNormalization: gradient rule needs training_mode = 1');
+    const [X, scale] = [inp(c, 0), inp(c, 1)];
+    const G = gyOf(c);
+    const eps = attrInt(c.node.attrs, 'epsilon', 1e-5);
+    const r = X.shape.length;
+    const axes = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
+    const bshape = [1, -1, ...Array(r - 2).fill(1)];
+    const mean = g.reduceMean(X, axes, true);
+    const xc = g.sub(X, mean);
+    const variance = g.reduceMean(g.mul(xc, xc), axes, true);
+    const inv = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.s(X, eps))])]);
+    const xhat = g.mul(xc, inv);
+    const dB = c.needs[2] ? g.reduceSum(G, axes, false) : null;
+    const dScale = c.needs[1] ? g.reduceSum(g.mul(G, xhat), axes, false) : null;
+    let dX: Value | null = null;
+    if (c.needs[0]) {
+      const mg = g.reduceMean(G, axes, true);
+      const mgx = g.reduceMean(g.mul(G, xhat), axes, true);
+      const sc = g.reshape(scale, bshape);
+      dX = g.mul(g.mul(sc, inv), g.sub(g.sub(G, mg), g.mul(xhat, mgx)));
+    }
+    return [dX, dScale, dB, null, null];
+  },
+  // Dropout (training, with its mask output): dx = gy·mask/(1 − ratio)
+  Dropout: (c) => {
+    const { g } = c;
+    const G = gyOf(c);
+    const mask = c.outputs[1];
+    const ratioT = g.constOf(c.inputs[1]);
+    const ratio = ratioT ? Number(ratioT.data[0]) : 0.5;
+    const training = g.constOf(c.inputs[2]);
+    if (!training || !Number(training.data[0])) return [G, null, null];
+    if (!mask) throw new RangeError('Dropout: the gradient needs the mask output; build Dropout with 2 outputs');
+    const m = g.op('Cast', [mask], { to: ONNX_DTYPE[G.dtype] });
+    return [g.mul(G, g.mul(m, g.s(G, 1 / (1 - ratio)))), null, null];
+  },
+};
