@@ -156,10 +156,27 @@ export class GraphBuilder {
   /** Mark a value as a graph output, under `name` (an Identity renames it if needed). */
   output(v: Value, name?: string): Value {
     let out = v;
-    if (name && name !== v.name) out = this.op('Identity', [v], {}, { names: [name] });
+    if (name && name !== v.name) {
+      const producer = this.nodes.find((n) => n.outputs.includes(v.name));
+      const isOutput = this.outputs.some((o) => o.name === v.name);
+      // Rename a node's output in place (no Identity copy); otherwise copy with Identity.
+      out = producer && !isOutput && !this.values.has(name) ? this.rename(v, name) : this.op('Identity', [v], {}, { names: [name] });
+    }
     if (this.outputs.some((x) => x.name === out.name)) throw new RangeError(`'${out.name}' is already an output`);
     this.outputs.push(out);
     return out;
+  }
+
+  /** Rename a node output everywhere it is referenced. */
+  private rename(v: Value, name: string): Value {
+    const nv: Value = { name, dtype: v.dtype, shape: v.shape };
+    this.values.delete(v.name);
+    this.values.set(name, nv);
+    for (const n of this.nodes) {
+      n.outputs = n.outputs.map((y) => (y === v.name ? name : y));
+      n.inputs = n.inputs.map((x) => (x === v.name ? name : x));
+    }
+    return nv;
   }
 
   // ---- small conveniences used everywhere ----

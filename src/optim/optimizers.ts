@@ -1,0 +1,154 @@
+/**
+ * Optimiser updates emitted as graph pieces, so a whole training step is one ONNX graph.
+ * The learning rate (and Adam's bias correction) are fed each step, so schedules need no rebuild.
+ *
+ * SGD (PyTorch convention): d = g + λ·w;  v' = μ·v + d;  w' = w − lr·v'   (Nesterov: w' = w − lr·(d + μ·v'))
+ * Adam (Kingma & Ba 2015, "efficient" form): m' = β1·m + (1−β1)·d;  v' = β2·v + (1−β2)·d²;
+ *   w' = w − lr·c_t·m'/(√v' + ε),  c_t = √(1−β2^t)/(1−β1^t) fed as 'adam_correction'.
+ *   Adam: d = g + λ·w (L2).  AdamW (Loshchilov & Hutter 2019): d = g, and w' −= lr·λ·w (decoupled).
+ * Max-norm (Srebro & Shraibman 2005; Hinton's dropout nets): after the update each unit's
+ *   incoming weight vector is rescaled to length ≤ c:  w' ← w' · min(1, c/‖w'‖).
+ */
+import type { GraphBuilder } from '../graph/builder.js';
+import type { Value } from '../graph/ir.js';
+import type { ParamSpec } from '../nn/module.js';
+
+export type OptimKind = 'sgd' | 'adam' | 'adamw';
+
+export interface OptimConfig {
+  kind: OptimKind;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  /** Max-norm constraint on incoming weight vectors (0 = off). */
+  maxNorm: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+export const DEFAULT_OPTIM: OptimConfig = {
+  kind: 'sgd',
+  momentum: 0.9,
+  nesterov: false,
+  weightDecay: 0,
+  maxNorm: 0,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+};
+
+export function validateOptim(o: OptimConfig): void {
+  if (!['sgd', 'adam', 'adamw'].includes(o.kind)) throw new RangeError(`optimizer must be one of sgd, adam, adamw; got '${o.kind}'`);
+  const chk = (k: keyof OptimConfig, ok: boolean, what: string) => {
+    if (!ok) throw new RangeError(`${k} must be ${what}, got ${o[k]}`);
+  };
+  chk('momentum', o.momentum >= 0 && o.momentum < 1, 'in [0, 1)');
+  chk('weightDecay', o.weightDecay >= 0 && Number.isFinite(o.weightDecay), 'a finite number ≥ 0');
+  chk('maxNorm', o.maxNorm >= 0 && Number.isFinite(o.maxNorm), 'a finite number ≥ 0 (0 = off)');
+  chk('beta1', o.beta1 >= 0 && o.beta1 < 1, 'in [0, 1)');
+  chk('beta2', o.beta2 >= 0 && o.beta2 < 1, 'in [0, 1)');
+  chk('eps', o.eps > 0, '> 0');
+  if (o.nesterov && !(o.kind === 'sgd' && o.momentum > 0)) throw new RangeError('nesterov needs the sgd optimizer with momentum > 0');
+}
+
+export interface OptimItem {
+  param: Value;
+  grad: Value;
+  spec: ParamSpec;
+}
+
+export interface OptimState {
+  /** Name of the state input, its dims, and the value computing its update. */
+  name: string;
+  dims: number[];
+  next: Value;
+}
+
+export interface OptimResult {
+  /** New value of each parameter, by parameter name. */
+  next: Map<string, Value>;
+  state: OptimState[];
+  /** Extra scalar inputs the step needs each call ('adam_correction'). */
+  scalars: string[];
+}
+
+/** d = g (+ λ·w for L2 decay). */
+function decayed(g: GraphBuilder, it: OptimItem, wd: number): Value {
+  if (wd > 0 && it.spec.decay) return g.add(it.grad, g.mul(it.param, g.s(it.param, wd)));
+  return it.grad;
+}
+
+function maxNorm(g: GraphBuilder, w: Value, spec: ParamSpec, c: number): Value {
+  if (!(c > 0) || !spec.maxNormAxes) return w;
+  const norms = g.op('Sqrt', [g.reduceSum(g.mul(w, w), spec.maxNormAxes, true)]);
+  const factor = g.op('Min', [g.s(w, 1), g.div(g.s(w, c), g.op('Max', [norms, g.s(w, 1e-12)]))]);
+  return g.mul(w, factor);
+}
+
+/**
+ * Fold SGD momentum into the Gemm that computes a weight gradient: v' = Gemm(A, G, v, beta=μ)
+ * replaces Gemm(A, G) followed by μ·v + dW (one pass over the weights instead of three).
+ * Returns null when the gradient is not a lone C-less Gemm output.
+ */
+function fusedMomentum(g: GraphBuilder, it: OptimItem, v: Value, mu: number): Value | null {
+  const node = g.nodes.find((n) => n.outputs[0] === it.grad.name);
+  if (!node || node.op !== 'Gemm' || node.inputs.length !== 2) return null;
+  const uses = g.nodes.filter((n) => n.inputs.includes(it.grad.name)).length;
+  if (uses !== 0) return null;
+  const alpha = node.attrs.alpha;
+  if (alpha && alpha.type === 'float' && alpha.value !== 1) return null;
+  const ta = node.attrs.transA?.type === 'int' ? node.attrs.transA.value : 0;
+  const tb = node.attrs.transB?.type === 'int' ? node.attrs.transB.value : 0;
+  return g.op('Gemm', [g.get(node.inputs[0]), g.get(node.inputs[1]), v], { transA: ta, transB: tb, beta: mu });
+}
+
+export function emitOptimizer(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: OptimConfig, fuse = true): OptimResult {
+  validateOptim(cfg);
+  const next = new Map<string, Value>();
+  const state: OptimState[] = [];
+  const scalars: string[] = [];
+  let corr: Value | null = null;
+  if (cfg.kind !== 'sgd') {
+    corr = g.input('adam_correction', lr.dtype, []);
+    scalars.push('adam_correction');
+  }
+  for (const it of items) {
+    const name = it.spec.name;
+    const w = it.param;
+    let w1: Value;
+    g.scope(`optim/${name}`, () => {
+      if (cfg.kind === 'sgd') {
+        if (cfg.momentum === 0) {
+          w1 = g.sub(w, g.mul(lr, decayed(g, it, cfg.weightDecay)));
+          return;
+        }
+        const v = g.input(`${name}.momentum`, w.dtype, w.shape);
+        let v1: Value | null = null;
+        if (fuse && !cfg.nesterov && !(cfg.weightDecay > 0 && it.spec.decay)) v1 = fusedMomentum(g, it, v, cfg.momentum);
+        const d = v1 ? null : decayed(g, it, cfg.weightDecay);
+        if (!v1) v1 = g.add(g.mul(v, g.s(v, cfg.momentum)), d!);
+        state.push({ name: v.name, dims: w.shape as number[], next: v1 });
+        const step = cfg.nesterov ? g.add(d!, g.mul(v1, g.s(v1, cfg.momentum))) : v1;
+        w1 = g.sub(w, g.mul(lr, step));
+      } else {
+        const m = g.input(`${name}.adam_m`, w.dtype, w.shape);
+        const v = g.input(`${name}.adam_v`, w.dtype, w.shape);
+        const d = cfg.kind === 'adam' ? decayed(g, it, cfg.weightDecay) : it.grad;
+        const m1 = g.add(g.mul(m, g.s(m, cfg.beta1)), g.mul(d, g.s(d, 1 - cfg.beta1)));
+        const v1 = g.add(g.mul(v, g.s(v, cfg.beta2)), g.mul(g.mul(d, d), g.s(d, 1 - cfg.beta2)));
+        state.push({ name: m.name, dims: w.shape as number[], next: m1 }, { name: v.name, dims: w.shape as number[], next: v1 });
+        const upd = g.div(m1, g.add(g.op('Sqrt', [v1]), g.s(v1, cfg.eps)));
+        w1 = g.sub(w, g.mul(g.mul(lr, corr!), upd));
+        if (cfg.kind === 'adamw' && cfg.weightDecay > 0 && it.spec.decay) w1 = g.sub(w1, g.mul(g.mul(lr, g.s(w, cfg.weightDecay)), w));
+      }
+    });
+    next.set(name, maxNorm(g, w1!, it.spec, cfg.maxNorm));
+  }
+  return { next, state, scalars };
+}
+
+/** Adam's bias correction c_t = √(1−β2^t)/(1−β1^t) for step t ≥ 1. */
+export function adamCorrection(cfg: OptimConfig, t: number): number {
+  return Math.sqrt(1 - Math.pow(cfg.beta2, t)) / (1 - Math.pow(cfg.beta1, t));
+}

@@ -1,0 +1,154 @@
+/**
+ * A network: a model spec, its module tree and its parameter values. It can emit its inference
+ * graph (weights as initialisers; input 'input' in the data's natural shape, output 'logits')
+ * and be rebuilt from such a file, since the spec travels in the model's metadata.
+ */
+import { GraphBuilder } from '../graph/builder.js';
+import { type Graph, type TensorData, type Value, tensor } from '../graph/ir.js';
+import { fromOnnxBytes, toOnnxBytes } from '../graph/onnx.js';
+import type { BufferSpec, ForwardCtx, Module, ParamSpec } from '../nn/module.js';
+import { initParam } from '../nn/module.js';
+import { type ModelSpec, buildModel } from '../nn/spec.js';
+import { UsageError } from '../util/errors.js';
+import { Rng } from '../util/rng.js';
+
+export const SPEC_KEY = 'dark-knowledge.model';
+
+export interface MaskSpec {
+  name: string;
+  rest: number[];
+  p: number;
+}
+
+/** Walk the module once to list its parameters, buffers and dropout masks. */
+export function collectSpecs(module: Module, inputShape: number[]): { params: ParamSpec[]; buffers: BufferSpec[]; masks: MaskSpec[] } {
+  const g = new GraphBuilder('probe');
+  const params: ParamSpec[] = [];
+  const buffers: BufferSpec[] = [];
+  const masks: MaskSpec[] = [];
+  const ctx: ForwardCtx = {
+    g,
+    training: true,
+    param: (s) => {
+      if (params.some((p) => p.name === s.name)) throw new RangeError(`parameter '${s.name}' defined twice`);
+      params.push(s);
+      return g.input(s.name, 'float32', s.dims);
+    },
+    buffer: (s) => {
+      buffers.push(s);
+      return g.input(s.name, 'float32', s.dims);
+    },
+    setBuffer: () => {},
+    dropoutMask: (name, rest, p) => {
+      masks.push({ name, rest, p });
+      return g.input(`mask/${name}`, 'float32', ['N', ...rest]);
+    },
+  };
+  module.forward(ctx, g.input('input', 'float32', ['N', ...inputShape]), inputShape);
+  return { params, buffers, masks };
+}
+
+export class Network {
+  readonly module: Module;
+  readonly paramSpecs: ParamSpec[];
+  readonly bufferSpecs: BufferSpec[];
+  readonly maskSpecs: MaskSpec[];
+
+  constructor(
+    readonly spec: ModelSpec,
+    readonly params: Map<string, Float32Array>,
+    readonly buffers: Map<string, Float32Array>,
+  ) {
+    this.module = buildModel(spec);
+    const s = collectSpecs(this.module, spec.inputShape);
+    this.paramSpecs = s.params;
+    this.bufferSpecs = s.buffers;
+    this.maskSpecs = s.masks;
+    for (const p of s.params) {
+      const v = params.get(p.name);
+      const n = p.dims.reduce((a, b) => a * b, 1);
+      if (!v) throw new RangeError(`network is missing parameter '${p.name}'`);
+      if (v.length !== n) throw new RangeError(`parameter '${p.name}' has ${v.length} values, expected ${n} [${p.dims}]`);
+    }
+  }
+
+  /** A freshly initialised network (He/Glorot normal from the seed). */
+  static create(spec: ModelSpec, seed: number): Network {
+    const module = buildModel(spec);
+    const s = collectSpecs(module, spec.inputShape);
+    const rng = Rng.derive(seed, 'init');
+    const params = new Map<string, Float32Array>();
+    for (const p of s.params) params.set(p.name, initParam(p, rng));
+    const buffers = new Map<string, Float32Array>();
+    for (const b of s.buffers) {
+      const n = b.dims.reduce((x, y) => x * y, 1);
+      buffers.set(b.name, b.init === 'ones' ? new Float32Array(n).fill(1) : new Float32Array(n));
+    }
+    return new Network(spec, params, buffers);
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const v of this.params.values()) n += v.length;
+    return n;
+  }
+
+  clone(): Network {
+    const cp = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, v.slice()]));
+    return new Network(JSON.parse(JSON.stringify(this.spec)), cp(this.params), cp(this.buffers));
+  }
+
+  /** Build the forward pass into g with parameters as initialisers (inference). */
+  forwardInference(g: GraphBuilder, x: Value): Value {
+    const dims = (name: string) => {
+      const s = this.paramSpecs.find((p) => p.name === name) ?? this.bufferSpecs.find((b) => b.name === name);
+      return s!.dims;
+    };
+    const ctx: ForwardCtx = {
+      g,
+      training: false,
+      param: (s) => g.initializer(s.name, tensor('float32', dims(s.name), this.params.get(s.name)!)),
+      buffer: (s) => g.initializer(s.name, tensor('float32', dims(s.name), this.buffers.get(s.name)!)),
+      setBuffer: () => {},
+      dropoutMask: () => null,
+    };
+    return this.module.forward(ctx, x, this.spec.inputShape);
+  }
+
+  /** The standalone inference graph: 'input' [N, ...inputShape] float32 in [0,1] → 'logits' [N, C]. */
+  inferenceGraph(): Graph {
+    const g = new GraphBuilder('dark_knowledge_model');
+    const x = g.input('input', 'float32', ['N', ...this.spec.inputShape]);
+    g.output(this.forwardInference(g, x), 'logits');
+    g.metadata[SPEC_KEY] = JSON.stringify(this.spec);
+    return g.build();
+  }
+
+  toOnnx(): Uint8Array {
+    return toOnnxBytes(this.inferenceGraph());
+  }
+
+  /** Rebuild a network saved by `toOnnx` (needs our metadata). */
+  static fromOnnx(bytes: Uint8Array, source = 'model'): Network {
+    let graph: Graph;
+    try {
+      graph = fromOnnxBytes(bytes);
+    } catch (e) {
+      throw new UsageError(`${source}: ${(e as Error).message}`);
+    }
+    const meta = graph.metadata?.[SPEC_KEY];
+    if (!meta) throw new UsageError(`${source}: not a dark-knowledge model (no '${SPEC_KEY}' metadata); it can still be used as a teacher`);
+    const spec = JSON.parse(meta) as ModelSpec;
+    const params = new Map<string, Float32Array>();
+    const buffers = new Map<string, Float32Array>();
+    const probe = collectSpecs(buildModel(spec), spec.inputShape);
+    const get = (name: string): Float32Array => {
+      const t = graph.initializers.get(name);
+      if (!t || t.dtype !== 'float32') throw new UsageError(`${source}: weight '${name}' is missing or not float32`);
+      return (t as TensorData & { data: Float32Array }).data.slice();
+    };
+    for (const p of probe.params) params.set(p.name, get(p.name));
+    for (const b of probe.buffers) buffers.set(b.name, get(b.name));
+    return new Network(spec, params, buffers);
+  }
+}
