@@ -13,6 +13,11 @@ export interface Dataset {
   classes: number;
   /** Where it came from (for messages and cache keys). */
   source: string;
+  /**
+   * Optional: for a subset, each row's index in the dataset it was loaded as (so targets
+   * cached for the full set stay aligned). Absent means row i is example i.
+   */
+  ids?: Int32Array;
 }
 
 export interface DataSplit {
@@ -22,4 +27,12 @@ export interface DataSplit {
 
 export function featureSize(d: Pick<Dataset, 'shape'>): number {
   return d.shape.reduce((a, b) => a * b, 1);
+}
+
+/** Each row's example id in the loaded dataset (`ds.ids`, or 0..n-1 when absent). */
+export function exampleIds(d: Pick<Dataset, 'n' | 'ids'>): Int32Array {
+  if (d.ids) return d.ids;
+  const ids = new Int32Array(d.n);
+  for (let i = 0; i < d.n; i++) ids[i] = i;
+  return ids;
 }

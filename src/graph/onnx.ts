@@ -21,11 +21,11 @@ function num(x: unknown): number {
 
 function tensorToProto(name: string, t: TensorData): onnxProto.onnx.ITensorProto {
   const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-  return { name, dims: t.dims, dataType: DT_TO_ONNX[t.dtype], rawData: bytes.slice() };
+  return { name, dims: t.dims, dataType: DT_TO_ONNX[t.dtype], rawData: new Uint8Array(bytes) };
 }
 
 function typed(dtype: DType, bytes: Uint8Array): TypedArray {
-  const copy = bytes.slice(); // aligned copy
+  const copy = new Uint8Array(bytes); // a real, aligned copy (Buffer.slice would only be a view)
   switch (dtype) {
     case 'float32':
       return new Float32Array(copy.buffer, 0, copy.byteLength / 4);

@@ -1,0 +1,169 @@
+/** `dk train`: train a model on a dataset and save it as a standalone .onnx inference graph. */
+import type { Command } from 'commander';
+import { loadData } from '../../data/load.js';
+import type { Dataset } from '../../data/dataset.js';
+import { type ModelOptions, modelInputShape } from '../../nn/spec.js';
+import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
+import type { ScheduleKind } from '../../optim/schedule.js';
+import { Network } from '../../train/network.js';
+import { type TrainConfig, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../../train/trainer.js';
+import type { EvalSummary } from '../../train/evaluate.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { UsageError } from '../../util/errors.js';
+import { Phase, type ProgressSink } from '../../util/progress.js';
+import { checkOutFile } from '../output.js';
+import { choice, num } from '../parse.js';
+
+/** Data reshaped to what a model spec takes ([D] for MLPs, [C,H,W] for CNNs). */
+export function asModelInput(ds: Dataset, shape: number[]): Dataset {
+  return { ...ds, shape };
+}
+
+export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}): Command {
+  const d = { ...DEFAULT_TRAIN, ...defaults };
+  return cmd
+    .option('--data <mnist|DIR>', "dataset: 'mnist' (built in) or an MNIST-style directory", 'mnist')
+    .option('--epochs <n>', 'training epochs', num('epochs', { min: 1, int: true }), d.epochs)
+    .option('--batch <n>', 'batch size', num('batch', { min: 1, int: true }), d.batch)
+    .option('--optimizer <kind>', 'sgd | adam | adamw', choice('optimizer', ['sgd', 'adam', 'adamw'] as const), d.optim.kind)
+    .option('--lr <x>', 'learning rate', num('lr', { min: 0, minExclusive: true }), d.lr)
+    .option('--schedule <kind>', 'learning-rate schedule: constant | cosine | step | exp', choice('schedule', ['constant', 'cosine', 'step', 'exp'] as const), d.schedule.kind)
+    .option('--gamma <x>', 'decay factor for the step/exp schedules', num('gamma', { min: 0, max: 1, minExclusive: true }))
+    .option('--step-epochs <n>', 'epochs between decays (step schedule)', num('step-epochs', { min: 1, int: true }))
+    .option('--warmup <steps>', 'linear warm-up steps', num('warmup', { min: 0, int: true }), 0)
+    .option('--momentum <x>', 'SGD momentum', num('momentum', { min: 0, max: 0.999 }), d.optim.momentum)
+    .option('--nesterov', 'Nesterov momentum', false)
+    .option('--weight-decay <x>', 'L2 weight decay (decoupled for adamw)', num('weight-decay', { min: 0 }), 0)
+    .option('--max-norm <x>', 'max-norm constraint on incoming weight vectors (0 = off)', num('max-norm', { min: 0 }), 0)
+    .option('--dropout <p>', 'dropout on hidden layers', num('dropout', { min: 0, max: 0.99 }), 0)
+    .option('--input-dropout <p>', 'dropout on the input', num('input-dropout', { min: 0, max: 0.99 }), 0)
+    .option('--batchnorm', 'BatchNorm after hidden layers', false)
+    .option('--jitter <px>', 'random input shifts of up to this many pixels', num('jitter', { min: 0, int: true }), 0)
+    .option('--seed <n>', 'random seed', num('seed', { int: true, min: 0 }), 1)
+    .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', num('threads', { min: 1, int: true }))
+    .option('--force', 'replace an existing output file', false);
+}
+
+export interface CommonFlags {
+  data: string;
+  epochs: number;
+  batch: number;
+  optimizer: OptimConfig['kind'];
+  lr: number;
+  schedule: ScheduleKind;
+  gamma?: number;
+  stepEpochs?: number;
+  warmup: number;
+  momentum: number;
+  nesterov: boolean;
+  weightDecay: number;
+  maxNorm: number;
+  dropout: number;
+  inputDropout: number;
+  batchnorm: boolean;
+  jitter: number;
+  seed: number;
+  threads?: number;
+  force: boolean;
+}
+
+export function trainConfigFrom(f: CommonFlags, extra: Partial<TrainConfig> = {}): TrainConfig {
+  const cfg: TrainConfig = {
+    ...DEFAULT_TRAIN,
+    epochs: f.epochs,
+    batch: f.batch,
+    lr: f.lr,
+    schedule: { kind: f.schedule, gamma: f.gamma, stepEpochs: f.stepEpochs, warmupSteps: f.warmup },
+    optim: { ...DEFAULT_OPTIM, kind: f.optimizer, momentum: f.optimizer === 'sgd' ? f.momentum : 0, nesterov: f.nesterov, weightDecay: f.weightDecay, maxNorm: f.maxNorm },
+    jitter: f.jitter,
+    seed: f.seed,
+    ...extra,
+  };
+  try {
+    validateTrainConfig(cfg);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  return cfg;
+}
+
+export function modelOptionsFrom(f: CommonFlags): ModelOptions {
+  return { dropout: f.dropout, inputDropout: f.inputDropout, batchNorm: f.batchnorm };
+}
+
+export interface TrainJobArgs {
+  model: string;
+  data: string;
+  options: ModelOptions;
+  train: TrainConfig;
+  threads?: number;
+  out: string;
+}
+
+export interface TrainJobResult {
+  out: string;
+  parameters: number;
+  seconds: number;
+  test?: EvalSummary;
+  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; seconds: number; samplesPerSec: number }[];
+}
+
+/** Progress sink adapter: epoch bar and per-epoch log lines. */
+export function trainingProgress(progress: ProgressSink, label: string, epochs: number) {
+  let phase: Phase | null = null;
+  return (e: import('../../train/trainer.js').TrainEvent) => {
+    if (e.type === 'step') {
+      if (!phase || e.step === 1) {
+        phase?.stop();
+        phase = new Phase(progress, `${label}-e${e.epoch}`, `${label} epoch ${e.epoch}/${epochs}`, e.stepsPerEpoch);
+      }
+      phase.tick(e.step, `loss ${e.loss.toFixed(4)}`);
+    } else {
+      phase?.stop();
+      phase = null;
+      const t = e.test ? ` test errors ${e.test.errors}/${e.test.total} (${(100 * e.test.accuracy).toFixed(2)}%)` : '';
+      progress({ kind: 'log', text: `${label} epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(4)}${Number.isNaN(e.trainAccuracy) ? '' : ` train acc ${(100 * e.trainAccuracy).toFixed(2)}%`}${t} — ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSec)} samples/s` });
+    }
+  };
+}
+
+export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
+  const split = loadData(a.data);
+  const inputShape = modelInputShape(a.model, split.train.shape);
+  const net = Network.create({ spec: a.model, inputShape, classes: split.train.classes, options: a.options }, a.train.seed);
+  progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
+  const res = await trainNetwork(net, asModelInput(split.train, inputShape), a.train, {
+    test: asModelInput(split.test, inputShape),
+    runtime: { threads: a.threads },
+    onEvent: trainingProgress(progress, 'train', a.train.epochs),
+  });
+  writeFileAtomic(a.out, net.toOnnx());
+  const last = res.history[res.history.length - 1];
+  return {
+    out: a.out,
+    parameters: net.parameterCount,
+    seconds: res.seconds,
+    test: last.test,
+    history: res.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
+  };
+}
+
+export function registerTrain(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
+  const cmd = program
+    .command('train')
+    .description('train a model on a dataset and save it as a standalone .onnx file')
+    .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
+    .requiredOption('--out <file.onnx>', 'where to save the trained model');
+  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string }) => {
+    const out = checkOutFile(f.out, f.force);
+    const args: TrainJobArgs = { model: f.model, data: f.data, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out };
+    // Validate the spec here too, for an immediate error.
+    const { parseSpec } = await import('../../nn/spec.js');
+    parseSpec(f.model);
+    const r = (await run('train', args)) as TrainJobResult;
+    const t = r.test;
+    process.stdout.write(
+      `saved ${r.out} (${r.parameters.toLocaleString('en')} parameters, ${r.seconds.toFixed(1)} s)${t ? `; test errors ${t.errors}/${t.total}, accuracy ${(100 * t.accuracy).toFixed(2)}%` : ''}\n`,
+    );
+  });
+}

@@ -1,0 +1,94 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { writeFileAtomic } from '../util/atomic.js';
+
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+
+/** Flags for a closed network: no first-run, sync, update or background traffic. */
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface ChartCheck {
+  id: string;
+  rendered: boolean;
+  points: number;
+}
+
+export interface BrowserCheck {
+  charts: ChartCheck[];
+  consoleErrors: string[];
+  pageErrors: string[];
+  /** Requests for anything but file: and data: URLs (an offline page makes none). */
+  externalRequests: string[];
+}
+
+export interface BrowserCheckOptions {
+  executablePath?: string;
+  /** How long to wait for the page's script to finish drawing, ms. */
+  timeoutMs?: number;
+  viewport?: { width: number; height: number };
+}
+
+/**
+ * Open a report from disk (file:// URL) in headless Chromium through playwright-core, wait for
+ * its charts, and return each [data-chart] element's data-rendered/data-points, the console
+ * errors, the uncaught page errors and any network request the page tried. Saves a full-page PNG
+ * screenshot at `screenshotPath` (written atomically).
+ */
+export async function checkReportInBrowser(htmlPath: string, screenshotPath: string, options: BrowserCheckOptions = {}): Promise<BrowserCheck> {
+  const executablePath = options.executablePath ?? CHROMIUM_PATH;
+  if (!existsSync(executablePath)) {
+    throw new Error(
+      `checkReportInBrowser: Chromium not found at ${executablePath}. Install Debian's package (apt-get install -y chromium), as .ci/run does.`,
+    );
+  }
+  if (!existsSync(htmlPath)) throw new Error(`checkReportInBrowser: no report at ${htmlPath}`);
+  let chromium: typeof import('playwright-core').chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch (e) {
+    throw new Error(`checkReportInBrowser: playwright-core is not installed (a devDependency): ${(e as Error).message}`);
+  }
+  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true });
+  const consoleErrors: string[] = [];
+  const pageErrors: string[] = [];
+  const externalRequests: string[] = [];
+  try {
+    const page = await browser.newPage({ viewport: options.viewport ?? { width: 1280, height: 900 }, deviceScaleFactor: 1 });
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') consoleErrors.push(msg.text());
+    });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('request', (req) => {
+      const url = req.url();
+      if (!url.startsWith('file:') && !url.startsWith('data:')) externalRequests.push(url);
+    });
+    await page.goto(pathToFileURL(resolve(htmlPath)).href, { waitUntil: 'load' });
+    try {
+      await page.waitForFunction(() => document.documentElement.dataset.reportReady === 'true', undefined, { timeout: options.timeoutMs ?? 30_000 });
+    } catch {
+      pageErrors.push('report script did not finish (data-report-ready never set)');
+    }
+    const charts = await page.$$eval('[data-chart]', (els) =>
+      els.map((el) => {
+        const h = el as HTMLElement;
+        return { id: h.dataset.chart ?? '', rendered: h.dataset.rendered === 'true', points: Number(h.dataset.points ?? '0') };
+      }),
+    );
+    const png = await page.screenshot({ fullPage: true, type: 'png' });
+    mkdirSync(dirname(resolve(screenshotPath)), { recursive: true });
+    writeFileAtomic(screenshotPath, png);
+    return { charts, consoleErrors, pageErrors, externalRequests };
+  } finally {
+    await browser.close();
+  }
+}

@@ -1,0 +1,340 @@
+import type { Results } from './schema.js';
+
+/**
+ * Chart specifications: plain JSON built here (typed, testable) and turned into Chart.js
+ * configurations by the page's script (client.ts), which adds what JSON cannot hold (tick
+ * formatters, the annotation plugin).
+ */
+
+export type Format = 'int' | 'num' | 'pct' | 'prob' | 'sec';
+
+export interface AxisSpec {
+  title: string;
+  type: 'linear' | 'logarithmic' | 'category';
+  format?: Format;
+  min?: number;
+  max?: number;
+  /** Explicit tick values (log axes look better with them). */
+  ticks?: number[];
+  beginAtZero?: boolean;
+}
+
+export interface XY {
+  x: number;
+  y: number | null;
+}
+
+export interface SeriesSpec {
+  label: string;
+  /** Values for category charts, {x, y} points for numeric x axes. */
+  data: (number | null)[] | XY[];
+  color: string | string[];
+  dashed?: boolean;
+  axis?: 'y' | 'y2';
+  pointRadius?: number;
+}
+
+export interface LineMark {
+  axis: 'x' | 'y';
+  value: number;
+  label: string;
+  color: string;
+}
+
+export interface BandMark {
+  from: number;
+  to: number;
+  label: string;
+  color: string;
+}
+
+export interface ChartSpec {
+  id: string;
+  kind: 'line' | 'bar';
+  labels?: string[];
+  series: SeriesSpec[];
+  x: AxisSpec;
+  y: AxisSpec;
+  y2?: AxisSpec;
+  horizontal?: boolean;
+  marks?: LineMark[];
+  bands?: BandMark[];
+  legend?: boolean;
+  /** The page's log/linear toggle switches this chart's value axis. */
+  logToggle?: boolean;
+}
+
+export const COLORS = {
+  teacher: '#4f46e5',
+  hard: '#e11d48',
+  distilled: '#059669',
+  paper: '#94a3b8',
+  amber: '#d97706',
+  sky: '#0284c7',
+  violet: '#7c3aed',
+  ink: '#334155',
+};
+
+/** Temperatures get a dark-to-light indigo ramp ending in amber for the hottest. */
+export function temperatureColors(n: number): string[] {
+  const ramp = ['#1e1b4b', '#3730a3', '#6366f1', '#a5b4fc', '#f59e0b', '#fb923c'];
+  if (n <= 1) return [ramp[2]];
+  return Array.from({ length: n }, (_, i) => (i === n - 1 ? '#f59e0b' : ramp[Math.min(3, Math.round((i * 3) / Math.max(1, n - 2)))]));
+}
+
+/** Number of finite values in a chart's series: what the page should report as data-points. */
+export function countPoints(spec: ChartSpec): number {
+  let n = 0;
+  for (const s of spec.series) {
+    for (const d of s.data as (number | null | XY)[]) {
+      const v = d !== null && typeof d === 'object' ? d.y : d;
+      if (typeof v === 'number' && Number.isFinite(v)) n++;
+    }
+  }
+  return n;
+}
+
+const logTicks = (lo: number, hi: number): number[] => {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of [1, 2, 5]) {
+      const v = m * 10 ** e;
+      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    }
+  }
+  return out;
+};
+
+function trainingCharts(r: Results): ChartSpec[] {
+  const runs = [
+    { key: 'teacher', label: 'teacher', run: r.teacher, color: COLORS.teacher, paper: r.paper.teacherTestErrors },
+    { key: 'hard', label: 'student, hard labels', run: r.hard, color: COLORS.hard, paper: r.paper.hardTestErrors },
+    { key: 'distilled', label: `student, distilled (T = ${r.distilled.T})`, run: r.distilled, color: COLORS.distilled, paper: r.paper.distilledTestErrors },
+  ];
+  const all = runs.flatMap((q) => q.run.curve.map((p) => p.testErrors)).concat(runs.map((q) => q.paper)).filter((v) => v > 0);
+  const lo = Math.max(1, Math.min(...all) * 0.85);
+  const hi = Math.max(...all) * 1.1;
+  const losses = runs.flatMap((q) => q.run.curve.map((p) => p.trainLoss));
+  const positive = losses.every((v) => v > 0);
+  return [
+    {
+      id: 'curves-errors',
+      kind: 'line',
+      series: runs.map((q) => ({ label: q.label, color: q.color, data: q.run.curve.map((p) => ({ x: p.epoch, y: p.testErrors })) })),
+      x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
+      y: { title: 'test errors (of 10,000, log scale)', type: 'logarithmic', format: 'int', min: lo, max: hi, ticks: logTicks(lo, hi) },
+      marks: runs.map((q) => ({ axis: 'y' as const, value: q.paper, label: `paper ${q.paper}`, color: q.color })),
+      legend: true,
+    },
+    {
+      id: 'curves-loss',
+      kind: 'line',
+      series: runs.map((q) => ({ label: q.label, color: q.color, data: q.run.curve.map((p) => ({ x: p.epoch, y: p.trainLoss })) })),
+      x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
+      y: { title: positive ? 'training loss (log scale)' : 'training loss', type: positive ? 'logarithmic' : 'linear', format: 'num' },
+      legend: true,
+    },
+  ];
+}
+
+function omitCharts(r: Results): ChartSpec[] {
+  const o = r.omit3;
+  const out: ChartSpec[] = [
+    {
+      id: 'omit3',
+      kind: 'line',
+      series: [
+        { label: `errors on the ${o.threesInTest} threes`, color: COLORS.amber, data: o.curve.map((p) => ({ x: p.offset, y: p.threeErrors })) },
+        { label: 'all test errors', color: COLORS.teacher, axis: 'y2', data: o.curve.map((p) => ({ x: p.offset, y: p.testErrors })) },
+        ...(o.curve.some((p) => p.heldOutErrors !== undefined)
+          ? [{ label: 'held-out errors (what chose the offset)', color: COLORS.paper, dashed: true, axis: 'y2' as const, data: o.curve.map((p) => ({ x: p.offset, y: p.heldOutErrors ?? null })) }]
+          : []),
+      ],
+      x: { title: 'offset added to the bias of class 3', type: 'linear', format: 'num' },
+      y: { title: 'errors on threes', type: 'linear', format: 'int', beginAtZero: true },
+      y2: { title: 'errors (all classes)', type: 'linear', format: 'int', beginAtZero: true },
+      marks: [
+        { axis: 'x', value: o.offset, label: `chosen +${o.offset}`, color: COLORS.distilled },
+        { axis: 'x', value: r.paper.omit3.offset, label: `paper +${r.paper.omit3.offset}`, color: COLORS.paper },
+      ],
+      legend: true,
+    },
+  ];
+  const q = r.only78;
+  out.push({
+    id: 'only78',
+    kind: 'bar',
+    labels: ['as trained', `biases of 7, 8 lowered`],
+    series: [
+      { label: 'ours', color: COLORS.distilled, data: [q.before.errorRate, q.after.errorRate] },
+      { label: 'paper', color: COLORS.paper, data: [r.paper.only78.errorRateBefore, r.paper.only78.errorRateAfter] },
+    ],
+    x: { title: '', type: 'category' },
+    y: { title: 'test error rate', type: 'linear', format: 'pct', beginAtZero: true },
+    legend: true,
+  });
+  if (q.curve) {
+    out.push({
+      id: 'only78-curve',
+      kind: 'line',
+      series: [{ label: 'test errors', color: COLORS.teacher, data: q.curve.map((p) => ({ x: p.offset, y: p.testErrors })) }],
+      x: { title: 'amount subtracted from the biases of 7 and 8', type: 'linear', format: 'num' },
+      y: { title: 'test errors', type: 'linear', format: 'int', beginAtZero: true },
+      marks: [
+        { axis: 'x', value: q.offset, label: `chosen −${q.offset}`, color: COLORS.distilled },
+        { axis: 'x', value: r.paper.only78.offset, label: `paper −${r.paper.only78.offset}`, color: COLORS.paper },
+      ],
+      legend: false,
+    });
+  }
+  return out;
+}
+
+function fraction3Chart(r: Results): ChartSpec {
+  const f = r.fraction3;
+  const line = (label: string, color: string, pts: { epoch: number; v: number }[], dashed = false): SeriesSpec => ({
+    label,
+    color,
+    dashed,
+    data: pts.map((p) => ({ x: p.epoch, y: p.v })),
+  });
+  return {
+    id: 'fraction3',
+    kind: 'line',
+    series: [
+      line('hard targets, test', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: p.testAccuracy }))),
+      line('hard targets, train', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: p.trainAccuracy })), true),
+      line('soft targets, test', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: p.testAccuracy }))),
+      line('soft targets, train', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: p.trainAccuracy })), true),
+    ],
+    x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
+    y: { title: 'accuracy', type: 'linear', format: 'pct' },
+    marks: [
+      { axis: 'x', value: f.hard.stoppedEpoch, label: `hard: epoch ${f.hard.stoppedEpoch} kept`, color: COLORS.hard },
+      ...(f.soft.stoppedEpoch !== f.soft.epochs ? [{ axis: 'x' as const, value: f.soft.stoppedEpoch, label: `soft: epoch ${f.soft.stoppedEpoch} kept`, color: COLORS.distilled }] : []),
+    ],
+    legend: true,
+  };
+}
+
+function tempCharts(r: Results): ChartSpec[] {
+  const p = r.paper.tempSweep;
+  return r.tempSweep.students.map((s) => {
+    const Ts = s.points.map((q) => q.T);
+    const lo = Math.min(...Ts);
+    const hi = Math.max(...Ts);
+    const marks: LineMark[] = s.hardTestErrors === undefined ? [] : [{ axis: 'y', value: s.hardTestErrors, label: `hard labels ${s.hardTestErrors}`, color: COLORS.hard }];
+    const bands: BandMark[] =
+      s.hiddenUnits <= p.smallUnits
+        ? [{ from: p.smallBestT[0], to: p.smallBestT[1], label: `paper's best T (${p.smallUnits} units)`, color: 'rgba(217,119,6,0.12)' }]
+        : s.hiddenUnits >= p.largeUnits
+          ? [{ from: Math.max(lo, p.largeMinT), to: hi, label: `paper: any T > ${p.largeMinT}`, color: 'rgba(79,70,229,0.08)' }]
+          : [];
+    const errs = s.points.map((q) => q.testErrors).concat(s.hardTestErrors ?? []);
+    return {
+      id: `temp-${s.hiddenUnits}`,
+      kind: 'line' as const,
+      series: [{ label: `${s.arch}, distilled`, color: COLORS.distilled, data: s.points.map((q) => ({ x: q.T, y: q.testErrors })), pointRadius: 4 }],
+      x: { title: 'temperature T (log scale)', type: 'logarithmic' as const, format: 'num' as const, min: lo, max: hi, ticks: logTicks(lo, hi).concat(Ts).filter((v, i, a) => a.indexOf(v) === i).sort((a, b) => a - b) },
+      y: { title: 'test errors', type: 'linear' as const, format: 'int' as const, min: Math.floor(Math.min(...errs) * 0.9), max: Math.ceil(Math.max(...errs) * 1.05) },
+      marks,
+      bands,
+      legend: false,
+    };
+  });
+}
+
+function ensembleChart(r: Results): ChartSpec {
+  const e = r.ensemble;
+  const labels = [...e.members.map((m) => m.name), e.baseline.label, 'ensemble', 'distilled student'];
+  const colors = [...e.members.map(() => COLORS.teacher), COLORS.hard, COLORS.violet, COLORS.distilled];
+  return {
+    id: 'ensemble',
+    kind: 'bar',
+    labels,
+    series: [{ label: 'test errors', color: colors, data: [...e.members.map((m) => m.testErrors), e.baseline.testErrors, e.ensembleTestErrors, e.student.testErrors] }],
+    x: { title: '', type: 'category' },
+    y: { title: 'test errors', type: 'linear', format: 'int', beginAtZero: true },
+    legend: false,
+  };
+}
+
+function alphaChart(r: Results): ChartSpec | null {
+  const a = r.alphaSweep;
+  if (!a) return null;
+  return {
+    id: 'alpha',
+    kind: 'line',
+    series: [{ label: `distilled student, T = ${a.T}`, color: COLORS.distilled, data: a.points.map((q) => ({ x: q.alpha, y: q.testErrors })), pointRadius: 4 }],
+    x: { title: 'α (weight of the soft loss; 1 − α on the hard loss)', type: 'linear', format: 'num', min: 0, max: 1 },
+    y: { title: 'test errors', type: 'linear', format: 'int', beginAtZero: true },
+    marks: [{ axis: 'x', value: r.distilled.alpha, label: `main run α = ${r.distilled.alpha}`, color: COLORS.paper }],
+    legend: false,
+  };
+}
+
+function specialistCharts(r: Results): ChartSpec[] {
+  const paperRows = new Map(r.paper.specialists.coverage.map((c) => [c.covering, c.relativeChange]));
+  return (r.specialists?.runs ?? []).map((run, i) => ({
+    id: `specialists-${i}`,
+    kind: 'bar' as const,
+    labels: run.coverage.map((c) => String(c.covering)),
+    series: [
+      { label: `ours (${run.dataset})`, color: COLORS.distilled, data: run.coverage.map((c) => c.relativeChange) },
+      { label: 'paper (JFT)', color: COLORS.paper, data: run.coverage.map((c) => paperRows.get(c.covering) ?? null) },
+    ],
+    x: { title: 'specialists covering the correct class', type: 'category' as const },
+    y: { title: 'relative change in correct answers', type: 'linear' as const, format: 'pct' as const, beginAtZero: true },
+    legend: true,
+  }));
+}
+
+function darkKnowledgeCharts(r: Results): ChartSpec[] {
+  const dk = r.darkKnowledge;
+  const colors = temperatureColors(dk.temperatures.length);
+  return dk.examples.map((ex, i) => {
+    const all = ex.probs.flatMap((d) => d.p).filter((v) => v > 0);
+    const min = Math.max(1e-12, 10 ** Math.floor(Math.log10(Math.min(...all))));
+    return {
+      id: `dk-${i}`,
+      kind: 'bar' as const,
+      labels: dk.classNames,
+      series: ex.probs.map((d, j) => ({ label: `T = ${d.T}`, color: colors[j % colors.length], data: d.p.map((v) => (v > 0 ? v : null)) })),
+      x: { title: 'class', type: 'category' as const },
+      y: { title: 'teacher probability (log scale)', type: 'logarithmic' as const, format: 'prob' as const, min, max: 1 },
+      legend: i === 0,
+      logToggle: true,
+    };
+  });
+}
+
+function timingsChart(r: Results): ChartSpec | null {
+  const ph = r.timings.phases;
+  if (ph.length === 0) return null;
+  return {
+    id: 'timings',
+    kind: 'bar',
+    horizontal: true,
+    labels: ph.map((p) => p.name),
+    series: [{ label: 'seconds', color: COLORS.sky, data: ph.map((p) => p.seconds) }],
+    x: { title: '', type: 'category' },
+    y: { title: 'wall seconds', type: 'linear', format: 'sec', beginAtZero: true },
+    legend: false,
+  };
+}
+
+/** Every Chart.js chart of the report, keyed by id (the container's data-chart). */
+export function buildCharts(r: Results): Map<string, ChartSpec> {
+  const list = [
+    ...trainingCharts(r),
+    ...darkKnowledgeCharts(r),
+    ...omitCharts(r),
+    fraction3Chart(r),
+    ...tempCharts(r),
+    ensembleChart(r),
+    alphaChart(r),
+    ...specialistCharts(r),
+    timingsChart(r),
+  ].filter((c): c is ChartSpec => c !== null);
+  return new Map(list.map((c) => [c.id, c]));
+}

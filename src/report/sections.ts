@@ -1,0 +1,135 @@
+import { fmtInt, pct } from './derive.js';
+import { escapeHtml as e } from './escape.js';
+import { heatmapSvg } from './heatmap.js';
+import type { Results } from './schema.js';
+
+/** The report's experiment sections. Every string from the results is escaped here. */
+
+export const chartBox = (id: string, title: string, cls = ''): string =>
+  `<div class="chart${cls ? ' ' + cls : ''}" data-chart="${e(id)}" data-title="${e(title)}"></div>`;
+
+export const panel = (title: string, caption: string, body: string): string =>
+  `<div class="panel"><h3>${e(title)}</h3>${caption ? `<p class="cap">${caption}</p>` : ''}${body}</div>`;
+
+const stat = (k: string, v: string, p: string): string =>
+  `<div class="stat"><div class="k">${e(k)}</div><div class="v">${v}</div><div class="p">${p}</div></div>`;
+
+export function section(n: number, id: string, title: string, intro: string, body: string): string {
+  return `<section id="${e(id)}"><h2><span class="num">${n}</span>${e(title)}</h2><p class="intro">${intro}</p>${body}</section>`;
+}
+
+export function curvesSection(r: Results): string {
+  return `<div class="grid2">${panel(
+    'Test errors per epoch',
+    `Log scale; dashed lines: the paper’s final numbers. Teacher ${e(r.teacher.arch)}, students ${e(r.hard.arch)}.`,
+    chartBox('curves-errors', 'test errors per epoch'),
+  )}${panel('Training loss per epoch', 'Each run’s own objective (the distilled loss includes the T²-weighted soft term).', chartBox('curves-loss', 'training loss per epoch'))}</div>`;
+}
+
+export function darkKnowledgeSection(r: Results): string {
+  const dk = r.darkKnowledge;
+  const names = dk.classNames;
+  const cards = dk.examples
+    .map((ex, i) => {
+      const p1 = ex.probs[0];
+      const ranked = p1.p.map((v, k) => ({ v, k })).sort((a, b) => b.v - a.v);
+      const second = ranked.find((q) => q.k !== ex.label) ?? ranked[1];
+      return `<div class="panel dk-card"><div class="digit"><div data-chart="digit-${i}" data-kind="digit" data-title="test image ${ex.testIndex}"></div>
+<div class="meta">label <b>${e(names[ex.label] ?? String(ex.label))}</b><br>test #${ex.testIndex}<br>runner-up at T=${p1.T}: <b>${e(names[second.k] ?? String(second.k))}</b> (${second.v.toExponential(1)})</div></div>
+${chartBox(`dk-${i}`, `teacher distribution for test image ${ex.testIndex}`, 'short')}</div>`;
+    })
+    .join('');
+  const toggle = `<div class="toolbar"><span>Probability axis</span><div class="toggle" role="group" aria-label="probability axis scale"><button type="button" data-scale="log" aria-pressed="true">log</button><button type="button" data-scale="linear" aria-pressed="false">linear</button></div><span>Temperatures: ${dk.temperatures.map((t) => `T = ${t}`).join(', ')}</span></div>`;
+  const heat = panel(
+    `Class similarity (teacher, T = ${dk.similarity.T})`,
+    `${e(dk.similarity.definition)}. Log colour scale; hover a cell for its value.`,
+    `<div class="heatmap-wrap" data-chart="similarity" data-kind="svg" data-title="class-similarity matrix">${heatmapSvg(dk.similarity.matrix, names, {
+      rowTitle: 'true class',
+      colTitle: 'teacher’s soft output',
+    })}</div>`,
+  );
+  const note = panel(
+    'Reading it',
+    '',
+    `<p class="cap" style="margin:0">At T = 1 the teacher is almost certain, and the small probabilities it gives the wrong classes are invisible on a linear axis. Raising T lifts them: a 2 that looks a little like a 7 gets a larger share for 7 than for 4. These ratios are the <em>dark knowledge</em> a student learns from soft targets, and the heatmap shows them averaged over the test set: which digits the teacher considers alike.</p>`,
+  );
+  return `${toggle}<div class="dk-grid">${cards}</div><div class="grid3" style="margin-top:18px">${heat}${note}</div>`;
+}
+
+export function omitSection(r: Results): string {
+  const o = r.omit3;
+  const p = r.paper.omit3;
+  const right = (errs: number): string => pct(1 - errs / o.threesInTest);
+  const stats = `<div class="stats">
+${stat('Before the bias fix', `${fmtInt(o.before.testErrors)} <small>errors</small>`, `${fmtInt(o.before.threeErrors)} on threes (${right(o.before.threeErrors)} right) · paper ${p.before.testErrors} / ${p.before.threeErrors}`)}
+${stat(`After: bias of 3 + ${o.offset}`, `${fmtInt(o.after.testErrors)} <small>errors</small>`, `${fmtInt(o.after.threeErrors)} on threes (${right(o.after.threeErrors)} right) · paper ${p.after.testErrors} / ${p.after.threeErrors}`)}
+</div><p class="cap" style="margin-top:10px">Offset chosen by: ${e(o.offsetChoice.method)} (${fmtInt(o.offsetChoice.heldOutSize)} examples). The test-set curve is shown only to display the trade-off.</p>`;
+  return `<div class="grid3">${panel('Errors against the bias offset of class 3', `Student ${e(o.arch)}, distilled at T = ${o.T} for ${o.epochs} epochs from a transfer set without a single 3.`, chartBox('omit3', 'errors vs bias offset', 'tall'))}${panel('Numbers', '', stats)}</div>`;
+}
+
+export function only78Section(r: Results): string {
+  const q = r.only78;
+  const left = panel('Test error rate', `Student ${e(q.arch)} distilled at T = ${q.T} on 7s and 8s only; offset chosen by: ${e(q.offsetChoice.method)}.`, chartBox('only78', 'only 7 and 8: error rate'));
+  const right = q.curve
+    ? panel('Test errors against the offset', 'Shown for the trade-off only; the offset was chosen on held-out data.', chartBox('only78-curve', 'only 7 and 8: errors vs offset'))
+    : panel(
+        'Numbers',
+        '',
+        `<div class="stats">${stat('As trained', pct(q.before.errorRate), `${fmtInt(q.before.testErrors)} errors`)}${stat(`Biases −${q.offset}`, pct(q.after.errorRate), `${fmtInt(q.after.testErrors)} errors`)}</div>`,
+      );
+  return `<div class="grid2">${left}${right}</div>`;
+}
+
+export function fraction3Section(r: Results): string {
+  const f = r.fraction3;
+  const p = r.paper.fraction3;
+  const stats = `<div class="stats">
+${stat('Hard targets', pct(f.hard.testAccuracy), `test · ${pct(f.hard.trainAccuracy)} train · epoch ${f.hard.stoppedEpoch} of ${f.hard.epochs}<br>paper (${e(p.note)}): ${pct(p.hard.testAccuracy)} test`)}
+${stat('Soft targets', pct(f.soft.testAccuracy), `test · ${pct(f.soft.trainAccuracy)} train · epoch ${f.soft.stoppedEpoch} of ${f.soft.epochs}<br>paper: ${pct(p.soft.testAccuracy)} test`)}
+</div><p class="cap" style="margin-top:10px">Reported epoch: ${e(f.earlyStopping)}.</p>`;
+  return `<div class="grid3">${panel('Accuracy per epoch', `Student ${e(f.arch)} on ${fmtInt(f.trainExamples)} training examples; soft targets at T = ${f.T}, α = ${f.alpha}. Solid: test, dashed: train.`, chartBox('fraction3', '3% of the data: accuracy per epoch', 'tall'))}${panel('Numbers', '', stats)}</div>`;
+}
+
+export function tempSection(r: Results): string {
+  const t = r.tempSweep;
+  const panels = t.students.map((s) =>
+    panel(`${s.hiddenUnits} units per layer`, `${e(s.arch)}, α = ${t.alpha}, ${t.epochs} epochs per point${s.hardTestErrors === undefined ? '' : '; dashed: same net on hard labels'}.`, chartBox(`temp-${s.hiddenUnits}`, `temperature sweep, ${s.hiddenUnits} units`)),
+  );
+  return `<div class="grid2">${panels.join('')}</div>`;
+}
+
+export function ensembleSection(r: Results): string {
+  const en = r.ensemble;
+  const rows = en.members.map((m) => `<tr><td>${e(m.name)}</td><td>${e(m.arch)}</td><td class="num">${m.seed}</td><td class="num">${fmtInt(m.testErrors)}</td></tr>`).join('');
+  const table = `<table><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>
+<div class="stats">${stat('Ensemble', fmtInt(en.ensembleTestErrors), e(en.combination))}${stat('Distilled student', fmtInt(en.student.testErrors), `${e(en.student.arch)}, T = ${en.student.T}, α = ${en.student.alpha}`)}${stat('Gain kept', pct(en.gainKept, 0), `from ${e(en.baseline.label)} (${fmtInt(en.baseline.testErrors)}) · paper ${pct(r.paper.ensemble.gainKept, 0)} (speech)`)}</div>`;
+  return `<div class="grid3">${panel('Test errors', 'Members (indigo), the baseline the gain is measured from, the ensemble, and the single distilled student.', chartBox('ensemble', 'ensemble test errors', 'tall'))}${panel('Members', '', table)}</div>`;
+}
+
+export function alphaSection(r: Results): string {
+  const a = r.alphaSweep;
+  if (!a) return '';
+  return `<div class="grid2">${panel(`Test errors against α at T = ${a.T}`, `${a.epochs} epochs per point. α = 1: soft targets only; α = 0: hard labels only.`, chartBox('alpha', 'alpha sweep'))}</div>`;
+}
+
+export function specialistsSection(r: Results): string {
+  const s = r.specialists;
+  if (!s) return '';
+  const pr = new Map(r.paper.specialists.coverage.map((c) => [c.covering, c.relativeChange]));
+  return s.runs
+    .map((run, i) => {
+      const name = (k: number): string => run.classNames?.[k] ?? String(k);
+      const groups = `<div class="groups">${run.groups.map((g) => `<span class="group">{${g.map((k) => e(name(k))).join(', ')}}</span>`).join('')}</div>`;
+      const rows = run.coverage
+        .map(
+          (c) =>
+            `<tr><td class="num">${c.covering}</td><td class="num">${fmtInt(c.examples)}</td><td class="num">${c.deltaCorrect > 0 ? '+' : ''}${fmtInt(c.deltaCorrect)}</td><td class="num">${c.relativeChange >= 0 ? '+' : ''}${pct(c.relativeChange)}</td><td class="num">${pr.has(c.covering) ? `+${pct(pr.get(c.covering) ?? 0)}` : '—'}</td></tr>`,
+        )
+        .join('');
+      const timing = run.trainSeconds ? `<p class="cap">Training the specialists: ${run.trainSeconds.map((t) => `${t.workers} worker${t.workers > 1 ? 's' : ''} ${t.seconds.toFixed(1)} s`).join(' · ')}</p>` : '';
+      const table = `<p class="cap">Generalist ${e(run.generalistArch)}: ${pct(run.generalist.accuracy, 2)} → with specialists ${pct(run.combined.accuracy, 2)} (${fmtInt(run.generalist.errors)} → ${fmtInt(run.combined.errors)} errors of ${fmtInt(run.testSize)}).</p>${groups}
+<table><thead><tr><th class="num">covering</th><th class="num">examples</th><th class="num">Δ correct</th><th class="num">relative</th><th class="num">paper</th></tr></thead><tbody>${rows}</tbody></table>${timing}`;
+      return `<div class="grid2" style="margin-bottom:18px">${panel(`${run.dataset}: Table 4`, run.description ? e(run.description) : '', table)}${panel('Relative change by specialists covering the correct class', 'Paper: JFT, rows checked by the project.', chartBox(`specialists-${i}`, `specialists ${run.dataset}`))}</div>`;
+    })
+    .join('');
+}

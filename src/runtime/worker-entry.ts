@@ -1,0 +1,20 @@
+/** Worker-thread side of runInWorker: load the job registry, run the job, post events and result. */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { ProgressEvent } from '../util/progress.js';
+import type { WorkerMessage } from './worker.js';
+
+type Job = (args: unknown, progress: (e: ProgressEvent) => void) => Promise<unknown>;
+
+const { registry, job, args } = workerData as { registry: string; job: string; args: unknown };
+const post = (m: WorkerMessage) => parentPort!.postMessage(m);
+
+try {
+  const mod = (await import(registry)) as { JOBS: Record<string, Job> };
+  const fn = mod.JOBS[job];
+  if (!fn) throw new RangeError(`unknown job '${job}'`);
+  const value = await fn(args, (event) => post({ type: 'progress', event }));
+  post({ type: 'result', value });
+} catch (e) {
+  const err = e as Error & { exitCode?: number };
+  post({ type: 'error', name: err.name ?? 'Error', message: err.message ?? String(e), exitCode: err.exitCode, stack: err.stack });
+}

@@ -1,0 +1,64 @@
+/**
+ * Long jobs run in a worker thread (ORT's run blocks its thread), so the main thread stays free
+ * to draw progress and react to Ctrl-C. A job is a named async function in the job registry
+ * (src/cli/jobs.ts); it receives plain-JSON arguments and a progress sink, and returns a
+ * plain-JSON result. Errors come back with their name and exit code.
+ */
+import { Worker } from 'node:worker_threads';
+import type { ProgressEvent } from '../util/progress.js';
+
+export type WorkerMessage =
+  | { type: 'progress'; event: ProgressEvent }
+  | { type: 'result'; value: unknown }
+  | { type: 'error'; name: string; message: string; exitCode?: number; stack?: string };
+
+export class JobError extends Error {
+  constructor(
+    name: string,
+    message: string,
+    readonly exitCode: number | undefined,
+    readonly workerStack?: string,
+  ) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** Run `job` from the registry module `registryUrl` in a worker thread. */
+export function runInWorker(registryUrl: URL, job: string, args: unknown, onProgress: (e: ProgressEvent) => void): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: { registry: registryUrl.href, job, args } });
+    let settled = false;
+    const onSignal = () => {
+      void w.terminate();
+      if (!settled) {
+        settled = true;
+        reject(new JobError('Interrupted', 'interrupted', 130));
+      }
+    };
+    process.once('SIGINT', onSignal);
+    w.on('message', (m: WorkerMessage) => {
+      if (m.type === 'progress') onProgress(m.event);
+      else if (m.type === 'result') {
+        settled = true;
+        resolve(m.value);
+      } else if (m.type === 'error') {
+        settled = true;
+        reject(new JobError(m.name, m.message, m.exitCode, m.stack));
+      }
+    });
+    w.on('error', (e) => {
+      if (!settled) {
+        settled = true;
+        reject(e);
+      }
+    });
+    w.on('exit', (code) => {
+      process.removeListener('SIGINT', onSignal);
+      if (!settled) {
+        settled = true;
+        reject(new JobError('WorkerExit', `the job's worker exited with code ${code}`, 1));
+      }
+    });
+  });
+}

@@ -1,0 +1,69 @@
+/**
+ * Specialist networks (Hinton, Vinyals & Dean 2015, section 5): confusable groups from the
+ * generalist's class covariance, folding onto group + dustbin, the dustbin bias and enriched
+ * sampling, KL combination at inference, Table-4 evaluation and the specialists manifest.
+ */
+export {
+  type SoftOutputsInput,
+  type ConfusableGroupsOptions,
+  type KMeansOutcome,
+  type GroupConfusion,
+  softmaxRows,
+  softenProbs,
+  softOutputs,
+  classCovariance,
+  kmeansPlusPlus,
+  kmeansSeeded,
+  compareGroups,
+  confusableGroups,
+  findConfusableGroups,
+  argmaxRows,
+  confusionMatrix,
+  groupConfusions,
+  formatGroupConfusions,
+} from './confusability.js';
+export {
+  type ClassMap,
+  type SpecialistBatchOptions,
+  classMap,
+  foldProbs,
+  foldLabels,
+  groupFraction,
+  oversamplingFactor,
+  dustbinLogBias,
+  applyDustbinBias,
+  specialistBatches,
+  specialistBatchesPerEpoch,
+} from './fold.js';
+export {
+  type SpecialistPredictions,
+  type KLTerm,
+  type CombineOptions,
+  type CombineResult,
+  type ExampleResult,
+  activeSpecialists,
+  combine,
+  combineDetailed,
+  combineExample,
+  combinationObjective,
+  combinationGradient,
+  emStep,
+} from './combine.js';
+export {
+  type AccuracySummary,
+  type CoverageRow,
+  type SpecialistEvaluation,
+  coveringCounts,
+  evaluateCombination,
+} from './evaluate.js';
+export {
+  type SpecialistEntry,
+  type SpecialistsManifest,
+  MANIFEST_VERSION,
+  sha256Hex,
+  validateManifest,
+  parseManifest,
+  checkManifestMatchesGeneralist,
+  checkSpecialistFile,
+  specialistEntry,
+} from './manifest.js';
