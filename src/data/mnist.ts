@@ -44,9 +44,9 @@ export function findIdxFile(dir: string, base: string): string | null {
   return null;
 }
 
-/** True when `dir` holds at least the training images of an MNIST-style layout. */
+/** True when `dir` holds any of the four MNIST-style files (so a missing one is reported by name). */
 export function isMnistDir(dir: string): boolean {
-  return findIdxFile(dir, MNIST_FILES.trainImages) !== null;
+  return Object.values(MNIST_FILES).some((base) => findIdxFile(dir, base) !== null);
 }
 
 function checkImages(a: IdxArray, file: string): void {

@@ -1,0 +1,157 @@
+/**
+ * The engine's benchmark rows, shared by `npm run bench` and the peer comparison. Each row
+ * prepares a pool of random batches (seeded) outside the timed loop and returns a `step(i)`
+ * that does one unit of work the way training does it (batch copy, jitter, dropout masks, run).
+ *
+ * FLOP convention (same as bench/peers/torch_bench.py): a dense layer's forward costs
+ * 2·B·in·out; biases, activations, loss and update are not counted; a training step counts 3×
+ * the forward matmul FLOPs, inference and forward-only 1×.
+ */
+import { tensor, type TensorData } from '../src/graph/ir.js';
+import { jitterBatch } from '../src/data/augment.js';
+import { DEFAULT_OPTIM } from '../src/optim/optimizers.js';
+import { Runner, StepRunner, type RuntimeOptions } from '../src/runtime/session.js';
+import { forwardGraphWithParamInputs } from '../src/train/evaluate.js';
+import { Network } from '../src/train/network.js';
+import { buildStepGraph } from '../src/train/step.js';
+import { fillDropoutMask } from '../src/train/trainer.js';
+import { Rng } from '../src/util/rng.js';
+
+export const STUDENT = [784, 800, 800, 10];
+export const TEACHER = [784, 1200, 1200, 10];
+export const flopsPerSample = (dims: number[]) => dims.slice(1).reduce((s, o, i) => s + 2 * dims[i] * o, 0);
+
+export interface RowSpec {
+  name: 'student-kd-step' | 'teacher-step' | 'teacher-inference' | 'student-forward';
+  batch: number;
+}
+export const ROWS: RowSpec[] = [
+  { name: 'student-kd-step', batch: 128 },
+  { name: 'student-kd-step', batch: 256 },
+  { name: 'teacher-step', batch: 128 },
+  { name: 'teacher-inference', batch: 1024 },
+  { name: 'student-forward', batch: 128 },
+];
+
+export interface PreparedRow {
+  spec: RowSpec;
+  flopsPerStep: number;
+  step: (i: number) => Promise<void>;
+  /** The KD loss on pool batch 0 with the initial weights (for the peer correctness check). */
+  release: () => Promise<void>;
+}
+
+const POOL = 8;
+
+function randomPool(rng: Rng, n: number, size: number): Float32Array[] {
+  return Array.from({ length: n }, () => {
+    const a = new Float32Array(size);
+    for (let i = 0; i < size; i++) a[i] = rng.float();
+    return a;
+  });
+}
+
+function mlpSpec(dims: number[], dropout = 0, inputDropout = 0) {
+  return { spec: `mlp:${dims.slice(1, -1).join(',')}`, inputShape: [dims[0]], classes: dims[dims.length - 1], options: { dropout, inputDropout } };
+}
+
+export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234): Promise<PreparedRow> {
+  const rng = new Rng(seed);
+  const B = spec.batch;
+  const dims = spec.name.startsWith('student') ? STUDENT : TEACHER;
+  const C = dims[dims.length - 1];
+  const D = dims[0];
+  const xs = randomPool(rng, POOL, B * D);
+  const fwd = flopsPerSample(dims) * B;
+  if (spec.name === 'teacher-inference' || spec.name === 'student-forward') {
+    const net = Network.create(mlpSpec(dims), seed);
+    const runner = await Runner.create(forwardGraphWithParamInputs(net), rt);
+    const extra: Record<string, TensorData> = {};
+    for (const p of net.paramSpecs) extra[p.name] = tensor('float32', p.dims, net.params.get(p.name)!);
+    const outs = { logits: tensor('float32', [B, C]) };
+    return {
+      spec,
+      flopsPerStep: fwd,
+      step: async (i) => runner.runInto({ ...extra, input: tensor('float32', [B, D], xs[i % POOL]) }, outs),
+      release: () => runner.release(),
+    };
+  }
+  const kd = spec.name === 'student-kd-step';
+  const net = Network.create(kd ? mlpSpec(dims) : mlpSpec(dims, 0.5, 0.2), seed);
+  const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 });
+  const runner = await Runner.create(sg.graph, rt);
+  const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
+  const labels = Array.from({ length: POOL }, () => BigInt64Array.from({ length: B }, () => BigInt(rng.int(C))));
+  const targets = labels.map((l) => {
+    const t = new Float32Array(B * C);
+    l.forEach((y, i) => (t[i * C + Number(y)] = 1));
+    return t;
+  });
+  const teacher = randomPool(rng, POOL, B * C).map((a) => a.map((v) => 10 * (v - 0.5)));
+  const xBuf = new Float32Array(B * D);
+  const masks = sg.masks.map((m) => ({ m, buf: new Float32Array(B * m.rest.reduce((a, b) => a * b, 1)) }));
+  const jrng = new Rng(seed + 1);
+  const drng = new Rng(seed + 2);
+  const lr = tensor('float32', [], [0.05]);
+  const alpha = tensor('float32', [], [0.9]);
+  const T = tensor('float32', [], [20]);
+  const fetch = { loss: { dtype: 'float32' as const, dims: [] }, correct: { dtype: 'float32' as const, dims: [] } };
+  return {
+    spec,
+    flopsPerStep: 3 * fwd,
+    step: async (i) => {
+      const k = i % POOL;
+      let x = xs[k];
+      if (!kd) {
+        jitterBatch(xs[k], xBuf, B, [1, 28, 28], 2, jrng);
+        x = xBuf;
+        for (const mk of masks) fillDropoutMask(mk.buf, mk.buf.length, mk.m.p, drng);
+      }
+      const feeds: Record<string, TensorData> = {
+        input: tensor('float32', [B, D], x),
+        labels: tensor('int64', [B], labels[k]),
+        targets: tensor('float32', [B, C], targets[k]),
+        lr,
+      };
+      if (kd) Object.assign(feeds, { teacher: tensor('float32', [B, C], teacher[k]), alpha, temperature: T });
+      for (const mk of masks) feeds[`mask/${mk.m.name}`] = tensor('float32', [B, ...mk.m.rest], mk.buf);
+      await stepper.step(feeds, fetch);
+    },
+    release: () => runner.release(),
+  };
+}
+
+export interface RowResult {
+  name: string;
+  batch: number;
+  samplesPerSec: number;
+  gflops: number;
+  msPerStep: number;
+  passes: number[];
+}
+
+export function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Time `steps` steps per pass after `warmup` steps; one pass. Returns seconds. */
+export async function timePass(row: PreparedRow, steps: number, offset: number): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < steps; i++) await row.step(offset + i);
+  return (performance.now() - t0) / 1000;
+}
+
+export function resultOf(row: PreparedRow, steps: number, passSeconds: number[]): RowResult {
+  const sec = median(passSeconds);
+  const B = row.spec.batch;
+  return {
+    name: row.spec.name,
+    batch: B,
+    samplesPerSec: (steps * B) / sec,
+    gflops: (steps * row.flopsPerStep) / sec / 1e9,
+    msPerStep: (1000 * sec) / steps,
+    passes: passSeconds.map((s) => (steps * B) / s),
+  };
+}

@@ -1,0 +1,462 @@
+#!/usr/bin/env python3
+"""PyTorch peer benchmark for dark-knowledge (issue 7).
+
+Does, in idiomatic PyTorch, the same work as our ONNX Runtime bench:
+
+  student-kd-step    KD training step of a 784-800-800-10 ReLU MLP from cached teacher
+                     logits (T=20, alpha=0.9), SGD momentum 0.9, lr 0.05; batch 128 and 256
+  teacher-step       784-1200-1200-10 ReLU MLP training step, dropout 0.2 on the input and
+                     0.5 on each hidden layer, input jitter (random shift of up to 2 px of
+                     the 28x28 image, done in torch on the batch), hard-label CE,
+                     SGD momentum 0.9, lr 0.05; batch 128
+  teacher-inference  the teacher in eval mode under torch.no_grad(); batch 1024
+  student-forward    the student in eval mode under torch.no_grad(); batch 128
+
+KD loss (Hinton, Vinyals & Dean 2015, arXiv 1503.02531, section 2):
+  L = alpha * T^2 * CE(softmax(t/T), softmax(s/T)) + (1 - alpha) * CE(onehot(y), softmax(s))
+each CE averaged over the batch. The T^2 keeps the soft term's gradient magnitude
+independent of T (the soft gradient scales as 1/T^2).
+
+Run it with the system interpreter and the tuning variables unset in that command only:
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/peers/torch_bench.py
+See bench/peers/README.md for the flags, the output and the --check file format.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import re
+import resource
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+STUDENT_DIMS = (784, 800, 800, 10)
+TEACHER_DIMS = (784, 1200, 1200, 10)
+IMAGE_SIDE = 28
+JITTER_PX = 2
+LR = 0.05
+MOMENTUM = 0.9
+DATA_SEED = 1234
+ROW_NAMES = ("student-kd-step", "teacher-step", "teacher-inference", "student-forward")
+
+
+# --------------------------------------------------------------------------------------
+# FLOP convention (same as our bench): a dense layer's forward costs 2*B*in*out FLOPs
+# (one multiply and one add per weight per sample); biases, activations, the loss and the
+# optimiser update are not counted. A training step counts 3x the forward matmul FLOPs
+# (forward, input gradient, weight gradient); inference and forward-only count 1x.
+# --------------------------------------------------------------------------------------
+def forward_flops_per_sample(dims):
+    return sum(2 * a * b for a, b in zip(dims[:-1], dims[1:]))
+
+
+def mlp(dims, input_dropout=0.0, hidden_dropout=0.0):
+    """Linear/ReLU stack; dropout (if any) before the first layer and after each hidden ReLU."""
+    layers = []
+    if input_dropout > 0:
+        layers.append(nn.Dropout(input_dropout))
+    n = len(dims) - 1
+    for i in range(n):
+        layers.append(nn.Linear(dims[i], dims[i + 1]))
+        if i < n - 1:
+            layers.append(nn.ReLU())
+            if hidden_dropout > 0:
+                layers.append(nn.Dropout(hidden_dropout))
+    return nn.Sequential(*layers)
+
+
+def kd_loss(s, t, y, T, alpha):
+    """alpha*T^2*CE(softmax(t/T), softmax(s/T)) + (1-alpha)*CE(onehot(y), softmax(s)).
+
+    s: student logits [B,C]; t: teacher logits [B,C]; y: int64 labels [B].
+    Returns (loss, soft_ce, hard_ce), each a 0-d tensor (CEs are batch means).
+    """
+    q = F.softmax(t / T, dim=1)
+    soft = -(q * F.log_softmax(s / T, dim=1)).sum(dim=1).mean()
+    hard = F.cross_entropy(s, y)
+    return alpha * T * T * soft + (1.0 - alpha) * hard, soft, hard
+
+
+def jitter(x, px=JITTER_PX, side=IMAGE_SIDE):
+    """Shift each image of x [B, side*side] by its own random (dy, dx) in [-px, px]^2,
+    filling with zeros: pad by px, then one gather of a side x side window per sample
+    (a single torch.gather; ~1.5x faster here than 3-tensor advanced indexing)."""
+    B = x.shape[0]
+    w = side + 2 * px
+    img = F.pad(x.view(B, side, side), (px, px, px, px)).view(B, w * w)
+    off = torch.randint(0, 2 * px + 1, (2, B))
+    ar = torch.arange(side)
+    base = (ar[:, None] * w + ar[None, :]).view(1, side * side)
+    return torch.gather(img, 1, base + (off[0] * w + off[1])[:, None])
+
+
+# --------------------------------------------------------------------------------------
+# Environment introspection: which BLAS is really loaded.
+# --------------------------------------------------------------------------------------
+def loaded_libs(pattern=r"blas|lapack|gomp|libomp|iomp|mkl|dnnl"):
+    libs = set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 6 and re.search(pattern, os.path.basename(parts[-1])):
+                    libs.add(parts[-1])
+    except OSError:
+        pass
+    return sorted(libs)
+
+
+def blas_summary():
+    """Runs one sgemm so the BLAS is surely mapped, then classifies what /proc/self/maps shows."""
+    torch.mm(torch.ones(64, 64), torch.ones(64, 64))
+    libs = loaded_libs()
+    blas_libs = [p for p in libs if re.search(r"blas|lapack|mkl", os.path.basename(p))]
+    variants = set()
+    for p in blas_libs:
+        if "openblas-openmp" in p:
+            variants.add("openblas-openmp")
+        elif "openblas-pthread" in p:
+            variants.add("openblas-pthread")
+        elif "openblas-serial" in p:
+            variants.add("openblas-serial")
+        elif "mkl" in p:
+            variants.add("mkl")
+        elif "/blas/" in p or "/lapack/" in p:
+            variants.add("reference")
+        elif "openblas" in p:
+            variants.add("openblas")
+        else:
+            variants.add("other:" + p)
+    if not variants:
+        name = "none-found"
+    elif len(variants) == 1:
+        name = next(iter(variants))
+    else:
+        name = "MIXED(" + ",".join(sorted(variants)) + ")"
+    alternatives = {}
+    for n in ("libblas.so.3", "liblapack.so.3", "libopenblas.so.0"):
+        for d in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib"):
+            p = os.path.join(d, n)
+            if os.path.lexists(p):
+                alternatives[n] = os.path.realpath(p)
+                break
+    return {"blas": name, "loadedLibs": libs, "alternatives": alternatives}
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+# --------------------------------------------------------------------------------------
+# Peak RSS per row: reset the kernel's high-water mark (write "5" to clear_refs, Linux >= 4.0)
+# before a row, read VmHWM after it. Falls back to getrusage (process peak so far).
+# --------------------------------------------------------------------------------------
+def reset_peak_rss():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# --------------------------------------------------------------------------------------
+# Rows. Each builder returns (step_fn, batch_pool_size); step_fn(i) runs one step on
+# pool batch i % pool. All data is generated from a fixed seed before timing.
+# --------------------------------------------------------------------------------------
+def make_pool(n, batch, dims, gen, with_teacher_logits):
+    xs = torch.rand(n, batch, dims[0], generator=gen)
+    ys = torch.randint(0, dims[-1], (n, batch), generator=gen)
+    ts = torch.randn(n, batch, dims[-1], generator=gen) * 5.0 if with_teacher_logits else None
+    return xs, ys, ts
+
+
+def make_optimizer(model, foreach):
+    return torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, foreach=foreach)
+
+
+def build_student_kd_step(batch, pool, gen, args):
+    model = mlp(STUDENT_DIMS).train()
+    opt = make_optimizer(model, args.foreach)
+    xs, ys, ts = make_pool(pool, batch, STUDENT_DIMS, gen, True)
+    T, alpha = args.T, args.alpha
+
+    def step(i):
+        k = i % pool
+        opt.zero_grad(set_to_none=True)
+        loss, _, _ = kd_loss(model(xs[k]), ts[k], ys[k], T, alpha)
+        loss.backward()
+        opt.step()
+
+    return step, 3 * forward_flops_per_sample(STUDENT_DIMS)
+
+
+def build_teacher_step(batch, pool, gen, args):
+    model = mlp(TEACHER_DIMS, input_dropout=0.2, hidden_dropout=0.5).train()
+    opt = make_optimizer(model, args.foreach)
+    xs, ys, _ = make_pool(pool, batch, TEACHER_DIMS, gen, False)
+
+    def step(i):
+        k = i % pool
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(jitter(xs[k])), ys[k])
+        loss.backward()
+        opt.step()
+
+    return step, 3 * forward_flops_per_sample(TEACHER_DIMS)
+
+
+def build_inference(dims):
+    def build(batch, pool, gen, args):
+        model = mlp(dims).eval()
+        xs, _, _ = make_pool(pool, batch, dims, gen, False)
+
+        def step(i):
+            with torch.no_grad():
+                model(xs[i % pool])
+
+        return step, forward_flops_per_sample(dims)
+
+    return build
+
+
+BUILDERS = {
+    "student-kd-step": build_student_kd_step,
+    "teacher-step": build_teacher_step,
+    "teacher-inference": build_inference(TEACHER_DIMS),
+    "student-forward": build_inference(STUDENT_DIMS),
+}
+DEFAULT_ROWS = (
+    ("student-kd-step", 128),
+    ("student-kd-step", 256),
+    ("teacher-step", 128),
+    ("teacher-inference", 1024),
+    ("student-forward", 128),
+)
+
+
+def run_row(name, batch, args):
+    torch.manual_seed(DATA_SEED)  # dropout masks, jitter offsets and initial weights
+    gen = torch.Generator().manual_seed(DATA_SEED)  # data pool
+    have_reset = reset_peak_rss()
+    step, flops_per_sample = BUILDERS[name](batch, args.pool, gen, args)
+    i = 0
+    for _ in range(args.warmup):
+        step(i)
+        i += 1
+    rates = []
+    for _ in range(args.passes):
+        t0 = time.perf_counter()
+        for _ in range(args.steps):
+            step(i)
+            i += 1
+        dt = time.perf_counter() - t0
+        rates.append(args.steps * batch / dt)
+    sps = statistics.median(rates)
+    return {
+        "name": name,
+        "batch": batch,
+        "samplesPerSec": round(sps, 1),
+        "gflops": round(sps * flops_per_sample / 1e9, 2),
+        "peakRssMB": round(peak_rss_mb(), 1),
+        # extras (consumers may ignore): median ms per step, every pass's rate, RSS scope
+        "msPerStep": round(1000.0 * batch / sps, 4),
+        "passSamplesPerSec": [round(r, 1) for r in rates],
+        "rssScope": "row" if have_reset else "process",
+    }
+
+
+def parse_rows(spec):
+    if not spec:
+        return list(DEFAULT_ROWS)
+    rows = []
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, _, b = item.partition(":")
+        if name not in BUILDERS:
+            raise SystemExit(
+                "--only: unknown row %r; valid: %s" % (name, ", ".join(ROW_NAMES)))
+        if b:
+            if not b.isdigit() or int(b) < 1:
+                raise SystemExit("--only: batch for %r must be a positive integer, got %r" % (name, b))
+            rows.append((name, int(b)))
+        else:
+            rows.extend(r for r in DEFAULT_ROWS if r[0] == name)
+    return rows
+
+
+# --------------------------------------------------------------------------------------
+# --check FILE.json: the KD loss on a given batch and weights (see README for the format).
+# --------------------------------------------------------------------------------------
+def tensor_from_json(obj, key, dtype):
+    if isinstance(obj, dict):
+        if "shape" not in obj or "data" not in obj:
+            raise SystemExit("--check: %s must be a nested list or {\"shape\", \"data\"}" % key)
+        shape = [int(d) for d in obj["shape"]]
+        data = obj["data"]
+        if len(data) != math.prod(shape):
+            raise SystemExit("--check: %s has %d values, shape %s needs %d"
+                             % (key, len(data), shape, math.prod(shape)))
+        return torch.tensor(data, dtype=dtype).reshape(shape)
+    if isinstance(obj, list):
+        return torch.tensor(obj, dtype=dtype)
+    raise SystemExit("--check: %s must be a nested list or {\"shape\", \"data\"}" % key)
+
+
+def check_loss(path, dtype):
+    with open(path) as f:
+        spec = json.load(f)
+    fdt = torch.float64 if dtype == "float64" else torch.float32
+    for key in ("x", "y", "t", "T", "alpha"):
+        if key not in spec:
+            raise SystemExit("--check: missing key %r" % key)
+    layers = []
+    i = 1
+    while "W%d" % i in spec:
+        if "b%d" % i not in spec:
+            raise SystemExit("--check: W%d given without b%d" % (i, i))
+        W = tensor_from_json(spec["W%d" % i], "W%d" % i, fdt)
+        b = tensor_from_json(spec["b%d" % i], "b%d" % i, fdt).reshape(-1)
+        if W.dim() != 2 or b.shape[0] != W.shape[1]:
+            raise SystemExit("--check: W%d must be [in,out] and b%d [out]; got %s and %s"
+                             % (i, i, list(W.shape), list(b.shape)))
+        layers.append((W, b))
+        i += 1
+    if not layers:
+        raise SystemExit("--check: no weights (expected W1, b1, W2, b2, ...)")
+    dims = [layers[0][0].shape[0]] + [W.shape[1] for W, _ in layers]
+    for k in range(1, len(layers)):
+        if layers[k][0].shape[0] != dims[k]:
+            raise SystemExit("--check: W%d has %d inputs, W%d has %d outputs"
+                             % (k + 1, layers[k][0].shape[0], k, dims[k]))
+    x = tensor_from_json(spec["x"], "x", fdt)
+    x = x.reshape(x.shape[0], -1)
+    y = tensor_from_json(spec["y"], "y", torch.float64).reshape(-1)
+    if not torch.equal(y, y.round()) or y.min() < 0 or y.max() >= dims[-1]:
+        raise SystemExit("--check: y must hold integer labels in [0, %d)" % dims[-1])
+    y = y.long()
+    t = tensor_from_json(spec["t"], "t", fdt)
+    B = x.shape[0]
+    if x.shape[1] != dims[0] or y.shape[0] != B or list(t.shape) != [B, dims[-1]]:
+        raise SystemExit("--check: need x [B,%d], y [B], t [B,%d]; got %s, %s, %s"
+                         % (dims[0], dims[-1], list(x.shape), list(y.shape), list(t.shape)))
+    # The same model class and loss function as the timed rows; the file's W is [in,out]
+    # (ONNX Gemm without transB), nn.Linear.weight is [out,in]: transpose here.
+    model = mlp(dims).to(fdt)
+    linears = [m for m in model if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for lin, (W, b) in zip(linears, layers):
+            lin.weight.copy_(W.t())
+            lin.bias.copy_(b)
+        loss, soft, hard = kd_loss(model(x), t, y, float(spec["T"]), float(spec["alpha"]))
+    return {"loss": float(loss), "soft": float(soft), "hard": float(hard), "dtype": dtype,
+            "dims": dims, "batch": B}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=2, help="torch.set_num_threads (default 2)")
+    ap.add_argument("--passes", type=int, default=7, help="timed passes per row; median reported (default 7)")
+    ap.add_argument("--steps", type=int, default=50, help="steps per timed pass (default 50)")
+    ap.add_argument("--warmup", type=int, default=20, help="untimed steps before the passes (default 20)")
+    ap.add_argument("--pool", type=int, default=8, help="pre-generated batches cycled through (default 8)")
+    ap.add_argument("--only", default="", help="rows to run, e.g. 'student-kd-step:256,teacher-step'")
+    ap.add_argument("--T", type=float, default=20.0, help="KD temperature (default 20)")
+    ap.add_argument("--alpha", type=float, default=0.9, help="KD soft-loss weight (default 0.9)")
+    ap.add_argument("--foreach", choices=("auto", "on", "off"), default="auto",
+                    help="SGD foreach (multi-tensor) update; auto = torch's default")
+    ap.add_argument("--json", metavar="FILE", help="write the JSON here instead of stdout")
+    ap.add_argument("--check", metavar="FILE", help="print {\"loss\": ...} for the KD loss on FILE and exit")
+    ap.add_argument("--check-dtype", choices=("float32", "float64"), default="float32",
+                    help="dtype for --check (default float32, the dtype the bench trains in)")
+    args = ap.parse_args()
+    for k in ("threads", "passes", "steps", "pool"):
+        if getattr(args, k) < 1:
+            ap.error("--%s must be >= 1" % k)
+    if args.warmup < 0:
+        ap.error("--warmup must be >= 0")
+    args.foreach = {"auto": None, "on": True, "off": False}[args.foreach]
+    torch.set_num_threads(args.threads)
+
+    if args.check:
+        out = check_loss(args.check, args.check_dtype)
+    else:
+        for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+            if var in os.environ:
+                print("warning: %s is set (%s); it slows OpenBLAS - run with env -u %s"
+                      % (var, os.environ[var], var), file=sys.stderr)
+        blas = blas_summary()
+        if blas["blas"] != "openblas-openmp":
+            print("warning: BLAS in use is %s, not openblas-openmp; run bench/peers/setup-torch.sh"
+                  % blas["blas"], file=sys.stderr)
+        rows = []
+        for name, batch in parse_rows(args.only):
+            row = run_row(name, batch, args)
+            print("%-18s batch %5d  %10.1f samples/s  %7.2f GFLOP/s  peak RSS %.0f MB"
+                  % (name, batch, row["samplesPerSec"], row["gflops"], row["peakRssMB"]),
+                  file=sys.stderr)
+            rows.append(row)
+        out = {
+            "peer": "pytorch",
+            "meta": {
+                "torchVersion": torch.__version__,
+                "python": platform.python_version(),
+                "blas": blas["blas"],
+                "blasLibs": [p for p in blas["loadedLibs"] if re.search(r"blas|lapack|mkl", p)],
+                "alternatives": blas["alternatives"],
+                "loadedLibs": blas["loadedLibs"],
+                "threads": torch.get_num_threads(),
+                "parallelBackend": "OpenMP" if "OpenMP" in torch.__config__.parallel_info() else "other",
+                "cpu": cpu_model(),
+                "passes": args.passes,
+                "steps": args.steps,
+                "warmup": args.warmup,
+                "pool": args.pool,
+                "T": args.T,
+                "alpha": args.alpha,
+                "lr": LR,
+                "momentum": MOMENTUM,
+                "sgdForeach": {None: "auto", True: "on", False: "off"}[args.foreach],
+                "flops": "dense layer forward = 2*B*in*out; training step = 3x forward; inference = 1x",
+                "env": {k: os.environ.get(k) for k in
+                        ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+            },
+            "rows": rows,
+        }
+    text = json.dumps(out) if args.check else json.dumps(out, indent=2)
+    if args.json:
+        with open(args.json, "w") as f:
+            f.write(text + "\n")
+    else:
+        print(text)
+
+
+if __name__ == "__main__":
+    main()
