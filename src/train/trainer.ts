@@ -83,6 +83,30 @@ export interface TrainOptions {
   onEvent?: (e: TrainEvent) => void;
   /** Emit a step event every k steps (default 20). */
   stepEvery?: number;
+  /**
+   * Custom batching (e.g. specialists' enriched batches): row-index batches for each epoch,
+   * drawn from the given seeded stream. Default: a shuffled pass over all rows.
+   */
+  sampler?: BatchSampler;
+}
+
+export interface BatchSampler {
+  stepsPerEpoch: number;
+  /** Number of rows one epoch visits (for the epoch's mean loss and accuracy). */
+  rowsPerEpoch: number;
+  epoch(epoch: number, rng: Rng): Iterable<Int32Array>;
+}
+
+/** The default sampler: one shuffled pass over n rows in batches of B (the last may be smaller). */
+export function shuffledBatches(n: number, B: number): BatchSampler {
+  return {
+    stepsPerEpoch: Math.ceil(n / B),
+    rowsPerEpoch: n,
+    *epoch(_e: number, rng: Rng) {
+      const perm = rng.permutation(n);
+      for (let s = 0; s < n; s += B) yield perm.subarray(s, Math.min(n, s + B));
+    },
+  };
 }
 
 export interface TrainResult {
@@ -143,15 +167,16 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   if (cfg.loss !== 'hard' && !opts.teacher) throw new RangeError(`loss '${cfg.loss}' needs teacher outputs`);
   if (cfg.loss === 'hard' && !labeled) throw new RangeError('an unlabelled transfer set needs a soft loss and a teacher');
   if (opts.teacher && opts.teacher.classes !== C) throw new RangeError(`teacher has ${opts.teacher.classes} classes but the student outputs ${C}`);
-  if (cfg.jitter > 0 && data.shape.length < 2) throw new RangeError('jitter needs image-shaped data ([C,H,W])');
+  if (cfg.jitter > 0 && data.shape.length < 2) throw new RangeError(`jitter needs image-shaped data ([C,H,W]); this data's examples have shape [${data.shape}]`);
 
   const sg = buildStepGraph(net, cfg.loss, cfg.optim);
   const runner = await Runner.create(sg.graph, opts.runtime);
   const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
   const evalRunner = opts.test ? await Runner.create(forwardGraphWithParamInputs(net), opts.runtime) : null;
 
+  const sampler = opts.sampler ?? shuffledBatches(data.n, Math.min(cfg.batch, data.n));
   const B = Math.min(cfg.batch, data.n);
-  const stepsPerEpoch = Math.ceil(data.n / B);
+  const stepsPerEpoch = sampler.stepsPerEpoch;
   const totalSteps = stepsPerEpoch * cfg.epochs;
   const ids = exampleIds(data);
   const rngs: LoopRngs = {
@@ -180,16 +205,16 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   let globalStep = 0;
   for (let epoch = 0; epoch < cfg.epochs; epoch++) {
     const te = performance.now();
-    const perm = rngs.shuffle.permutation(data.n);
     let lossSum = 0;
     let correct = 0;
     let lr = cfg.lr;
-    for (let s = 0; s < stepsPerEpoch; s++, globalStep++) {
-      const start = s * B;
-      const m = Math.min(B, data.n - start);
+    let s = 0;
+    for (const rows of sampler.epoch(epoch, rngs.shuffle)) {
+      const m = rows.length;
+      if (m > B) throw new RangeError(`sampler gave a batch of ${m} rows, more than the batch size ${B}`);
       targets.fill(0, 0, m * C);
       for (let i = 0; i < m; i++) {
-        const row = perm[start + i];
+        const row = rows[i];
         xRaw.set(data.x.subarray(row * D, row * D + D), i * D);
         const y = data.y[row];
         labels[i] = BigInt(labeled ? y : -1);
@@ -233,6 +258,8 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
       if (opts.onEvent && (s % (opts.stepEvery ?? 20) === 0 || s === stepsPerEpoch - 1)) {
         opts.onEvent({ type: 'step', epoch: epoch + 1, step: s + 1, stepsPerEpoch, loss: l });
       }
+      s++;
+      globalStep++;
     }
     const seconds = (performance.now() - te) / 1000;
     let test: EvalSummary | undefined;
@@ -246,11 +273,11 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
       type: 'epoch',
       epoch: epoch + 1,
       epochs: cfg.epochs,
-      loss: lossSum / data.n,
-      trainAccuracy: labeled ? correct / data.n : NaN,
+      loss: lossSum / sampler.rowsPerEpoch,
+      trainAccuracy: labeled ? correct / sampler.rowsPerEpoch : NaN,
       test,
       seconds,
-      samplesPerSec: data.n / seconds,
+      samplesPerSec: sampler.rowsPerEpoch / seconds,
       lr,
     };
     history.push(ev);

@@ -6,7 +6,6 @@ import { Network } from '../../train/network.js';
 import { type EvalSummary, argmaxRows, networkLogits, summarise } from '../../train/evaluate.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
-import { asModelInput } from './train.js';
 import { num } from '../parse.js';
 
 /** Parse '3=+3.5,7=-1' into {3: 3.5, 7: -1}. */
@@ -45,7 +44,7 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
   const net = Network.fromOnnx(bytes, a.model);
   const { test } = loadData(a.data);
   if (test.classes > net.spec.classes) throw new UsageError(`--model ${a.model}: outputs ${net.spec.classes} classes but the data has ${test.classes}`);
-  const logits = await networkLogits(net, asModelInput(test, net.spec.inputShape), { threads: a.threads });
+  const logits = await networkLogits(net, test, { threads: a.threads });
   if (a.bias) applyBias(logits, test.n, net.spec.classes, a.bias);
   return summarise(argmaxRows(logits, test.n, net.spec.classes), test.y, net.spec.classes);
 }

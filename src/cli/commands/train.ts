@@ -1,7 +1,6 @@
 /** `dk train`: train a model on a dataset and save it as a standalone .onnx inference graph. */
 import type { Command } from 'commander';
 import { loadData } from '../../data/load.js';
-import type { Dataset } from '../../data/dataset.js';
 import { type ModelOptions, modelInputShape } from '../../nn/spec.js';
 import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
 import type { ScheduleKind } from '../../optim/schedule.js';
@@ -13,11 +12,6 @@ import { UsageError } from '../../util/errors.js';
 import { Phase, type ProgressSink } from '../../util/progress.js';
 import { checkOutFile } from '../output.js';
 import { choice, num } from '../parse.js';
-
-/** Data reshaped to what a model spec takes ([D] for MLPs, [C,H,W] for CNNs). */
-export function asModelInput(ds: Dataset, shape: number[]): Dataset {
-  return { ...ds, shape };
-}
 
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}): Command {
   const d = { ...DEFAULT_TRAIN, ...defaults };
@@ -132,8 +126,8 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
   const inputShape = modelInputShape(a.model, split.train.shape);
   const net = Network.create({ spec: a.model, inputShape, classes: split.train.classes, options: a.options }, a.train.seed);
   progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
-  const res = await trainNetwork(net, asModelInput(split.train, inputShape), a.train, {
-    test: asModelInput(split.test, inputShape),
+  const res = await trainNetwork(net, split.train, a.train, {
+    test: split.test,
     runtime: { threads: a.threads },
     onEvent: trainingProgress(progress, 'train', a.train.epochs),
   });
