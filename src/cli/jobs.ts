@@ -2,10 +2,12 @@
 import type { ProgressSink } from '../util/progress.js';
 import { evalJob } from './commands/eval.js';
 import { trainJob } from './commands/train.js';
+import { paperJob } from './commands/paper.js';
 
 export type Job = (args: never, progress: ProgressSink) => Promise<unknown>;
 
 export const JOBS: Record<string, Job> = {
   train: trainJob as Job,
   eval: evalJob as Job,
+  paper: paperJob as Job,
 };

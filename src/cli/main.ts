@@ -9,6 +9,7 @@ import { runInWorker, JobError } from '../runtime/worker.js';
 import { ProgressView } from './view.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
+import { registerPaper } from './commands/paper.js';
 
 const REGISTRY = new URL('./jobs.js', import.meta.url);
 
@@ -41,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
   program.addHelpText('after', '\nGlobal flags: --debug (stack traces), --quiet (no progress bars)');
   registerTrain(program, run);
   registerEval(program, run);
+  registerPaper(program, run);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -60,7 +60,7 @@ export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimCon
     if (!grad) throw new RangeError(`parameter '${spec.name}' does not affect the loss`);
     return { param: params.get(spec.name)!, grad, spec };
   });
-  const upd = emitOptimizer(g, items, lr, optim, opts.fuse ?? true);
+  const upd = emitOptimizer(g, items, lr, optim, opts.fuse ?? false);
 
   const bindings: StateBinding[] = [];
   const initialState = new Map<string, TensorData>();

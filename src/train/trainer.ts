@@ -61,6 +61,8 @@ export interface EpochEvent {
   loss: number;
   trainAccuracy: number;
   test?: EvalSummary;
+  /** Summaries on `evalSets`, in order (e.g. a held-out split for early stopping). */
+  evals?: EvalSummary[];
   seconds: number;
   samplesPerSec: number;
   lr: number;
@@ -76,6 +78,10 @@ export type TrainEvent = EpochEvent | StepEvent;
 
 export interface TrainOptions {
   test?: Dataset;
+  /** More datasets evaluated after each epoch (reported in EpochEvent.evals). */
+  evalSets?: Dataset[];
+  /** Called after each epoch with the live parameters (e.g. to keep the best epoch's weights). */
+  onEpochEnd?: (epoch: number, params: ReadonlyMap<string, TensorData>) => void;
   teacher?: TeacherTargets;
   /** Use labels (false: unlabelled transfer set, soft loss only). */
   labeled?: boolean;
@@ -172,7 +178,7 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   const sg = buildStepGraph(net, cfg.loss, cfg.optim);
   const runner = await Runner.create(sg.graph, opts.runtime);
   const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
-  const evalRunner = opts.test ? await Runner.create(forwardGraphWithParamInputs(net), opts.runtime) : null;
+  const evalRunner = opts.test || opts.evalSets?.length ? await Runner.create(forwardGraphWithParamInputs(net), opts.runtime) : null;
 
   const sampler = opts.sampler ?? shuffledBatches(data.n, Math.min(cfg.batch, data.n));
   const B = Math.min(cfg.batch, data.n);
@@ -262,13 +268,16 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
       globalStep++;
     }
     const seconds = (performance.now() - te) / 1000;
-    let test: EvalSummary | undefined;
-    if (evalRunner && opts.test) {
+    const evalOn = async (ds: Dataset): Promise<EvalSummary> => {
       const extra: Record<string, TensorData> = {};
       for (const [k, v] of stepper.state) extra[k] = v;
-      const { out } = await predictAll(evalRunner, opts.test.x, opts.test.n, net.spec.inputShape, { extra, inputName: 'input', outputName: 'logits' });
-      test = summarise(argmaxRows(out, opts.test.n, C), opts.test.y, opts.test.classes);
-    }
+      const { out } = await predictAll(evalRunner!, ds.x, ds.n, net.spec.inputShape, { extra, inputName: 'input', outputName: 'logits' });
+      return summarise(argmaxRows(out, ds.n, C), ds.y, Math.max(C, ds.classes));
+    };
+    const test = opts.test ? await evalOn(opts.test) : undefined;
+    const evals: EvalSummary[] = [];
+    for (const ds of opts.evalSets ?? []) evals.push(await evalOn(ds));
+    opts.onEpochEnd?.(epoch + 1, stepper.state);
     const ev: EpochEvent = {
       type: 'epoch',
       epoch: epoch + 1,
@@ -276,6 +285,7 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
       loss: lossSum / sampler.rowsPerEpoch,
       trainAccuracy: labeled ? correct / sampler.rowsPerEpoch : NaN,
       test,
+      evals: opts.evalSets ? evals : undefined,
       seconds,
       samplesPerSec: sampler.rowsPerEpoch / seconds,
       lr,

@@ -9,7 +9,9 @@ import { type TrainConfig, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } fr
 import type { EvalSummary } from '../../train/evaluate.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError } from '../../util/errors.js';
-import { Phase, type ProgressSink } from '../../util/progress.js';
+import type { ProgressSink } from '../../util/progress.js';
+import { trainingProgress } from '../../train/progress.js';
+export { trainingProgress };
 import { checkOutFile } from '../output.js';
 import { choice, num } from '../parse.js';
 
@@ -100,25 +102,6 @@ export interface TrainJobResult {
   seconds: number;
   test?: EvalSummary;
   history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; seconds: number; samplesPerSec: number }[];
-}
-
-/** Progress sink adapter: epoch bar and per-epoch log lines. */
-export function trainingProgress(progress: ProgressSink, label: string, epochs: number) {
-  let phase: Phase | null = null;
-  return (e: import('../../train/trainer.js').TrainEvent) => {
-    if (e.type === 'step') {
-      if (!phase || e.step === 1) {
-        phase?.stop();
-        phase = new Phase(progress, `${label}-e${e.epoch}`, `${label} epoch ${e.epoch}/${epochs}`, e.stepsPerEpoch);
-      }
-      phase.tick(e.step, `loss ${e.loss.toFixed(4)}`);
-    } else {
-      phase?.stop();
-      phase = null;
-      const t = e.test ? ` test errors ${e.test.errors}/${e.test.total} (${(100 * e.test.accuracy).toFixed(2)}%)` : '';
-      progress({ kind: 'log', text: `${label} epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(4)}${Number.isNaN(e.trainAccuracy) ? '' : ` train acc ${(100 * e.trainAccuracy).toFixed(2)}%`}${t} — ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSec)} samples/s` });
-    }
-  };
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {

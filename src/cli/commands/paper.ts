@@ -1,0 +1,42 @@
+/** `dk paper`: reproduce the paper's MNIST experiments and write results.json + report.html. */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { runPaper, type PaperArgs } from '../../paper/run.js';
+import { UsageError } from '../../util/errors.js';
+import type { ProgressSink } from '../../util/progress.js';
+import { choice, num } from '../parse.js';
+
+export async function paperJob(a: PaperArgs, progress: ProgressSink) {
+  const { dir, results } = await runPaper(a, progress);
+  return {
+    dir,
+    teacher: results.teacher.testErrors,
+    hard: results.hard.testErrors,
+    distilled: results.distilled.testErrors,
+    seconds: results.timings.totalSeconds,
+  };
+}
+
+export function registerPaper(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
+  program
+    .command('paper')
+    .description("reproduce the paper's MNIST experiments; writes DIR/results.json and DIR/report.html")
+    .option('--profile <name>', 'quick (≤ 10 min) | full (≤ 60 min)', choice('profile', ['quick', 'full', 'tiny'] as const), 'quick')
+    .option('--out <dir>', 'output directory', 'runs/paper')
+    .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
+    .option('--force', 'replace an existing report in DIR', false)
+    .action(async (f: { profile: PaperArgs['profile']; out: string; threads?: number; force: boolean }) => {
+      const dir = resolve(f.out);
+      if (existsSync(dir)) {
+        if (!statSync(dir).isDirectory()) throw new UsageError(`--out ${f.out}: exists and is not a directory`);
+        if (!f.force && readdirSync(dir).some((n) => n === 'results.json' || n === 'report.html')) {
+          throw new UsageError(`--out ${f.out}: already holds a report; pass --force to replace it`);
+        }
+      }
+      const r = (await run('paper', { profile: f.profile, out: dir, threads: f.threads } satisfies PaperArgs)) as Awaited<ReturnType<typeof paperJob>>;
+      process.stdout.write(
+        `teacher ${r.teacher}, hard student ${r.hard}, distilled student ${r.distilled} test errors (${(r.seconds / 60).toFixed(1)} min)\nreport: ${r.dir}/report.html\n`,
+      );
+    });
+}

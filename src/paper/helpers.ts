@@ -1,0 +1,67 @@
+/** Small numeric helpers for the paper experiments (plain TypeScript over n × C arrays). */
+
+/** Row-wise log-softmax of n × C logits (float64 accumulation), as float32. */
+export function logSoftmaxRows(z: Float32Array, n: number, C: number): Float32Array {
+  const out = new Float32Array(n * C);
+  for (let i = 0; i < n; i++) {
+    let m = -Infinity;
+    for (let k = 0; k < C; k++) m = Math.max(m, z[i * C + k]);
+    let s = 0;
+    for (let k = 0; k < C; k++) s += Math.exp(z[i * C + k] - m);
+    const lse = m + Math.log(s);
+    for (let k = 0; k < C; k++) out[i * C + k] = z[i * C + k] - lse;
+  }
+  return out;
+}
+
+/** softmax(z/T) for one row, as plain numbers. */
+export function softmaxT(z: Float32Array, off: number, C: number, T: number): number[] {
+  let m = -Infinity;
+  for (let k = 0; k < C; k++) m = Math.max(m, z[off + k] / T);
+  const e: number[] = [];
+  let s = 0;
+  for (let k = 0; k < C; k++) {
+    const v = Math.exp(z[off + k] / T - m);
+    e.push(v);
+    s += v;
+  }
+  return e.map((v) => v / s);
+}
+
+/** Errors of argmax(z + bias) against labels, overall and on the rows whose label is in `focus`. */
+export function errorsWithBias(z: Float32Array, labels: Int32Array, C: number, bias: Map<number, number>, focus?: Set<number>): { errors: number; focusErrors: number; focusCount: number } {
+  let errors = 0;
+  let focusErrors = 0;
+  let focusCount = 0;
+  const n = labels.length;
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    let bv = -Infinity;
+    for (let k = 0; k < C; k++) {
+      const v = z[i * C + k] + (bias.get(k) ?? 0);
+      if (v > bv) {
+        bv = v;
+        best = k;
+      }
+    }
+    const wrong = best !== labels[i];
+    if (wrong) errors++;
+    if (focus?.has(labels[i])) {
+      focusCount++;
+      if (wrong) focusErrors++;
+    }
+  }
+  return { errors, focusErrors, focusCount };
+}
+
+/** Arithmetic mean of the members' softmax probabilities, returned as log-probabilities. */
+export function ensembleLogProbs(members: Float32Array[], n: number, C: number): Float32Array {
+  const acc = new Float64Array(n * C);
+  for (const z of members) {
+    const lp = logSoftmaxRows(z, n, C);
+    for (let i = 0; i < n * C; i++) acc[i] += Math.exp(lp[i]);
+  }
+  const out = new Float32Array(n * C);
+  for (let i = 0; i < n * C; i++) out[i] = Math.log(Math.max(acc[i] / members.length, 1e-30));
+  return out;
+}

@@ -1,0 +1,88 @@
+/**
+ * The paper job's profiles: how long each experiment trains. 'quick' is what `npm start` runs
+ * (≤ 10 minutes on a 2-core machine); 'full' aims at the paper's numbers within an hour.
+ */
+export interface PaperProfile {
+  name: 'quick' | 'full' | 'tiny';
+  seed: number;
+  batch: number;
+  lr: number;
+  temperature: number;
+  alpha: number;
+  /** Held-out training examples (never trained on by students) for bias and early-stopping choices. */
+  holdout: number;
+  teacher: { spec: string; epochs: number; dropout: number; inputDropout: number; maxNorm: number; jitter: number; lr: number };
+  student: { spec: string; epochs: number };
+  alphaSweep: number[];
+  omit: { epochs: number };
+  only78: { epochs: number };
+  fraction: { fraction: number; epochs: number };
+  tempSweep: { specs: string[]; temperatures: number[]; epochs: number };
+  ensemble: { members: { spec: string; seed: number; epochs: number; dropout: number; inputDropout: number; jitter: number }[]; studentEpochs: number };
+  /** Restrict the training set (tests only). */
+  trainLimit?: number;
+}
+
+const base = { seed: 1, batch: 128, lr: 0.05, temperature: 20, alpha: 0.9, holdout: 5000 };
+
+export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
+  quick: {
+    ...base,
+    name: 'quick',
+    teacher: { spec: 'mlp:1200,1200', epochs: 8, dropout: 0.5, inputDropout: 0.2, maxNorm: 3.5, jitter: 2, lr: 0.1 },
+    student: { spec: 'mlp:800,800', epochs: 4 },
+    alphaSweep: [],
+    omit: { epochs: 3 },
+    only78: { epochs: 3 },
+    fraction: { fraction: 0.03, epochs: 25 },
+    tempSweep: { specs: ['mlp:30,30', 'mlp:300,300'], temperatures: [1, 2.5, 4, 8, 20], epochs: 3 },
+    ensemble: {
+      members: [
+        { spec: 'mlp:800,800', seed: 11, epochs: 3, dropout: 0.5, inputDropout: 0.2, jitter: 2 },
+        { spec: 'mlp:800,800', seed: 12, epochs: 3, dropout: 0.5, inputDropout: 0.2, jitter: 2 },
+        { spec: 'cnn:16,32:256', seed: 13, epochs: 2, dropout: 0.5, inputDropout: 0, jitter: 0 },
+      ],
+      studentEpochs: 4,
+    },
+  },
+  full: {
+    ...base,
+    name: 'full',
+    teacher: { spec: 'mlp:1200,1200', epochs: 60, dropout: 0.5, inputDropout: 0.2, maxNorm: 3.5, jitter: 2, lr: 0.1 },
+    student: { spec: 'mlp:800,800', epochs: 30 },
+    alphaSweep: [0, 0.5, 0.9, 1],
+    omit: { epochs: 20 },
+    only78: { epochs: 20 },
+    fraction: { fraction: 0.03, epochs: 100 },
+    tempSweep: { specs: ['mlp:30,30', 'mlp:300,300'], temperatures: [1, 2, 2.5, 3, 4, 5, 8, 20], epochs: 10 },
+    ensemble: {
+      members: [
+        { spec: 'mlp:800,800', seed: 11, epochs: 15, dropout: 0.5, inputDropout: 0.2, jitter: 2 },
+        { spec: 'mlp:800,800', seed: 12, epochs: 15, dropout: 0.5, inputDropout: 0.2, jitter: 2 },
+        { spec: 'mlp:800,800', seed: 13, epochs: 15, dropout: 0.5, inputDropout: 0.2, jitter: 2 },
+        { spec: 'cnn:32,64:512', seed: 14, epochs: 6, dropout: 0.5, inputDropout: 0, jitter: 1 },
+      ],
+      studentEpochs: 30,
+    },
+  },
+  tiny: {
+    ...base,
+    name: 'tiny',
+    holdout: 500,
+    trainLimit: 3000,
+    teacher: { spec: 'mlp:64,64', epochs: 2, dropout: 0.2, inputDropout: 0.1, maxNorm: 3.5, jitter: 1, lr: 0.1 },
+    student: { spec: 'mlp:32', epochs: 1 },
+    alphaSweep: [0, 1],
+    omit: { epochs: 1 },
+    only78: { epochs: 1 },
+    fraction: { fraction: 0.1, epochs: 3 },
+    tempSweep: { specs: ['mlp:8'], temperatures: [1, 4], epochs: 1 },
+    ensemble: {
+      members: [
+        { spec: 'mlp:32', seed: 11, epochs: 1, dropout: 0, inputDropout: 0, jitter: 0 },
+        { spec: 'cnn:4', seed: 12, epochs: 1, dropout: 0, inputDropout: 0, jitter: 0 },
+      ],
+      studentEpochs: 1,
+    },
+  },
+};

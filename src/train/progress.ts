@@ -1,0 +1,23 @@
+/** Turns training events into progress events: one bar per epoch and a log line per epoch. */
+import { Phase, type ProgressSink } from '../util/progress.js';
+import type { TrainEvent } from './trainer.js';
+
+/** Progress sink adapter: epoch bar and per-epoch log lines. */
+export function trainingProgress(progress: ProgressSink, label: string, epochs: number) {
+  let phase: Phase | null = null;
+  return (e: TrainEvent) => {
+    if (e.type === 'step') {
+      if (!phase || e.step === 1) {
+        phase?.stop();
+        phase = new Phase(progress, `${label}-e${e.epoch}`, `${label} epoch ${e.epoch}/${epochs}`, e.stepsPerEpoch);
+      }
+      phase.tick(e.step, `loss ${e.loss.toFixed(4)}`);
+    } else {
+      phase?.stop();
+      phase = null;
+      const t = e.test ? ` test errors ${e.test.errors}/${e.test.total} (${(100 * e.test.accuracy).toFixed(2)}%)` : '';
+      progress({ kind: 'log', text: `${label} epoch ${e.epoch}/${e.epochs}: loss ${e.loss.toFixed(4)}${Number.isNaN(e.trainAccuracy) ? '' : ` train acc ${(100 * e.trainAccuracy).toFixed(2)}%`}${t} — ${e.seconds.toFixed(1)} s, ${Math.round(e.samplesPerSec)} samples/s` });
+    }
+  };
+}
+
