@@ -27,7 +27,7 @@ export class ProgressView {
   }
 
   handle = (e: ProgressEvent): void => {
-    if (this.quiet) return;
+    if (this.quiet && e.kind !== 'log') return;
     switch (e.kind) {
       case 'start':
         if (this.multi) this.bars.set(e.id, this.multi.create(e.total, 0, { label: e.label.padEnd(28), info: '' }));
