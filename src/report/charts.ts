@@ -17,6 +17,10 @@ export interface AxisSpec {
   /** Explicit tick values (log axes look better with them). */
   ticks?: number[];
   beginAtZero?: boolean;
+  /** Range hints: the axis reaches at least this far, with nice tick bounds. */
+  suggestedMin?: number;
+  suggestedMax?: number;
+  stepSize?: number;
 }
 
 export interface XY {
@@ -36,6 +40,8 @@ export interface SeriesSpec {
 
 export interface LineMark {
   axis: 'x' | 'y';
+  /** Where a horizontal mark's label sits: at the right end (default) or the left. */
+  labelAt?: 'start' | 'end';
   value: number;
   label: string;
   color: string;
@@ -96,8 +102,9 @@ export function countPoints(spec: ChartSpec): number {
 
 const logTicks = (lo: number, hi: number): number[] => {
   const out: number[] = [];
+  const mult = hi / lo < 20 ? [1, 1.5, 2, 3, 5, 7] : [1, 2, 5];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-    for (const m of [1, 2, 5]) {
+    for (const m of mult) {
       const v = m * 10 ** e;
       if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
     }
@@ -116,6 +123,10 @@ function trainingCharts(r: Results): ChartSpec[] {
   const hi = Math.max(...all) * 1.1;
   const losses = runs.flatMap((q) => q.run.curve.map((p) => p.trainLoss));
   const positive = losses.every((v) => v > 0);
+  const lossLo = Math.min(...losses);
+  const lossHi = Math.max(...losses);
+  const decadesOnly = positive && lossHi / lossLo > 300;
+  const lossTicks = !positive ? undefined : decadesOnly ? logTicks(lossLo / 10, lossHi * 10).filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9) : logTicks(lossLo, lossHi);
   return [
     {
       id: 'curves-errors',
@@ -123,7 +134,7 @@ function trainingCharts(r: Results): ChartSpec[] {
       series: runs.map((q) => ({ label: q.label, color: q.color, data: q.run.curve.map((p) => ({ x: p.epoch, y: p.testErrors })) })),
       x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
       y: { title: 'test errors (of 10,000, log scale)', type: 'logarithmic', format: 'int', min: lo, max: hi, ticks: logTicks(lo, hi) },
-      marks: runs.map((q) => ({ axis: 'y' as const, value: q.paper, label: `paper ${q.paper}`, color: q.color })),
+      marks: runs.map((q) => ({ axis: 'y' as const, value: q.paper, label: `paper ${q.paper}`, color: q.color, labelAt: 'start' as const })),
       legend: true,
     },
     {
@@ -131,7 +142,7 @@ function trainingCharts(r: Results): ChartSpec[] {
       kind: 'line',
       series: runs.map((q) => ({ label: q.label, color: q.color, data: q.run.curve.map((p) => ({ x: p.epoch, y: p.trainLoss })) })),
       x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
-      y: { title: positive ? 'training loss (log scale)' : 'training loss', type: positive ? 'logarithmic' : 'linear', format: 'num' },
+      y: { title: positive ? 'training loss (log scale)' : 'training loss', type: positive ? 'logarithmic' : 'linear', format: 'num', ticks: lossTicks },
       legend: true,
     },
   ];
@@ -144,15 +155,14 @@ function omitCharts(r: Results): ChartSpec[] {
       id: 'omit3',
       kind: 'line',
       series: [
-        { label: `errors on the ${o.threesInTest} threes`, color: COLORS.amber, data: o.curve.map((p) => ({ x: p.offset, y: p.threeErrors })) },
-        { label: 'all test errors', color: COLORS.teacher, axis: 'y2', data: o.curve.map((p) => ({ x: p.offset, y: p.testErrors })) },
+        { label: `errors on the ${o.threesInTest.toLocaleString('en-US')} threes`, color: COLORS.amber, data: o.curve.map((p) => ({ x: p.offset, y: p.threeErrors })) },
+        { label: 'all test errors', color: COLORS.teacher, data: o.curve.map((p) => ({ x: p.offset, y: p.testErrors })) },
         ...(o.curve.some((p) => p.heldOutErrors !== undefined)
-          ? [{ label: 'held-out errors (what chose the offset)', color: COLORS.paper, dashed: true, axis: 'y2' as const, data: o.curve.map((p) => ({ x: p.offset, y: p.heldOutErrors ?? null })) }]
+          ? [{ label: 'held-out errors (what chose the offset)', color: COLORS.paper, dashed: true, data: o.curve.map((p) => ({ x: p.offset, y: p.heldOutErrors ?? null })) }]
           : []),
       ],
       x: { title: 'offset added to the bias of class 3', type: 'linear', format: 'num' },
-      y: { title: 'errors on threes', type: 'linear', format: 'int', beginAtZero: true },
-      y2: { title: 'errors (all classes)', type: 'linear', format: 'int', beginAtZero: true },
+      y: { title: 'errors', type: 'linear', format: 'int', beginAtZero: true },
       marks: [
         { axis: 'x', value: o.offset, label: `chosen +${o.offset}`, color: COLORS.distilled },
         { axis: 'x', value: r.paper.omit3.offset, label: `paper +${r.paper.omit3.offset}`, color: COLORS.paper },
@@ -164,7 +174,7 @@ function omitCharts(r: Results): ChartSpec[] {
   out.push({
     id: 'only78',
     kind: 'bar',
-    labels: ['as trained', `biases of 7, 8 lowered`],
+    labels: ['as trained', `biases of 7 and 8 lowered`],
     series: [
       { label: 'ours', color: COLORS.distilled, data: [q.before.errorRate, q.after.errorRate] },
       { label: 'paper', color: COLORS.paper, data: [r.paper.only78.errorRateBefore, r.paper.only78.errorRateAfter] },
@@ -235,8 +245,8 @@ function tempCharts(r: Results): ChartSpec[] {
       id: `temp-${s.hiddenUnits}`,
       kind: 'line' as const,
       series: [{ label: `${s.arch}, distilled`, color: COLORS.distilled, data: s.points.map((q) => ({ x: q.T, y: q.testErrors })), pointRadius: 4 }],
-      x: { title: 'temperature T (log scale)', type: 'logarithmic' as const, format: 'num' as const, min: lo, max: hi, ticks: logTicks(lo, hi).concat(Ts).filter((v, i, a) => a.indexOf(v) === i).sort((a, b) => a - b) },
-      y: { title: 'test errors', type: 'linear' as const, format: 'int' as const, min: Math.floor(Math.min(...errs) * 0.9), max: Math.ceil(Math.max(...errs) * 1.05) },
+      x: { title: 'temperature T (log scale)', type: 'logarithmic' as const, format: 'num' as const, min: lo, max: hi, ticks: logTicks(lo, hi) },
+      y: { title: 'test errors', type: 'linear' as const, format: 'int' as const, suggestedMin: Math.min(...errs) * 0.95, suggestedMax: Math.max(...errs) * 1.04 },
       marks,
       bands,
       legend: false,
@@ -246,7 +256,8 @@ function tempCharts(r: Results): ChartSpec[] {
 
 function ensembleChart(r: Results): ChartSpec {
   const e = r.ensemble;
-  const labels = [...e.members.map((m) => m.name), e.baseline.label, 'ensemble', 'distilled student'];
+  const short = (s: string): string => (s.length > 16 ? `${s.slice(0, 15)}…` : s);
+  const labels = [...e.members.map((m) => short(m.name)), 'baseline', 'ensemble', 'distilled'];
   const colors = [...e.members.map(() => COLORS.teacher), COLORS.hard, COLORS.violet, COLORS.distilled];
   return {
     id: 'ensemble',
@@ -266,7 +277,7 @@ function alphaChart(r: Results): ChartSpec | null {
     id: 'alpha',
     kind: 'line',
     series: [{ label: `distilled student, T = ${a.T}`, color: COLORS.distilled, data: a.points.map((q) => ({ x: q.alpha, y: q.testErrors })), pointRadius: 4 }],
-    x: { title: 'α (weight of the soft loss; 1 − α on the hard loss)', type: 'linear', format: 'num', min: 0, max: 1 },
+    x: { title: 'α, the weight of the soft loss', type: 'linear', format: 'num', min: 0, max: 1 },
     y: { title: 'test errors', type: 'linear', format: 'int', beginAtZero: true },
     marks: [{ axis: 'x', value: r.distilled.alpha, label: `main run α = ${r.distilled.alpha}`, color: COLORS.paper }],
     legend: false,
@@ -284,7 +295,7 @@ function specialistCharts(r: Results): ChartSpec[] {
       { label: 'paper (JFT)', color: COLORS.paper, data: run.coverage.map((c) => paperRows.get(c.covering) ?? null) },
     ],
     x: { title: 'specialists covering the correct class', type: 'category' as const },
-    y: { title: 'relative change in correct answers', type: 'linear' as const, format: 'pct' as const, beginAtZero: true },
+    y: { title: 'relative change', type: 'linear' as const, format: 'pct' as const, beginAtZero: true },
     legend: true,
   }));
 }
@@ -301,11 +312,17 @@ function darkKnowledgeCharts(r: Results): ChartSpec[] {
       labels: dk.classNames,
       series: ex.probs.map((d, j) => ({ label: `T = ${d.T}`, color: colors[j % colors.length], data: d.p.map((v) => (v > 0 ? v : null)) })),
       x: { title: 'class', type: 'category' as const },
-      y: { title: 'teacher probability (log scale)', type: 'logarithmic' as const, format: 'prob' as const, min, max: 1 },
-      legend: i === 0,
+      y: { title: 'probability (log)', type: 'logarithmic' as const, format: 'prob' as const, min, max: 1 },
+      legend: false,
       logToggle: true,
     };
   });
+}
+
+/** A tick step in seconds that reads well (whole minutes or hours) and gives at most ~8 ticks. */
+function niceStep(max: number): number {
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600];
+  return steps.find((s) => max / s <= 8) ?? 43200;
 }
 
 function timingsChart(r: Results): ChartSpec | null {
@@ -318,7 +335,7 @@ function timingsChart(r: Results): ChartSpec | null {
     labels: ph.map((p) => p.name),
     series: [{ label: 'seconds', color: COLORS.sky, data: ph.map((p) => p.seconds) }],
     x: { title: '', type: 'category' },
-    y: { title: 'wall seconds', type: 'linear', format: 'sec', beginAtZero: true },
+    y: { title: 'wall time', type: 'linear', format: 'sec', beginAtZero: true, stepSize: niceStep(Math.max(...ph.map((p) => p.seconds))) },
     legend: false,
   };
 }

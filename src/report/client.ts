@@ -29,6 +29,7 @@ export function clientMain(): void {
       case 'pct':
         return `${+(100 * v).toFixed(1)}%`;
       case 'prob':
+        if (v === 0) return '0';
         return v >= 0.01 ? String(+v.toPrecision(2)) : v.toExponential(0).replace('e-', 'e\u2212');
       case 'sec':
         return v < 120 ? `${+v.toFixed(1)} s` : v < 7200 ? `${+(v / 60).toFixed(1)} min` : `${+(v / 3600).toFixed(2)} h`;
@@ -36,10 +37,14 @@ export function clientMain(): void {
         return String(+v.toPrecision(3));
     }
   };
+  /** Powers of ten from lo to hi, every other one when there are more than six. */
   const decades = (lo: number, hi: number): { value: number }[] => {
+    const e0 = Math.floor(Math.log10(lo) + 1e-9);
+    const e1 = Math.ceil(Math.log10(hi) - 1e-9);
+    const step = e1 - e0 > 6 ? 2 : 1;
     const out: { value: number }[] = [];
-    for (let e = Math.floor(Math.log10(lo) + 1e-9); e <= Math.ceil(Math.log10(hi) - 1e-9); e++) out.push({ value: 10 ** e });
-    return out;
+    for (let e = e1; e >= e0; e -= step) out.push({ value: 10 ** e });
+    return out.reverse();
   };
 
   const style = getComputedStyle(document.documentElement);
@@ -63,7 +68,7 @@ export function clientMain(): void {
         ctx.fillStyle = '#92400e';
         ctx.font = `11px ${Chart.defaults.font.family}`;
         ctx.textAlign = 'center';
-        ctx.fillText(b.label, (x0 + x1) / 2, a.top + 12);
+        ctx.fillText(b.label, (x0 + x1) / 2, a.bottom - 8);
         ctx.restore();
       }
     },
@@ -95,6 +100,9 @@ export function clientMain(): void {
         if (m.axis === 'x') {
           lx = Math.min(a.right - w, Math.max(a.left, p + 4));
           ly = a.top + 4 + (yIndex++ % 2) * 18;
+        } else if (m.labelAt === 'start') {
+          lx = a.left + 4 + (yIndex++ % 3) * (w + 6);
+          ly = p - 17;
         } else {
           lx = a.right - w - 4 - (yIndex++ % 3) * (w + 6);
           ly = p - 17;
@@ -115,8 +123,13 @@ export function clientMain(): void {
       position,
       title: { display: !!s.title, text: s.title, font: { weight: '600' } },
       grid: { display: grid },
-      ticks: { callback: s.type === 'category' ? undefined : (v: number) => fmt(s.format, v) },
+      ticks: {},
     };
+    // Setting callback to undefined would replace Chart.js's own label callback: only set it for numbers.
+    if (s.type !== 'category') o.ticks.callback = (v: number) => fmt(s.format, v);
+    if (s.suggestedMin !== undefined) o.suggestedMin = s.suggestedMin;
+    if (s.suggestedMax !== undefined) o.suggestedMax = s.suggestedMax;
+    if (s.stepSize !== undefined) o.ticks.stepSize = s.stepSize;
     if (s.min !== undefined) o.min = s.min;
     if (s.max !== undefined) o.max = s.max;
     if (s.beginAtZero) o.beginAtZero = true;
@@ -147,7 +160,7 @@ export function clientMain(): void {
       if (spec.kind === 'line') {
         Object.assign(base, {
           borderWidth: 2,
-          pointRadius: s.pointRadius ?? (n > 30 ? 0 : 2.5),
+          pointRadius: s.pointRadius ?? (n > 16 ? 0 : 2.5),
           pointHoverRadius: 5,
           borderDash: s.dashed ? [6, 4] : undefined,
           yAxisID: s.axis ?? 'y',
@@ -173,7 +186,27 @@ export function clientMain(): void {
         interaction: spec.kind === 'line' ? { mode: 'nearest', axis: 'x', intersect: false } : { mode: 'index', intersect: false },
         scales,
         plugins: {
-          legend: { display: !!spec.legend, position: 'bottom', labels: { usePointStyle: true, boxWidth: 8, boxHeight: 8, padding: 14 } },
+          legend: {
+            display: !!spec.legend,
+            position: 'bottom',
+            labels:
+              spec.kind === 'line'
+                ? {
+                    // Legend entries drawn as short lines, dashed like their series.
+                    usePointStyle: true,
+                    pointStyle: 'line',
+                    pointStyleWidth: 26,
+                    padding: 14,
+                    generateLabels: (chart: any) =>
+                      Chart.defaults.plugins.legend.labels.generateLabels(chart).map((item: any) => ({
+                        ...item,
+                        pointStyle: 'line',
+                        lineWidth: 2,
+                        lineDash: chart.data.datasets[item.datasetIndex]?.borderDash ?? [],
+                      })),
+                  }
+                : { usePointStyle: true, boxWidth: 8, boxHeight: 8, padding: 14 },
+          },
           tooltip: {
             callbacks: {
               label: (item: any) => {
@@ -274,7 +307,7 @@ export function clientMain(): void {
         y.type = log ? 'logarithmic' : 'linear';
         y.min = log ? spec.y.min : 0;
         y.max = 1;
-        y.title.text = log ? 'teacher probability (log scale)' : 'teacher probability';
+        y.title.text = log ? 'probability (log)' : 'probability';
         chart.update();
       }
     });

@@ -95,7 +95,7 @@ export function resultRows(r: Results): TableRow[] {
       experiment: `${e.members.length}-model ensemble`,
       ours: fmtInt(e.ensembleTestErrors),
       paper: `${pct(p.ensemble.ensembleAccuracy)} acc.`,
-      notes: `members ${e.members.map((m) => m.testErrors).join(', ')}; paper: ${p.ensemble.note}`,
+      notes: `members ${e.members.map((m) => m.testErrors).join(', ')}; paper: speech, Table 1`,
     },
     {
       group: 'Ensemble',

@@ -5,10 +5,8 @@ import { buildCharts, countPoints, type ChartSpec } from './charts.js';
 import { clientMain, type ClientData } from './client.js';
 import { fmtInt, gapClosed, pct, resultRows, targets } from './derive.js';
 import { escapeHtml as e, jsonForScript } from './escape.js';
-import type { Results } from './schema.js';
+import type { ModelRun, Results } from './schema.js';
 import {
-  alphaSection,
-  chartBox,
   curvesSection,
   darkKnowledgeSection,
   ensembleSection,
@@ -24,6 +22,10 @@ import { REPORT_CSS } from './style.js';
 
 let chartJsSource: string | undefined;
 
+const duration = (s: number): string => (s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(2)} h`);
+/** Dataset names as people write them. */
+const displayName = (name: string): string => ({ mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST', kmnist: 'KMNIST', emnist: 'EMNIST' })[name.toLowerCase()] ?? name;
+
 /** The Chart.js UMD bundle, found through Node's resolution of the installed chart.js package. */
 export function chartJsBundle(): string {
   if (chartJsSource === undefined) {
@@ -36,12 +38,14 @@ export function chartJsBundle(): string {
   return chartJsSource;
 }
 
-function card(label: string, arch: string, color: string, ours: number, paper: number): string {
+function card(label: string, arch: string, color: string, run: ModelRun, paper: number): string {
+  const ours = run.testErrors;
   const d = ours - paper;
   const cls = d <= 0 ? 'good' : d <= paper * 0.15 ? 'flat' : 'bad';
   return `<div class="card" style="--c:${color}"><div class="label">${e(label)}</div><div class="arch">${e(arch)}</div>
 <div class="big">${fmtInt(ours)}<small>test errors</small></div>
-<div class="vs">paper <b>${paper}</b><span class="delta ${cls}">${d > 0 ? '+' : d < 0 ? '−' : '±'}${Math.abs(d)}</span></div></div>`;
+<div class="vs">paper <b>${paper}</b><span class="delta ${cls}">${d > 0 ? '+' : d < 0 ? '−' : '±'}${Math.abs(d)}</span></div>
+<div class="foot">${pct(run.testAccuracy, 2)} · ${run.epochs} epochs · ${duration(run.wallSeconds)}</div></div>`;
 }
 
 function gapCard(r: Results): string {
@@ -50,8 +54,8 @@ function gapCard(r: Results): string {
   const w = g === null ? 0 : Math.max(0, Math.min(1, g));
   return `<div class="card" style="--c:var(--distilled)"><div class="label">Gap closed</div><div class="arch">hard student → teacher, by distillation</div>
 <div class="big">${g === null ? '—' : pct(g, 0)}</div>
-<div class="vs">paper <b>${pct(pg, 0)}</b> (146 → 74 of 146 → 67)</div>
-<div class="bar" title="ours ${g === null ? '—' : pct(g, 0)}; tick: paper"><i style="width:${(100 * w).toFixed(1)}%"></i><span class="tick" style="left:${(100 * Math.min(1, pg)).toFixed(1)}%"></span></div></div>`;
+<div class="vs">paper <b>${pct(pg, 0)}</b> · (hard − distilled) / (hard − teacher)</div>
+<div class="bar" title="ours ${g === null ? '—' : pct(g, 0)}; tick: the paper's ${pct(pg, 0)}"><i style="width:${(100 * w).toFixed(1)}%"></i><span class="tick" style="left:${(100 * Math.min(1, pg)).toFixed(1)}%"></span></div></div>`;
 }
 
 function minis(r: Results): string {
@@ -76,9 +80,11 @@ function minis(r: Results): string {
 
 function targetsPanel(r: Results): string {
   const profile = r.config.profile;
+  const known = ['quick', 'full'].includes(profile);
   const items = targets(r)
     .map((t) => {
-      const applies = t.profiles.includes(profile);
+      // Profiles other than quick/full (an example, a custom run) are checked against everything.
+      const applies = !known || t.profiles.includes(profile);
       const cls = !applies ? 'na' : t.met ? 'ok' : 'miss';
       const sym = !applies ? '·' : t.met ? '✓' : '✗';
       return `<li><span class="mark ${cls}" title="${applies ? (t.met ? 'met' : 'missed') : `applies to the ${t.profiles.join('/')} profile`}">${sym}</span><span>${e(t.label)}</span><span class="v">${e(t.value)}</span></li>`;
@@ -86,7 +92,11 @@ function targetsPanel(r: Results): string {
     .join('');
   return panel(
     'Targets',
-    `Set for the ${e(['quick', 'full'].includes(profile) ? profile : 'quick and full')} profile; grey marks apply to another profile. Nothing here is tuned on the test set.`,
+    profile === 'quick'
+      ? 'The quick profile must show distillation helping; the others (grey) are the full profile’s targets. Nothing is tuned on the test set.'
+      : profile === 'full'
+        ? 'The full profile’s targets. Nothing is tuned on the test set: offsets and early stopping use held-out training data.'
+        : 'The full profile’s targets, checked against this page’s numbers. Nothing is tuned on the test set.',
     `<ul class="targets">${items}</ul>`,
   );
 }
@@ -100,7 +110,7 @@ function resultsTable(r: Results): string {
       return `${head}<tr><td>${e(row.experiment)}</td><td class="num ours">${e(row.ours)}</td><td class="num">${e(row.paper)}</td><td class="notes">${e(row.notes)}</td></tr>`;
     })
     .join('');
-  return `<div class="panel" style="padding:0;overflow:hidden"><table><thead><tr><th>experiment</th><th class="num">ours</th><th class="num">paper</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return `<div class="panel" style="padding:0;overflow:hidden"><table class="results"><thead><tr><th>experiment</th><th class="num">ours</th><th class="num">paper</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
 }
 
 function runSection(r: Results): string {
@@ -123,8 +133,12 @@ function runSection(r: Results): string {
     ['created', r.createdAt],
     ['schema', `results.json v${r.schemaVersion}`],
   ];
-  const timing = r.timings.phases.length ? chartBox('timings', 'wall time per phase', 'tall') : '<p class="cap">No phases recorded.</p>';
-  return `<div class="grid3">${panel('Wall time per phase', `Total ${(r.timings.totalSeconds / 60).toFixed(1)} min.`, timing)}<div style="display:grid;gap:18px">${panel('Configuration', '', kv(flat))}${panel('Epochs', '', kv(epochs))}${panel('Machine', '', kv(machine))}</div></div>`;
+  const rowsH = Math.max(160, 28 * r.timings.phases.length + 60);
+  const timing = r.timings.phases.length
+    ? `<div class="chart" style="height:${rowsH}px" data-chart="timings" data-title="wall time per phase"></div>`
+    : '<p class="cap">No phases recorded.</p>';
+  return `<div class="grid-3eq">${panel('Configuration', '', kv(flat))}${panel('Epochs per experiment', '', kv(epochs))}${panel('Machine', '', kv(machine))}</div>
+<div style="margin-top:18px">${panel('Wall time per phase', `Total ${duration(r.timings.totalSeconds)}.`, timing)}</div>`;
 }
 
 /**
@@ -137,19 +151,23 @@ export function renderReport(results: Results): string {
   const isExample = r.config.profile === 'example';
   let n = 0;
   const sections: string[] = [
-    section(++n, 'results', 'Results against the paper', `Test errors are out of ${fmtInt(r.dataset.testSize)} ${e(r.dataset.name)} test images. The paper’s speech and JFT numbers stand beside their MNIST analogues for shape, not as targets.`, resultsTable(r)),
+    section(++n, 'results', 'Results against the paper', `Test errors are out of ${fmtInt(r.dataset.testSize)} ${e(displayName(r.dataset.name))} test images. The paper’s speech and JFT numbers stand beside their MNIST analogues for shape, not as targets.`, resultsTable(r)),
     section(++n, 'curves', 'Teacher, hard student, distilled student', `The same small net trained on hard labels and on the teacher’s soft targets at T = ${r.distilled.T} (α = ${r.distilled.alpha} on the soft loss).`, curvesSection(r)),
     section(++n, 'dark-knowledge', 'The dark knowledge itself', 'Test images with the teacher’s distribution at several temperatures, and the class-similarity matrix of its soft outputs.', darkKnowledgeSection(r)),
     section(++n, 'omit3', 'A digit it never saw: the omitted 3', 'The student learns 3 only from the teacher’s soft targets on other digits; its bias for 3 is too low, and raising it recovers most threes.', omitSection(r)),
     section(++n, 'only78', 'Only 7s and 8s in the transfer set', 'Trained on 7s and 8s alone, the student still learns the other digits from the soft targets once the biases of 7 and 8 are lowered.', only78Section(r)),
     section(++n, 'fraction3', `Soft targets as a regulariser: ${pct(r.fraction3.fraction, 0)} of the data`, 'With little data, hard targets overfit and need early stopping; soft targets carry enough information to keep generalising.', fraction3Section(r)),
-    section(++n, 'temperature', 'Temperature and student size', 'A tiny student cannot copy every detail of the teacher: intermediate temperatures, which ignore the smallest logits, help it most.', tempSection(r)),
+    section(
+      ++n,
+      'temperature',
+      r.alphaSweep ? 'Temperature, student size and α' : 'Temperature and student size',
+      `A tiny student cannot copy every detail of the teacher: intermediate temperatures, which ignore the smallest logits, help it most.${r.alphaSweep ? ' The loss is α·T²·CE(soft) + (1 − α)·CE(hard).' : ''}`,
+      tempSection(r),
+    ),
     section(++n, 'ensemble', 'Compressing an ensemble', 'Several teachers averaged, then one student distilled from their mean probabilities: how much of the ensemble’s gain it keeps.', ensembleSection(r)),
   ];
-  if (r.alphaSweep) sections.push(section(++n, 'alpha', 'Weight of the soft loss', 'The distillation loss is α·T²·CE(soft) + (1 − α)·CE(hard).', alphaSection(r)));
   if (r.specialists) sections.push(section(++n, 'specialists', 'Specialists', 'Specialists for groups of classes the generalist confuses, combined with it by minimising a sum of KL divergences per example; the paper’s Table 4.', specialistsSection(r)));
   sections.push(section(++n, 'run', 'The run', `Seed ${r.config.seed}, profile “${e(r.config.profile)}”.`, runSection(r)));
-  if (r.notes?.length) sections.push(`<section id="notes"><h2>Notes</h2><ul class="notes">${r.notes.map((t) => `<li>${e(t)}</li>`).join('')}</ul></section>`);
 
   const body = sections.join('\n');
   const missing = [...charts.keys()].filter((id) => !body.includes(`data-chart="${id}"`));
@@ -160,7 +178,10 @@ export function renderReport(results: Results): string {
   };
   const totalMin = (r.timings.totalSeconds / 60).toFixed(1);
   const banner = isExample
-    ? `<div class="wrap"><div class="banner"><b>Example data.</b> This page was rendered from <code>exampleResults()</code>: every number is illustrative, not measured.</div></div>`
+    ? `<div class="banner"><b>Example data.</b> This page was rendered from <code>exampleResults()</code>: every number on it is illustrative, not measured.</div>`
+    : '';
+  const notes = r.notes?.length
+    ? `<div style="margin-top:16px">${panel('Notes from the run', '', `<ul class="notes">${r.notes.map((t) => `<li>${e(t)}</li>`).join('')}</ul>`)}</div>`
     : '';
   return `<!doctype html>
 <html lang="en">
@@ -168,7 +189,7 @@ export function renderReport(results: Results): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="${e(r.generator ?? 'dark-knowledge')}">
-<title>Dark knowledge on ${e(r.dataset.name)} — ${e(r.config.profile)} run</title>
+<title>Dark knowledge on ${e(displayName(r.dataset.name))} — ${e(r.config.profile)} run</title>
 <link rel="icon" href="data:,">
 <style>${REPORT_CSS}</style>
 </head>
@@ -176,14 +197,15 @@ export function renderReport(results: Results): string {
 <header class="hero"><div class="wrap">
 <div class="kicker">dark-knowledge · reproduction report</div>
 <h1>Distilling the knowledge in a neural network</h1>
-<p class="lede">A reproduction of the ${e(r.dataset.name)} experiments of ${e(r.paper.citation)}: a large regularised teacher, a small student trained on its softened outputs, and what those outputs know.</p>
+<p class="lede">A reproduction of the ${e(displayName(r.dataset.name))} experiments of ${e(r.paper.citation)}: a large regularised teacher, a small student trained on its softened outputs, and what those outputs know.</p>
 <div class="chips"><span class="chip">profile <b>${e(r.config.profile)}</b></span><span class="chip">seed <b>${r.config.seed}</b></span><span class="chip">T <b>${r.distilled.T}</b>, α <b>${r.distilled.alpha}</b></span><span class="chip">total <b>${totalMin} min</b></span><span class="chip">${e(r.machine.cores + ' cores · ' + r.machine.cpuModel)}</span></div>
-</div></header>
 ${banner}
+</div></header>
 <main class="wrap">
-<div class="cards">${card('Teacher', r.teacher.arch, 'var(--teacher)', r.teacher.testErrors, r.paper.teacherTestErrors)}${card('Student, hard labels', r.hard.arch, 'var(--hard)', r.hard.testErrors, r.paper.hardTestErrors)}${card('Student, distilled', `${r.distilled.arch}, T = ${r.distilled.T}`, 'var(--distilled)', r.distilled.testErrors, r.paper.distilledTestErrors)}${gapCard(r)}</div>
+<div class="cards">${card('Teacher', r.teacher.arch, 'var(--teacher)', r.teacher, r.paper.teacherTestErrors)}${card('Student, hard labels', r.hard.arch, 'var(--hard)', r.hard, r.paper.hardTestErrors)}${card('Student, distilled', `${r.distilled.arch}, T = ${r.distilled.T}`, 'var(--distilled)', r.distilled, r.paper.distilledTestErrors)}${gapCard(r)}</div>
 ${minis(r)}
 <div style="margin-top:16px">${targetsPanel(r)}</div>
+${notes}
 ${body}
 </main>
 <footer><div class="wrap">Generated by ${e(r.generator ?? 'dark-knowledge')} from results.json (schema v${r.schemaVersion}). Reference: ${e(r.paper.citation)}. Charts: Chart.js (MIT), inlined.</div></footer>

@@ -1,3 +1,4 @@
+import { temperatureColors } from './charts.js';
 import { fmtInt, pct } from './derive.js';
 import { escapeHtml as e } from './escape.js';
 import { heatmapSvg } from './heatmap.js';
@@ -35,11 +36,13 @@ export function darkKnowledgeSection(r: Results): string {
       const ranked = p1.p.map((v, k) => ({ v, k })).sort((a, b) => b.v - a.v);
       const second = ranked.find((q) => q.k !== ex.label) ?? ranked[1];
       return `<div class="panel dk-card"><div class="digit"><div data-chart="digit-${i}" data-kind="digit" data-title="test image ${ex.testIndex}"></div>
-<div class="meta">label <b>${e(names[ex.label] ?? String(ex.label))}</b><br>test #${ex.testIndex}<br>runner-up at T=${p1.T}: <b>${e(names[second.k] ?? String(second.k))}</b> (${second.v.toExponential(1)})</div></div>
+<div class="meta">label <b>${e(names[ex.label] ?? String(ex.label))}</b> · #${ex.testIndex}<br>runner-up <b>${e(names[second.k] ?? String(second.k))}</b><br>${second.v.toExponential(1)} at T=${p1.T}</div></div>
 ${chartBox(`dk-${i}`, `teacher distribution for test image ${ex.testIndex}`, 'short')}</div>`;
     })
     .join('');
-  const toggle = `<div class="toolbar"><span>Probability axis</span><div class="toggle" role="group" aria-label="probability axis scale"><button type="button" data-scale="log" aria-pressed="true">log</button><button type="button" data-scale="linear" aria-pressed="false">linear</button></div><span>Temperatures: ${dk.temperatures.map((t) => `T = ${t}`).join(', ')}</span></div>`;
+  const colors = temperatureColors(dk.temperatures.length);
+  const legend = dk.temperatures.map((t, i) => `<span class="swatch"><i style="background:${colors[i % colors.length]}"></i>T = ${t}</span>`).join('');
+  const toggle = `<div class="toolbar"><span>Probability axis</span><div class="toggle" role="group" aria-label="probability axis scale"><button type="button" data-scale="log" aria-pressed="true">log</button><button type="button" data-scale="linear" aria-pressed="false">linear</button></div><span class="legend">${legend}</span></div>`;
   const heat = panel(
     `Class similarity (teacher, T = ${dk.similarity.T})`,
     `${e(dk.similarity.definition)}. Log colour scale; hover a cell for its value.`,
@@ -62,8 +65,8 @@ export function omitSection(r: Results): string {
   const right = (errs: number): string => pct(1 - errs / o.threesInTest);
   const stats = `<div class="stats">
 ${stat('Before the bias fix', `${fmtInt(o.before.testErrors)} <small>errors</small>`, `${fmtInt(o.before.threeErrors)} on threes (${right(o.before.threeErrors)} right) · paper ${p.before.testErrors} / ${p.before.threeErrors}`)}
-${stat(`After: bias of 3 + ${o.offset}`, `${fmtInt(o.after.testErrors)} <small>errors</small>`, `${fmtInt(o.after.threeErrors)} on threes (${right(o.after.threeErrors)} right) · paper ${p.after.testErrors} / ${p.after.threeErrors}`)}
-</div><p class="cap" style="margin-top:10px">Offset chosen by: ${e(o.offsetChoice.method)} (${fmtInt(o.offsetChoice.heldOutSize)} examples). The test-set curve is shown only to display the trade-off.</p>`;
+${stat(`After raising the bias of 3 by ${o.offset}`, `${fmtInt(o.after.testErrors)} <small>errors</small>`, `${fmtInt(o.after.threeErrors)} on threes (${right(o.after.threeErrors)} right) · paper ${p.after.testErrors} / ${p.after.threeErrors}`)}
+</div><p class="cap" style="margin-top:10px">How the offset was chosen: ${e(o.offsetChoice.method)}; ${fmtInt(o.offsetChoice.heldOutSize)} held-out examples. The test-set curves only display the trade-off.</p>`;
   return `<div class="grid3">${panel('Errors against the bias offset of class 3', `Student ${e(o.arch)}, distilled at T = ${o.T} for ${o.epochs} epochs from a transfer set without a single 3.`, chartBox('omit3', 'errors vs bias offset', 'tall'))}${panel('Numbers', '', stats)}</div>`;
 }
 
@@ -84,32 +87,30 @@ export function fraction3Section(r: Results): string {
   const f = r.fraction3;
   const p = r.paper.fraction3;
   const stats = `<div class="stats">
-${stat('Hard targets', pct(f.hard.testAccuracy), `test · ${pct(f.hard.trainAccuracy)} train · epoch ${f.hard.stoppedEpoch} of ${f.hard.epochs}<br>paper (${e(p.note)}): ${pct(p.hard.testAccuracy)} test`)}
-${stat('Soft targets', pct(f.soft.testAccuracy), `test · ${pct(f.soft.trainAccuracy)} train · epoch ${f.soft.stoppedEpoch} of ${f.soft.epochs}<br>paper: ${pct(p.soft.testAccuracy)} test`)}
-</div><p class="cap" style="margin-top:10px">Reported epoch: ${e(f.earlyStopping)}.</p>`;
+${stat('Hard targets', pct(f.hard.testAccuracy), `test accuracy · ${pct(f.hard.trainAccuracy)} train<br>epoch ${f.hard.stoppedEpoch} of ${f.hard.epochs} · paper ${pct(p.hard.testAccuracy)}`)}
+${stat('Soft targets', pct(f.soft.testAccuracy), `test accuracy · ${pct(f.soft.trainAccuracy)} train<br>epoch ${f.soft.stoppedEpoch} of ${f.soft.epochs} · paper ${pct(p.soft.testAccuracy)}`)}
+</div><p class="cap" style="margin-top:10px">Reported epoch: ${e(f.earlyStopping)}. The paper’s numbers are ${e(p.note)}; on all of its data the same system reached ${pct(p.fullData.testAccuracy)}.</p>`;
   return `<div class="grid3">${panel('Accuracy per epoch', `Student ${e(f.arch)} on ${fmtInt(f.trainExamples)} training examples; soft targets at T = ${f.T}, α = ${f.alpha}. Solid: test, dashed: train.`, chartBox('fraction3', '3% of the data: accuracy per epoch', 'tall'))}${panel('Numbers', '', stats)}</div>`;
 }
 
 export function tempSection(r: Results): string {
   const t = r.tempSweep;
   const panels = t.students.map((s) =>
-    panel(`${s.hiddenUnits} units per layer`, `${e(s.arch)}, α = ${t.alpha}, ${t.epochs} epochs per point${s.hardTestErrors === undefined ? '' : '; dashed: same net on hard labels'}.`, chartBox(`temp-${s.hiddenUnits}`, `temperature sweep, ${s.hiddenUnits} units`)),
+    panel(`T for ${s.hiddenUnits} units per layer`, `${e(s.arch)}, α = ${t.alpha}, ${t.epochs} epochs per point${s.hardTestErrors === undefined ? '' : '; dashed: same net on hard labels'}.`, chartBox(`temp-${s.hiddenUnits}`, `temperature sweep, ${s.hiddenUnits} units`)),
   );
-  return `<div class="grid2">${panels.join('')}</div>`;
+  const a = r.alphaSweep;
+  if (a) {
+    panels.push(panel(`α at T = ${a.T}`, `${e(r.distilled.arch)}, ${a.epochs} epochs per point. α = 1: soft targets only; α = 0: hard labels only.`, chartBox('alpha', 'alpha sweep')));
+  }
+  return `<div class="auto">${panels.join('')}</div>`;
 }
 
 export function ensembleSection(r: Results): string {
   const en = r.ensemble;
-  const rows = en.members.map((m) => `<tr><td>${e(m.name)}</td><td>${e(m.arch)}</td><td class="num">${m.seed}</td><td class="num">${fmtInt(m.testErrors)}</td></tr>`).join('');
-  const table = `<table><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>
-<div class="stats">${stat('Ensemble', fmtInt(en.ensembleTestErrors), e(en.combination))}${stat('Distilled student', fmtInt(en.student.testErrors), `${e(en.student.arch)}, T = ${en.student.T}, α = ${en.student.alpha}`)}${stat('Gain kept', pct(en.gainKept, 0), `from ${e(en.baseline.label)} (${fmtInt(en.baseline.testErrors)}) · paper ${pct(r.paper.ensemble.gainKept, 0)} (speech)`)}</div>`;
-  return `<div class="grid3">${panel('Test errors', 'Members (indigo), the baseline the gain is measured from, the ensemble, and the single distilled student.', chartBox('ensemble', 'ensemble test errors', 'tall'))}${panel('Members', '', table)}</div>`;
-}
-
-export function alphaSection(r: Results): string {
-  const a = r.alphaSweep;
-  if (!a) return '';
-  return `<div class="grid2">${panel(`Test errors against α at T = ${a.T}`, `${a.epochs} epochs per point. α = 1: soft targets only; α = 0: hard labels only.`, chartBox('alpha', 'alpha sweep'))}</div>`;
+  const rows = en.members.map((m) => `<tr><td>${e(m.name)}</td><td class="mono">${e(m.arch)}</td><td class="num">${m.seed}</td><td class="num">${fmtInt(m.testErrors)}</td></tr>`).join('');
+  const table = `<table class="compact"><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const stats = `<div class="stats three">${stat('Ensemble', fmtInt(en.ensembleTestErrors), e(en.combination))}${stat('Distilled student', fmtInt(en.student.testErrors), `${e(en.student.arch)}, T = ${en.student.T}, α = ${en.student.alpha}, ${en.student.epochs} epochs`)}${stat('Gain kept', pct(en.gainKept, 0), `of the step from the baseline (${fmtInt(en.baseline.testErrors)}) to the ensemble · paper ${pct(r.paper.ensemble.gainKept, 0)} (speech)`)}</div>`;
+  return `<div class="grid3">${panel('Test errors', `Members (indigo), the baseline the gain is measured from (rose: ${e(en.baseline.label)}), the ensemble (violet) and the single distilled student (green).`, chartBox('ensemble', 'ensemble test errors') + stats)}${panel('Members', '', table)}</div>`;
 }
 
 export function specialistsSection(r: Results): string {
@@ -119,7 +120,7 @@ export function specialistsSection(r: Results): string {
   return s.runs
     .map((run, i) => {
       const name = (k: number): string => run.classNames?.[k] ?? String(k);
-      const groups = `<div class="groups">${run.groups.map((g) => `<span class="group">{${g.map((k) => e(name(k))).join(', ')}}</span>`).join('')}</div>`;
+      const groups = `<div class="groups">${run.groups.map((g) => `<span class="grp">{${g.map((k) => e(name(k))).join(', ')}}</span>`).join('')}</div>`;
       const rows = run.coverage
         .map(
           (c) =>

@@ -22,12 +22,12 @@ code, .mono { font-family: var(--mono); font-size: 0.9em; }
 .chip { background: rgba(255,255,255,.1); border: 1px solid rgba(255,255,255,.18); border-radius: 999px; padding: 3px 12px; font-size: 13px; color: #e0e7ff; }
 .chip b { color: #fff; font-weight: 600; }
 
-.banner { margin: -70px auto 24px; background: #fffbeb; border: 1px solid #fcd34d; color: #78350f; border-radius: 12px;
-          padding: 10px 16px; font-size: 14px; position: relative; }
+.banner { margin-top: 18px; display: inline-block; background: #fef3c7; border: 1px solid #fcd34d; color: #78350f; border-radius: 10px;
+          padding: 7px 14px; font-size: 14px; }
 .banner b { color: #92400e; }
+.banner code { background: rgba(146,64,14,.08); padding: 0 4px; border-radius: 4px; }
 
 .cards { display: grid; grid-template-columns: repeat(4, minmax(0, 1fr)); gap: 16px; margin-top: -64px; position: relative; }
-.banner + .cards { margin-top: 0; }
 .card { background: var(--card); border-radius: 14px; padding: 18px 20px 16px; border-top: 4px solid var(--c, var(--teacher));
         box-shadow: 0 1px 2px rgba(15,23,42,.06), 0 10px 30px rgba(15,23,42,.08); }
 .card .label { font-size: 12px; text-transform: uppercase; letter-spacing: .08em; color: var(--muted); font-weight: 700; }
@@ -37,6 +37,7 @@ code, .mono { font-family: var(--mono); font-size: 0.9em; }
 .card .big small { font-size: 14px; font-weight: 600; color: var(--muted); letter-spacing: 0; margin-left: 4px; }
 .card .vs { margin-top: 6px; font-size: 13.5px; color: var(--muted); }
 .card .vs b { color: var(--ink); }
+.card .foot { margin-top: 10px; padding-top: 8px; border-top: 1px solid var(--line); font-size: 12.5px; color: var(--muted); font-variant-numeric: tabular-nums; }
 .delta { display: inline-block; font-size: 12px; font-weight: 700; padding: 1px 8px; border-radius: 999px; margin-left: 6px; }
 .delta.good { background: #dcfce7; color: #166534; }
 .delta.bad { background: #ffe4e6; color: #9f1239; }
@@ -57,6 +58,8 @@ section > h2 .num { color: var(--teacher); margin-right: 8px; font-weight: 800; 
 section > p.intro { color: #334155; max-width: 860px; margin: 4px 0 18px; }
 .grid2 { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 18px; }
 .grid3 { display: grid; grid-template-columns: 3fr 2fr; gap: 18px; align-items: start; }
+.grid-3eq { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 18px; align-items: start; }
+.auto { display: grid; grid-template-columns: repeat(auto-fit, minmax(320px, 1fr)); gap: 18px; }
 .panel { background: var(--card); border: 1px solid var(--line); border-radius: 14px; padding: 16px 18px 14px;
          box-shadow: 0 1px 2px rgba(15,23,42,.04); min-width: 0; }
 .panel h3 { margin: 0 0 2px; font-size: 15.5px; font-weight: 700; }
@@ -77,7 +80,12 @@ th { font-size: 12px; text-transform: uppercase; letter-spacing: .06em; color: v
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.ours { font-weight: 700; }
 td.notes { color: var(--muted); font-size: 13px; }
-tr.group td { background: #fafbff; font-weight: 700; color: var(--teacher); font-size: 12.5px; text-transform: uppercase; letter-spacing: .06em; }
+tr.group td { background: #fafbff; font-weight: 700; color: var(--teacher); font-size: 13px; letter-spacing: .02em; }
+table.results td:first-child { width: 34%; }
+table.results td.ours { width: 17%; }
+table.compact { font-size: 13px; }
+table.compact td, table.compact th { padding: 6px 8px; }
+td.mono { font-family: var(--mono); font-size: 12px; color: #334155; }
 .kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; font-size: 14px; margin: 0; }
 .kv dt { color: var(--muted); }
 .kv dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
@@ -87,6 +95,7 @@ tr.group td { background: #fafbff; font-weight: 700; color: var(--teacher); font
 .stat .k { font-size: 12px; color: var(--muted); font-weight: 600; }
 .stat .v { font-size: 20px; font-weight: 800; font-variant-numeric: tabular-nums; }
 .stat .p { font-size: 12.5px; color: var(--muted); }
+.stats.three { grid-template-columns: repeat(3, minmax(0, 1fr)); margin-top: 14px; }
 
 .dk-grid { display: grid; grid-template-columns: repeat(2, minmax(0, 1fr)); gap: 18px; }
 .dk-card { display: grid; grid-template-columns: 96px minmax(0, 1fr); gap: 14px; align-items: start; }
@@ -98,7 +107,10 @@ tr.group td { background: #fafbff; font-weight: 700; color: var(--teacher); font
 .toggle { display: inline-flex; border: 1px solid var(--line); border-radius: 999px; overflow: hidden; background: var(--card); font-size: 13px; }
 .toggle button { border: 0; background: transparent; padding: 5px 14px; cursor: pointer; font: inherit; color: var(--muted); }
 .toggle button[aria-pressed="true"] { background: var(--teacher); color: #fff; }
-.toolbar { display: flex; align-items: center; gap: 12px; margin: 0 0 14px; font-size: 13px; color: var(--muted); }
+.toolbar { display: flex; align-items: center; gap: 12px; margin: 0 0 14px; font-size: 13px; color: var(--muted); flex-wrap: wrap; }
+.toolbar .legend { display: inline-flex; gap: 14px; margin-left: 8px; }
+.swatch { display: inline-flex; align-items: center; gap: 6px; color: #334155; font-weight: 600; }
+.swatch i { width: 12px; height: 12px; border-radius: 3px; display: inline-block; }
 .heatmap-wrap { overflow-x: auto; }
 svg.heatmap { display: block; max-width: 100%; height: auto; font-family: var(--font); }
 svg.heatmap .hm-label { font-size: 11px; fill: #475569; }
@@ -106,13 +118,13 @@ svg.heatmap .hm-title { font-size: 12px; font-weight: 700; fill: #334155; }
 svg.heatmap .hm-value { font-size: 9.5px; font-variant-numeric: tabular-nums; pointer-events: none; }
 svg.heatmap rect.cell:hover { stroke: #0f172a; stroke-width: 2; }
 .groups { display: flex; flex-wrap: wrap; gap: 6px; margin: 6px 0 10px; }
-.group { background: #eef2ff; color: #3730a3; border-radius: 8px; padding: 2px 8px; font-size: 12.5px; font-family: var(--mono); }
+.grp { background: #eef2ff; color: #3730a3; border-radius: 8px; padding: 2px 8px; font-size: 12.5px; font-family: var(--mono); }
 .notes li { margin: 4px 0; }
 footer { border-top: 1px solid var(--line); padding: 22px 0 40px; color: var(--muted); font-size: 13px; }
 
 @media (max-width: 900px) {
   .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); }
-  .grid2, .grid3, .dk-grid, .minis, .targets { grid-template-columns: minmax(0, 1fr); }
+  .grid2, .grid3, .grid-3eq, .dk-grid, .minis, .targets, .stats.three { grid-template-columns: minmax(0, 1fr); }
 }
 @media print {
   body { background: #fff; }

@@ -1,0 +1,44 @@
+/**
+ * The main job end to end: `dk paper` (the 'tiny' profile — the same code path as quick/full,
+ * on a 3000-example subset so it fits in the test suite) writes a schema-valid results.json
+ * and a report that renders in real headless Chromium with every chart drawn and no error.
+ * The screenshot is saved in the run directory.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkReportInBrowser } from '../../src/report/browser.js';
+import { validateResults } from '../../src/report/validate.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+test('dk paper (tiny profile) writes a valid results.json and a report that renders in Chromium', { timeout: 240_000 }, async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), 'dk-paper-')), 'run');
+  const r = spawnSync(process.execPath, [CLI, 'paper', '--profile', 'tiny', '--out', dir, '--threads', '1', '--quiet'], { encoding: 'utf8', timeout: 200_000 });
+  assert.equal(r.status, 0, `dk paper failed: ${r.stderr}`);
+  assert.match(r.stdout, /teacher \d+, hard student \d+, distilled student \d+ test errors/);
+  const raw: unknown = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8'));
+  validateResults(raw);
+  const results = raw as unknown as Record<string, any>;
+  for (const k of ['teacher', 'hard', 'distilled']) {
+    assert.ok(Number.isInteger(results[k].testErrors) && results[k].testErrors >= 0 && results[k].testErrors <= 10000, `${k}.testErrors`);
+  }
+  for (const k of ['omit3', 'only78', 'fraction3', 'tempSweep', 'ensemble']) assert.ok(results[k], `results.${k}`);
+  assert.equal(results.omit3.threesInTest, 1010);
+
+  const shot = join(dir, 'report.png');
+  const check = await checkReportInBrowser(join(dir, 'report.html'), shot);
+  assert.ok(check.charts.length >= 6, `expected several charts, found ${check.charts.length}`);
+  for (const c of check.charts) {
+    assert.ok(c.rendered, `chart ${c.id} did not render`);
+    assert.ok(c.points > 0, `chart ${c.id} drew no data`);
+  }
+  assert.deepEqual(check.consoleErrors, []);
+  assert.deepEqual(check.pageErrors, []);
+  assert.deepEqual(check.externalRequests, []);
+  assert.ok(existsSync(shot));
+});

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { checkReportInBrowser } from '../../src/report/browser.js';
+import { exampleResults } from '../../src/report/example.js';
+import { expectedChartPoints } from '../../src/report/html.js';
+import type { Results } from '../../src/report/schema.js';
+import { writeReport } from '../../src/report/write.js';
+
+/**
+ * Opens the rendered example in Debian's headless Chromium (apt-get install chromium; .ci/run
+ * installs it). The screenshots stay in the printed directory, or in $DK_REPORT_ARTIFACTS.
+ */
+const root = process.env.DK_REPORT_ARTIFACTS ?? mkdtempSync(join(tmpdir(), 'dk-report-browser-'));
+
+async function renderAndCheck(t: { diagnostic(msg: string): void }, name: string, results: Results): Promise<void> {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const { reportPath } = writeReport(dir, results);
+  const shot = join(dir, 'screenshot.png');
+  const check = await checkReportInBrowser(reportPath, shot);
+  t.diagnostic(`screenshot: ${shot}`);
+  assert.deepEqual(check.pageErrors, []);
+  assert.deepEqual(check.consoleErrors, []);
+  assert.deepEqual(check.externalRequests, []);
+  assert.ok(check.charts.length > 10, `only ${check.charts.length} charts`);
+  for (const c of check.charts) {
+    assert.equal(c.rendered, true, `chart ${c.id} did not render`);
+    assert.ok(c.points > 0, `chart ${c.id} drew no points`);
+  }
+  // Chart.js charts drew exactly the values the specs hold.
+  const drawn = new Map(check.charts.map((c) => [c.id, c.points]));
+  for (const [id, n] of expectedChartPoints(results)) assert.equal(drawn.get(id), n, `chart ${id}`);
+  const png = statSync(shot);
+  assert.ok(png.size > 50_000, 'screenshot too small to be the page');
+}
+
+test('the example report renders every chart in headless Chromium without errors', async (t) => {
+  await renderAndCheck(t, 'example', exampleResults());
+});
+
+test('a report without the optional sections renders cleanly too', async (t) => {
+  const r = JSON.parse(JSON.stringify(exampleResults())) as Results;
+  delete r.alphaSweep;
+  delete r.specialists;
+  delete r.only78.curve;
+  r.config.profile = 'quick';
+  await renderAndCheck(t, 'minimal', r);
+});
+
+test('a missing Chromium is a clear error', async () => {
+  const html = join(root, 'empty.html');
+  writeFileSync(html, '<!doctype html><title>x</title>');
+  await assert.rejects(checkReportInBrowser(html, join(root, 'x.png'), { executablePath: '/nonexistent/chromium' }), /Chromium not found at \/nonexistent\/chromium.*apt-get install/);
+});

@@ -1,0 +1,109 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { countPoints, buildCharts } from '../../src/report/charts.js';
+import { gapClosed, targets } from '../../src/report/derive.js';
+import { escapeHtml, jsonForScript } from '../../src/report/escape.js';
+import { exampleResults } from '../../src/report/example.js';
+import { renderReport } from '../../src/report/html.js';
+import type { Results } from '../../src/report/schema.js';
+import { validateResults } from '../../src/report/validate.js';
+
+const html = renderReport(exampleResults());
+
+/** Every data-chart id in the page. */
+const chartIds = (page: string): string[] => [...page.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
+
+test('the page is self-contained: no external src, href, url() or import', () => {
+  assert.doesNotMatch(html, /\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?\/\//i);
+  assert.doesNotMatch(html, /url\(\s*["']?\s*(?:https?:)?\/\//i);
+  assert.doesNotMatch(html, /@import/i);
+  assert.doesNotMatch(html, /<script[^>]+\bsrc=/i);
+  assert.doesNotMatch(html, /<link[^>]+rel=["']?stylesheet/i);
+  // Chart.js is inlined.
+  assert.match(html, /Chart\.js v4\.5\.1/);
+  assert.ok(html.length > 200_000);
+});
+
+test('rendering is deterministic', () => {
+  assert.equal(renderReport(exampleResults()), html);
+});
+
+test('user strings are escaped in markup and cannot end the data <script>', () => {
+  const r = exampleResults();
+  r.ensemble.members[0].name = '<img src=x onerror="alert(1)">';
+  r.teacher.arch = 'A&B <b>bold</b>';
+  r.notes = ['</script><script>alert(2)</script>', "it's \"quoted\""];
+  r.config.profile = '<i>p</i>';
+  r.darkKnowledge.classNames[3] = '<three>';
+  validateResults(r);
+  const page = renderReport(r);
+  assert.ok(!page.includes('<img src=x'), 'raw tag leaked');
+  assert.ok(!page.includes('<b>bold</b>'));
+  assert.ok(!page.includes('<i>p</i>'));
+  assert.ok(!page.includes('<three>'));
+  assert.ok(page.includes('&lt;img src=x onerror=&quot;alert(1)&quot;&gt;'));
+  assert.ok(page.includes('A&amp;B &lt;b&gt;bold&lt;/b&gt;'));
+  assert.ok(page.includes('it&#39;s &quot;quoted&quot;'));
+  // Only the page's own three scripts open and close.
+  assert.equal((page.match(/<script/gi) ?? []).length, 3);
+  assert.equal((page.match(/<\/script/gi) ?? []).length, 3);
+});
+
+test('escape helpers', () => {
+  assert.equal(escapeHtml(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+  const s = jsonForScript({ a: '</script><!--', b: '\u2028' });
+  assert.ok(!s.includes('<'));
+  assert.deepEqual(JSON.parse(s), { a: '</script><!--', b: '\u2028' });
+});
+
+test('every chart has exactly one container, with data to draw', () => {
+  const ids = chartIds(html);
+  assert.equal(new Set(ids).size, ids.length, `duplicate containers: ${ids}`);
+  const specs = buildCharts(exampleResults());
+  for (const [id, spec] of specs) {
+    assert.ok(ids.includes(id), `no container for ${id}`);
+    assert.ok(countPoints(spec) > 0, `${id} has no data`);
+  }
+  for (const id of ['curves-errors', 'curves-loss', 'omit3', 'only78', 'fraction3', 'temp-30', 'temp-300', 'ensemble', 'alpha', 'specialists-0', 'timings', 'similarity', 'dk-0', 'digit-0']) {
+    assert.ok(ids.includes(id), `missing chart ${id}`);
+  }
+});
+
+test('missing optional sections are omitted cleanly', () => {
+  const r = JSON.parse(JSON.stringify(exampleResults())) as Results;
+  delete r.alphaSweep;
+  delete r.specialists;
+  delete r.notes;
+  delete r.only78.curve;
+  validateResults(r);
+  const page = renderReport(r);
+  const ids = chartIds(page);
+  for (const id of ['alpha', 'specialists-0', 'only78-curve']) assert.ok(!ids.includes(id), `${id} should be absent`);
+  assert.ok(!page.includes('id="specialists"'));
+  assert.ok(!page.includes('Notes from the run'));
+  for (const id of buildCharts(r).keys()) assert.ok(ids.includes(id));
+});
+
+test('the example banner shows only for the example profile', () => {
+  assert.match(html, /Example data\./);
+  const r = exampleResults();
+  r.config.profile = 'full';
+  assert.doesNotMatch(renderReport(r), /Example data\./);
+});
+
+test('derived numbers: gap closed and targets', () => {
+  assert.equal(gapClosed(146, 67, 74)?.toFixed(3), '0.911');
+  assert.equal(gapClosed(60, 67, 50), null);
+  const r = exampleResults();
+  const t = targets(r);
+  assert.equal(t.length, 6);
+  assert.ok(t.every((x) => x.met));
+  r.distilled.testErrors = 150;
+  assert.equal(targets(r)[0].met, false);
+});
+
+test('the results table shows ours beside the paper', () => {
+  assert.match(html, /<td class="num ours">71<\/td><td class="num">67<\/td>/);
+  assert.match(html, /<td class="num ours">139<\/td><td class="num">146<\/td>/);
+  assert.match(html, /<td class="num ours">80<\/td><td class="num">74<\/td>/);
+});

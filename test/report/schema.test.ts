@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Ajv } from 'ajv';
+import { exampleResults } from '../../src/report/example.js';
+import { paperReference } from '../../src/report/paper.js';
+import { SCHEMA_VERSION, resultsJsonSchema } from '../../src/report/schema.js';
+import { ResultsValidationError, validateResults } from '../../src/report/validate.js';
+
+/** A deep copy of the example as plain JSON, to break freely. */
+const fresh = (): Record<string, any> => JSON.parse(JSON.stringify(exampleResults()));
+
+function rejects(value: unknown, field: string, problem?: RegExp): void {
+  assert.throws(
+    () => validateResults(value),
+    (e: unknown) => {
+      assert.ok(e instanceof ResultsValidationError, `expected ResultsValidationError, got ${String(e)}`);
+      assert.equal(e.field, field);
+      assert.ok(e.message.includes(field), `message names the field: ${e.message}`);
+      if (problem) assert.match(e.message, problem);
+      return true;
+    },
+  );
+}
+
+test('the example is schema-valid, labelled as an example, and survives a JSON round trip', () => {
+  const r = exampleResults();
+  validateResults(r);
+  validateResults(JSON.parse(JSON.stringify(r)));
+  assert.equal(r.config.profile, 'example');
+  assert.equal(r.schemaVersion, SCHEMA_VERSION);
+  assert.deepEqual(r.paper, paperReference());
+});
+
+test('the example is deterministic', () => {
+  assert.deepEqual(exampleResults(), exampleResults());
+});
+
+test('the JSON Schema stands alone: a fresh ajv validates the example with it', () => {
+  const validate = new Ajv({ strict: true }).compile(resultsJsonSchema);
+  assert.equal(validate(fresh()), true, JSON.stringify(validate.errors));
+  const r = fresh();
+  delete r.omit3;
+  assert.equal(validate(r), false);
+});
+
+test('a missing required field is named', () => {
+  const r = fresh();
+  delete r.teacher.testErrors;
+  rejects(r, '/teacher/testErrors', /required/);
+  const s = fresh();
+  delete s.ensemble;
+  rejects(s, '/ensemble', /required/);
+});
+
+test('a value of the wrong type or range is named', () => {
+  const r = fresh();
+  r.hard.testErrors = '139';
+  rejects(r, '/hard/testErrors', /integer/);
+  const s = fresh();
+  s.fraction3.soft.testAccuracy = 1.5;
+  rejects(s, '/fraction3/soft/testAccuracy');
+  const t = fresh();
+  t.darkKnowledge.examples[0].image[3][4] = 256;
+  rejects(t, '/darkKnowledge/examples/0/image/3/4');
+  const u = fresh();
+  u.darkKnowledge.examples[1].image.pop();
+  rejects(u, '/darkKnowledge/examples/1/image');
+});
+
+test('an unknown field is named (typos do not pass silently)', () => {
+  const r = fresh();
+  r.distilled.temperature = 20;
+  rejects(r, '/distilled/temperature', /not a known field/);
+});
+
+test('config accepts extra keys; optional sections may be absent', () => {
+  const r = fresh();
+  r.config.jitterPx = 2;
+  delete r.alphaSweep;
+  delete r.specialists;
+  delete r.notes;
+  delete r.only78.curve;
+  validateResults(r);
+});
+
+test('createdAt is only informational: any value is accepted', () => {
+  const r = fresh();
+  r.createdAt = new Date().toISOString();
+  validateResults(r);
+});
+
+test('cross-field rules: accuracy vs errors, class counts, matrix shape, sweep sizes', () => {
+  const a = fresh();
+  a.teacher.testAccuracy = 0.5;
+  rejects(a, '/teacher/testAccuracy', /testErrors/);
+  const b = fresh();
+  b.darkKnowledge.examples[2].probs[1].p.push(0);
+  rejects(b, '/darkKnowledge/examples/2/probs/1/p', /expected 10/);
+  const c = fresh();
+  c.darkKnowledge.similarity.matrix[4].pop();
+  rejects(c, '/darkKnowledge/similarity/matrix/4');
+  const d = fresh();
+  d.omit3.after.threeErrors = 2000;
+  rejects(d, '/omit3/after/threeErrors');
+  const e = fresh();
+  e.tempSweep.students[1].hiddenUnits = 30;
+  rejects(e, '/tempSweep/students/1/hiddenUnits', /repeats/);
+  const f = fresh();
+  f.hard.testErrors = 10001;
+  f.hard.testAccuracy = 0;
+  rejects(f, '/hard/testErrors', /exceeds/);
+});
+
+test('non-objects are rejected at the root', () => {
+  rejects(null, '', /object/);
+  rejects([], '', /object/);
+});
