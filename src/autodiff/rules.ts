@@ -27,6 +27,8 @@ function out(c: GradCtx, i = 0): Value {
   return v;
 }
 const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
+/** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
+const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
 /** gy reshaped back to x's (possibly symbolic) shape at run time. */
 function reshapeLike(g: GraphBuilder, gy: Value, x: Value): Value {
   return g.op('Reshape', [gy, g.op('Shape', [x])], {}, { out: [{ dtype: gy.dtype, shape: [...x.shape] }] });
@@ -82,7 +84,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
   // y = x (x > 0), αx otherwise
   LeakyRelu: elementwise((c, gy) => {
     const { g } = c;
-    const alpha = attrInt(c.node.attrs, 'alpha', 0.01);
+    const alpha = attrFloat(c, 'alpha', 0.01);
     return g.op('Where', [g.op('Greater', [inp(c, 0), zero(g, gy)]), gy, g.mul(gy, g.s(gy, alpha))]);
   }),
   // y = tanh x: dx = gy·(1 − y²)
@@ -250,7 +252,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const D = x.shape[ax];
     if (typeof D !== 'number') throw new RangeError('Gather: gradient needs a static size on the gathered axis');
     const flatIdx = g.op('Reshape', [idx, g.ints([-1])], {}, { out: [{ dtype: idx.dtype, shape: ['K'] }] });
-    const oneHot = g.op('OneHot', [flatIdx, g.ints([D]), g.const({ dtype: x.dtype, dims: [2], data: x.dtype === 'float64' ? new Float64Array([0, 1]) : new Float32Array([0, 1]) })], { axis: -1 });
+    // ORT's OneHot has no double kernel: build it in float32 (exact 0/1) and cast.
+    const oneHot32 = g.op('OneHot', [flatIdx, g.ints([D]), g.const({ dtype: 'float32', dims: [2], data: new Float32Array([0, 1]) })], { axis: -1 });
+    const oneHot = x.dtype === 'float32' ? oneHot32 : g.op('Cast', [oneHot32], { to: ONNX_DTYPE[x.dtype] });
     // gy: [pre..., idx..., post...] → [P, K, Q]
     const gy = gyOf(c);
     const gy3 = g.op('Reshape', [gy, g.op('Concat', [g.op('Shape', [x], { end: ax }, { out: [{ dtype: 'int64', shape: [ax] }] }), g.ints([-1]), g.op('Shape', [x], { start: ax + 1 }, { out: [{ dtype: 'int64', shape: [r - ax - 1] }] })], { axis: 0 }, { out: [{ dtype: 'int64', shape: [r] }] })], {}, { out: [{ dtype: gy.dtype, shape: [...x.shape.slice(0, ax), 'K', ...x.shape.slice(ax + 1)] }] });
@@ -271,8 +275,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const G = gyOf(c);
     const tA = attrInt(c.node.attrs, 'transA', 0) === 1;
     const tB = attrInt(c.node.attrs, 'transB', 0) === 1;
-    const alpha = attrInt(c.node.attrs, 'alpha', 1);
-    const beta = attrInt(c.node.attrs, 'beta', 1);
+    const alpha = attrFloat(c, 'alpha', 1);
+    const beta = attrFloat(c, 'beta', 1);
     const al: Record<string, number> = alpha === 1 ? {} : { alpha };
     let dA: Value | null = null;
     let dB: Value | null = null;
@@ -284,7 +288,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
     if (c.needs[1]) {
       dB = !tB
         ? g.op('Gemm', [A, G], { ...al, transA: tA ? 0 : 1 })
-        : g.op('Gemm', [G, A], { ...al, transA: 1, transB: tA ? 0 : 1 });
+        : g.op('Gemm', [G, A], { ...al, transA: 1, transB: tA ? 1 : 0 }); // dB = α·Gᵀ·op(A)
     }
     const dC = C && c.needs[2] ? (beta === 1 ? G : g.mul(G, g.s(G, beta))) : null;
     return [dA, dB, dC];
@@ -341,7 +345,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
   },
   /*
    * MaxPool with its Indices output (flattened over N·C·H·W): the gradient goes to the arg-max.
-   * Non-overlapping windows: MaxUnpool(G, indices) (exact, fast). Overlapping: scatter-add.
+   * Non-overlapping windows: MaxUnpool(G, indices) (exact, fast; ORT has it for float32 only).
+   * Overlapping windows, or other dtypes: scatter-add.
    */
   MaxPool: (c) => {
     const { g } = c;
@@ -353,7 +358,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const strides = attrInts(c.node.attrs, 'strides') ?? k.map(() => 1);
     const overlapping = k.some((kk, i) => strides[i] < kk);
     const shapeX = g.op('Shape', [X]);
-    if (!overlapping) {
+    if (!overlapping && X.dtype === 'float32') {
       return [g.op('MaxUnpool', [G, idx, shapeX], { kernel_shape: k, strides, ...(attrInts(c.node.attrs, 'pads') ? { pads: attrInts(c.node.attrs, 'pads')! } : {}) }, { out: [{ dtype: X.dtype, shape: [...X.shape] }] })];
     }
     const zeros = g.op('ConstantOfShape', [g.op('Shape', [g.op('Reshape', [X, g.ints([-1])])])], { value: { dtype: X.dtype, dims: [1], data: X.dtype === 'float64' ? new Float64Array(1) : new Float32Array(1) } }, { out: [{ dtype: X.dtype, shape: ['?'] }] });
@@ -394,7 +399,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
     if (attrInt(c.node.attrs, 'training_mode', 0) !== 1) throw new RangeError('BatchNormalization: gradient rule needs training_mode = 1');
     const [X, scale] = [inp(c, 0), inp(c, 1)];
     const G = gyOf(c);
-    const eps = attrInt(c.node.attrs, 'epsilon', 1e-5);
+    const eps = attrFloat(c, 'epsilon', 1e-5);
     const r = X.shape.length;
     const axes = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
     const bshape = [1, -1, ...Array(r - 2).fill(1)];
@@ -414,17 +419,26 @@ export const GRAD_RULES: Record<string, GradRule> = {
     }
     return [dX, dScale, dB, null, null];
   },
-  // Dropout (training, with its mask output): dx = gy·mask/(1 − ratio)
+  /*
+   * Dropout: training dx = gy·mask/(1 − ratio) (the mask the forward drew); inference dx = gy.
+   * ratio (default 0.5) and training_mode (default false) may be constants or fed inputs.
+   */
   Dropout: (c) => {
     const { g } = c;
     const G = gyOf(c);
+    const [ratioV, trainV] = [c.inputs[1], c.inputs[2]];
+    const trainT = g.constOf(trainV);
+    if (!trainV || (trainT && !Number(trainT.data[0]))) return [G, null, null];
     const mask = c.outputs[1];
-    const ratioT = g.constOf(c.inputs[1]);
-    const ratio = ratioT ? Number(ratioT.data[0]) : 0.5;
-    const training = g.constOf(c.inputs[2]);
-    if (!training || !Number(training.data[0])) return [G, null, null];
     if (!mask) throw new RangeError('Dropout: the gradient needs the mask output; build Dropout with 2 outputs');
-    const m = g.op('Cast', [mask], { to: ONNX_DTYPE[G.dtype] });
-    return [g.mul(G, g.mul(m, g.s(G, 1 / (1 - ratio)))), null, null];
+    const ratioT = g.constOf(ratioV);
+    let scale: Value;
+    if (!ratioV || ratioT) scale = g.s(G, 1 / (1 - (ratioT ? Number(ratioT.data[0]) : 0.5)));
+    else {
+      const r = ratioV.dtype === G.dtype ? ratioV : g.op('Cast', [ratioV], { to: ONNX_DTYPE[G.dtype] });
+      scale = g.op('Reciprocal', [g.sub(g.s(G, 1), r)]);
+    }
+    const dx = g.mul(G, g.mul(g.op('Cast', [mask], { to: ONNX_DTYPE[G.dtype] }), scale));
+    return [trainT ? dx : g.op('Where', [trainV, dx, G]), null, null];
   },
 };

@@ -347,7 +347,10 @@ export const SHAPE_RULES: Record<string, Rule> = {
     const op = attrInts(c.attrs, 'output_padding') ?? Array(sp).fill(0);
     const dil = attrInts(c.attrs, 'dilations') ?? Array(sp).fill(1);
     const os = attrInts(c.attrs, 'output_shape');
-    const shape: Shape = [x.shape[0], w.shape[1]];
+    // W is [C_in, C_out/group, k...]: the output has C_out = W.shape[1]·group channels
+    const grp = attrInt(c.attrs, 'group', 1);
+    const cOut = w.shape[1];
+    const shape: Shape = [x.shape[0], typeof cOut === 'number' ? cOut * grp : grp === 1 ? cOut : '?'];
     for (let i = 0; i < sp; i++) {
       if (os) {
         shape.push(os[os.length - sp + i]);
