@@ -13,7 +13,7 @@ import { DEFAULT_OPTIM } from '../src/optim/optimizers.js';
 import { Runner, StepRunner, type RuntimeOptions } from '../src/runtime/session.js';
 import { forwardGraphWithParamInputs } from '../src/train/evaluate.js';
 import { Network } from '../src/train/network.js';
-import { buildStepGraph } from '../src/train/step.js';
+import { type StepGraphOptions, buildStepGraph } from '../src/train/step.js';
 import { fillDropoutMask } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 
@@ -37,9 +37,22 @@ export interface PreparedRow {
   spec: RowSpec;
   flopsPerStep: number;
   step: (i: number) => Promise<void>;
-  /** The KD loss on pool batch 0 with the initial weights (for the peer correctness check). */
+  /**
+   * KD rows only: the KD loss our step graph computes on pool batch 0 with the initial weights
+   * (a separate state copy, lr = 0, so the timed state is untouched), and the same weights and
+   * batch in the peer's --check file format (bench/peers/README.md) — for the peer check.
+   */
+  kdCheck?: (alpha: number) => Promise<{ loss: number; file: KdCheckFile }>;
   release: () => Promise<void>;
 }
+
+/** A tensor in the peer's --check format: shape plus flat row-major data. */
+export interface CheckTensor {
+  shape: number[];
+  data: number[];
+}
+/** The peer's --check file: W1,b1,…,Wn,bn ([in,out] as our Gemm), x [B,in], y [B], t [B,C], T, alpha. */
+export type KdCheckFile = Record<string, CheckTensor | number>;
 
 const POOL = 8;
 
@@ -55,7 +68,7 @@ function mlpSpec(dims: number[], dropout = 0, inputDropout = 0) {
   return { spec: `mlp:${dims.slice(1, -1).join(',')}`, inputShape: [dims[0]], classes: dims[dims.length - 1], options: { dropout, inputDropout } };
 }
 
-export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234): Promise<PreparedRow> {
+export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: StepGraphOptions = {}): Promise<PreparedRow> {
   const rng = new Rng(seed);
   const B = spec.batch;
   const dims = spec.name.startsWith('student') ? STUDENT : TEACHER;
@@ -73,12 +86,12 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234)
       spec,
       flopsPerStep: fwd,
       step: async (i) => runner.runInto({ ...extra, input: tensor('float32', [B, D], xs[i % POOL]) }, outs),
-      release: () => runner.release(),
+      release: async () => { if (rt.profilePrefix) await runner.endProfiling(); await runner.release(); },
     };
   }
   const kd = spec.name === 'student-kd-step';
   const net = Network.create(kd ? mlpSpec(dims) : mlpSpec(dims, 0.5, 0.2), seed);
-  const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 });
+  const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 }, stepOpts);
   const runner = await Runner.create(sg.graph, rt);
   const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
   const labels = Array.from({ length: POOL }, () => BigInt64Array.from({ length: B }, () => BigInt(rng.int(C))));
@@ -96,9 +109,39 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234)
   const alpha = tensor('float32', [], [0.9]);
   const T = tensor('float32', [], [20]);
   const fetch = { loss: { dtype: 'float32' as const, dims: [] }, correct: { dtype: 'float32' as const, dims: [] } };
+  const kdCheck = async (a: number): Promise<{ loss: number; file: KdCheckFile }> => {
+    const probe = new StepRunner(runner, sg.bindings, sg.initialState);
+    const res = await probe.step(
+      {
+        input: tensor('float32', [B, D], xs[0]),
+        labels: tensor('int64', [B], labels[0]),
+        targets: tensor('float32', [B, C], targets[0]),
+        teacher: tensor('float32', [B, C], teacher[0]),
+        lr: tensor('float32', [], [0]),
+        alpha: tensor('float32', [], [a]),
+        temperature: T,
+      },
+      { loss: fetch.loss },
+    );
+    const file: KdCheckFile = {};
+    const flat = (v: ArrayLike<number>) => Array.from(v);
+    let k = 0;
+    for (const p of net.paramSpecs) {
+      const v = sg.initialState.get(p.name)!.data as Float32Array;
+      if (p.dims.length === 2) file[`W${++k}`] = { shape: [...p.dims], data: flat(v) };
+      else file[`b${k}`] = { shape: [...p.dims], data: flat(v) };
+    }
+    file.x = { shape: [B, D], data: flat(xs[0]) };
+    file.y = { shape: [B], data: Array.from(labels[0], Number) };
+    file.t = { shape: [B, C], data: flat(teacher[0]) };
+    file.T = T.data[0] as number;
+    file.alpha = a;
+    return { loss: (res.loss.data as Float32Array)[0], file };
+  };
   return {
     spec,
     flopsPerStep: 3 * fwd,
+    ...(kd ? { kdCheck } : {}),
     step: async (i) => {
       const k = i % POOL;
       let x = xs[k];
@@ -117,7 +160,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234)
       for (const mk of masks) feeds[`mask/${mk.m.name}`] = tensor('float32', [B, ...mk.m.rest], mk.buf);
       await stepper.step(feeds, fetch);
     },
-    release: () => runner.release(),
+    release: async () => { if (rt.profilePrefix) await runner.endProfiling(); await runner.release(); },
   };
 }
 

@@ -37,6 +37,20 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+
+def _vm_rss_mb():
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+RSS_AFTER_IMPORT_MB = _vm_rss_mb()
+
 STUDENT_DIMS = (784, 800, 800, 10)
 TEACHER_DIMS = (784, 1200, 1200, 10)
 IMAGE_SIDE = 28
@@ -260,35 +274,98 @@ DEFAULT_ROWS = (
 )
 
 
-def run_row(name, batch, args):
-    torch.manual_seed(DATA_SEED)  # dropout masks, jitter offsets and initial weights
-    gen = torch.Generator().manual_seed(DATA_SEED)  # data pool
-    have_reset = reset_peak_rss()
-    step, flops_per_sample = BUILDERS[name](batch, args.pool, gen, args)
-    i = 0
-    for _ in range(args.warmup):
-        step(i)
-        i += 1
-    rates = []
-    for _ in range(args.passes):
+class RowRunner:
+    """One row, prepared (models, data, warm-up) and then timed pass by pass, so that a driver
+    (bench/peer.ts through --serve) can alternate its own passes with these."""
+
+    def __init__(self, name, batch, args):
+        torch.manual_seed(DATA_SEED)  # dropout masks, jitter offsets and initial weights
+        gen = torch.Generator().manual_seed(DATA_SEED)  # data pool
+        self.name, self.batch, self.args = name, batch, args
+        self.have_reset = reset_peak_rss()
+        self.step, self.flops_per_sample = BUILDERS[name](batch, args.pool, gen, args)
+        self.i = 0
+        self.rates = []
+
+    def warmup(self, n):
+        for _ in range(n):
+            self.step(self.i)
+            self.i += 1
+
+    def timed_pass(self, steps):
         t0 = time.perf_counter()
-        for _ in range(args.steps):
-            step(i)
-            i += 1
+        for _ in range(steps):
+            self.step(self.i)
+            self.i += 1
         dt = time.perf_counter() - t0
-        rates.append(args.steps * batch / dt)
-    sps = statistics.median(rates)
-    return {
-        "name": name,
-        "batch": batch,
-        "samplesPerSec": round(sps, 1),
-        "gflops": round(sps * flops_per_sample / 1e9, 2),
-        "peakRssMB": round(peak_rss_mb(), 1),
-        # extras (consumers may ignore): median ms per step, every pass's rate, RSS scope
-        "msPerStep": round(1000.0 * batch / sps, 4),
-        "passSamplesPerSec": [round(r, 1) for r in rates],
-        "rssScope": "row" if have_reset else "process",
-    }
+        self.rates.append(steps * self.batch / dt)
+        return dt
+
+    def summary(self):
+        sps = statistics.median(self.rates)
+        return {
+            "name": self.name,
+            "batch": self.batch,
+            "samplesPerSec": round(sps, 1),
+            "gflops": round(sps * self.flops_per_sample / 1e9, 2),
+            "peakRssMB": round(peak_rss_mb(), 1),
+            # extras (consumers may ignore): median ms per step, every pass's rate, RSS scope
+            "msPerStep": round(1000.0 * self.batch / sps, 4),
+            "passSamplesPerSec": [round(r, 1) for r in self.rates],
+            "rssScope": "row" if self.have_reset else "process",
+        }
+
+
+def run_row(name, batch, args):
+    row = RowRunner(name, batch, args)
+    row.warmup(args.warmup)
+    for _ in range(args.passes):
+        row.timed_pass(args.steps)
+    return row.summary()
+
+
+def serve(args, meta):
+    """--serve: one JSON command per stdin line, one JSON reply per stdout line.
+      {"cmd": "meta"}                                  -> meta (+ rssAfterImportMB)
+      {"cmd": "prepare", "name": N, "batch": B, "warmup": W}  -> {"ok": true}
+      {"cmd": "pass", "steps": S}                      -> {"seconds": dt}
+      {"cmd": "finish"}                                -> the row's summary (as in the JSON rows)
+      {"cmd": "check", "file": F, "dtype": D}          -> the --check result for F
+      {"cmd": "quit"}                                  -> exits
+    Errors reply {"error": message}."""
+    row = None
+    out = sys.stdout
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            req = json.loads(line)
+            cmd = req.get("cmd")
+            if cmd == "meta":
+                rep = meta
+            elif cmd == "prepare":
+                row = None
+                row = RowRunner(req["name"], int(req["batch"]), args)
+                row.warmup(int(req.get("warmup", args.warmup)))
+                rep = {"ok": True}
+            elif cmd == "pass":
+                rep = {"seconds": row.timed_pass(int(req["steps"]))}
+            elif cmd == "finish":
+                rep = row.summary()
+                row = None
+            elif cmd == "check":
+                rep = check_loss(req["file"], req.get("dtype", "float32"))
+            elif cmd == "quit":
+                return
+            else:
+                rep = {"error": "unknown command %r" % cmd}
+        except SystemExit as e:
+            rep = {"error": str(e)}
+        except Exception as e:  # report, keep serving
+            rep = {"error": "%s: %s" % (type(e).__name__, e)}
+        out.write(json.dumps(rep) + "\n")
+        out.flush()
 
 
 def parse_rows(spec):
@@ -392,6 +469,8 @@ def main():
     ap.add_argument("--alpha", type=float, default=0.9, help="KD soft-loss weight (default 0.9)")
     ap.add_argument("--foreach", choices=("auto", "on", "off"), default="auto",
                     help="SGD foreach (multi-tensor) update; auto = torch's default")
+    ap.add_argument("--serve", action="store_true",
+                    help="read JSON commands on stdin (used by npm run bench:peer); see serve()")
     ap.add_argument("--json", metavar="FILE", help="write the JSON here instead of stdout")
     ap.add_argument("--check", metavar="FILE", help="print {\"loss\": ...} for the KD loss on FILE and exit")
     ap.add_argument("--check-dtype", choices=("float32", "float64"), default="float32",
@@ -416,6 +495,34 @@ def main():
         if blas["blas"] != "openblas-openmp":
             print("warning: BLAS in use is %s, not openblas-openmp; run bench/peers/setup-torch.sh"
                   % blas["blas"], file=sys.stderr)
+        meta = {
+            "torchVersion": torch.__version__,
+            "python": platform.python_version(),
+            "blas": blas["blas"],
+            "blasLibs": [p for p in blas["loadedLibs"] if re.search(r"blas|lapack|mkl", p)],
+            "alternatives": blas["alternatives"],
+            "loadedLibs": blas["loadedLibs"],
+            "threads": torch.get_num_threads(),
+            "parallelBackend": "OpenMP" if "OpenMP" in torch.__config__.parallel_info() else "other",
+            "cpu": cpu_model(),
+            "passes": args.passes,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "pool": args.pool,
+            "T": args.T,
+            "alpha": args.alpha,
+            "lr": LR,
+            "momentum": MOMENTUM,
+            "sgdForeach": {None: "auto", True: "on", False: "off"}[args.foreach],
+            "flops": "dense layer forward = 2*B*in*out; training step = 3x forward; inference = 1x",
+            "env": {k: os.environ.get(k) for k in
+                    ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+            # extra: the interpreter's resident set once torch is imported (before any row)
+            "rssAfterImportMB": round(RSS_AFTER_IMPORT_MB, 1),
+        }
+        if args.serve:
+            serve(args, meta)
+            return
         rows = []
         for name, batch in parse_rows(args.only):
             row = run_row(name, batch, args)
@@ -423,33 +530,7 @@ def main():
                   % (name, batch, row["samplesPerSec"], row["gflops"], row["peakRssMB"]),
                   file=sys.stderr)
             rows.append(row)
-        out = {
-            "peer": "pytorch",
-            "meta": {
-                "torchVersion": torch.__version__,
-                "python": platform.python_version(),
-                "blas": blas["blas"],
-                "blasLibs": [p for p in blas["loadedLibs"] if re.search(r"blas|lapack|mkl", p)],
-                "alternatives": blas["alternatives"],
-                "loadedLibs": blas["loadedLibs"],
-                "threads": torch.get_num_threads(),
-                "parallelBackend": "OpenMP" if "OpenMP" in torch.__config__.parallel_info() else "other",
-                "cpu": cpu_model(),
-                "passes": args.passes,
-                "steps": args.steps,
-                "warmup": args.warmup,
-                "pool": args.pool,
-                "T": args.T,
-                "alpha": args.alpha,
-                "lr": LR,
-                "momentum": MOMENTUM,
-                "sgdForeach": {None: "auto", True: "on", False: "off"}[args.foreach],
-                "flops": "dense layer forward = 2*B*in*out; training step = 3x forward; inference = 1x",
-                "env": {k: os.environ.get(k) for k in
-                        ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
-            },
-            "rows": rows,
-        }
+        out = {"peer": "pytorch", "meta": meta, "rows": rows}
     text = json.dumps(out) if args.check else json.dumps(out, indent=2)
     if args.json:
         with open(args.json, "w") as f:

@@ -42,7 +42,9 @@ export async function main(argv: string[]): Promise<number> {
   program.addHelpText('after', '\nGlobal flags: --debug (stack traces), --quiet (no progress bars)');
   registerTrain(program, run);
   registerEval(program, run);
+  (await import('./commands/specialists.js')).registerSpecialists(program, run);
   registerPaper(program, run);
+  (await import('./commands/distill.js')).registerDistill(program, run);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -3,8 +3,18 @@
  */
 import { UsageError } from '../util/errors.js';
 
-export function num(flag: string, opts: { min?: number; max?: number; int?: boolean; minExclusive?: boolean } = {}) {
-  return (raw: string): number => {
+/** A flag parser may carry the JSON schema of its value, used to validate --config files (src/cli/config.ts). */
+export type SchemaParser<T> = ((raw: string) => T) & { schema?: Record<string, unknown> };
+
+function withSchema<T>(fn: (raw: string) => T, schema: Record<string, unknown>): SchemaParser<T> {
+  return Object.assign(fn, { schema });
+}
+
+export function num(flag: string, opts: { min?: number; max?: number; int?: boolean; minExclusive?: boolean } = {}): SchemaParser<number> {
+  const schema: Record<string, unknown> = { type: opts.int ? 'integer' : 'number' };
+  if (opts.min !== undefined) schema[opts.minExclusive ? 'exclusiveMinimum' : 'minimum'] = opts.min;
+  if (opts.max !== undefined) schema.maximum = opts.max;
+  return withSchema((raw: string): number => {
     const s = raw.trim();
     const v = s === '' ? NaN : Number(s);
     const what = opts.int ? 'an integer' : 'a number';
@@ -14,23 +24,23 @@ export function num(flag: string, opts: { min?: number; max?: number; int?: bool
     }
     if (opts.max !== undefined && v > opts.max) throw new UsageError(`--${flag}: must be ≤ ${opts.max}, got ${v}`);
     return v;
-  };
+  }, schema);
 }
 
-export function choice<T extends string>(flag: string, values: readonly T[]) {
-  return (raw: string): T => {
+export function choice<T extends string>(flag: string, values: readonly T[]): SchemaParser<T> {
+  return withSchema((raw: string): T => {
     if (!(values as readonly string[]).includes(raw)) throw new UsageError(`--${flag}: expected one of ${values.join(', ')}; got '${raw}'`);
     return raw as T;
-  };
+  }, { type: 'string', enum: [...values] });
 }
 
-export function intList(flag: string) {
-  return (raw: string): number[] => {
+export function intList(flag: string): SchemaParser<number[]> {
+  return withSchema((raw: string): number[] => {
     const parts = raw.split(',').map((s) => s.trim());
     return parts.map((p) => {
       const v = Number(p);
       if (p === '' || !Number.isInteger(v) || v < 0) throw new UsageError(`--${flag}: expected a comma-separated list of non-negative integers, got '${raw}'`);
       return v;
     });
-  };
+  }, { anyOf: [{ type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 }, { type: 'string' }] });
 }

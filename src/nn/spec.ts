@@ -37,7 +37,7 @@ export interface ParsedSpec {
 function sizes(s: string, what: string, full: string): number[] {
   if (s.trim() === '') return [];
   return s.split(',').map((t) => {
-    const v = Number(t.trim());
+    const v = /^\s*\d+\s*$/.test(t) ? Number(t) : NaN;
     if (!Number.isInteger(v) || v <= 0) throw new UsageError(`model spec '${full}': ${what} must be positive integers, got '${t}'`);
     return v;
   });
@@ -48,8 +48,14 @@ export function parseSpec(spec: string): ParsedSpec {
   if (s === 'linear') return { kind: 'mlp', conv: [], hidden: [] };
   const m = /^(mlp|cnn):(.*)$/.exec(s);
   if (!m) throw new UsageError(`model spec '${spec}' does not parse: expected 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'`);
-  if (m[1] === 'mlp') return { kind: 'mlp', conv: [], hidden: sizes(m[2], 'hidden sizes', spec) };
-  const [c, f = ''] = m[2].split(':');
+  if (m[1] === 'mlp') {
+    const hidden = sizes(m[2], 'hidden sizes', spec);
+    if (hidden.length === 0) throw new UsageError(`model spec '${spec}': an mlp needs at least one hidden size (use 'linear' for none)`);
+    return { kind: 'mlp', conv: [], hidden };
+  }
+  const parts = m[2].split(':');
+  if (parts.length > 2) throw new UsageError(`model spec '${spec}' does not parse: expected 'cnn:C1,C2[:F1,…]' (at most one ':' after the channel counts)`);
+  const [c, f = ''] = parts;
   const conv = sizes(c, 'channel counts', spec);
   if (conv.length === 0) throw new UsageError(`model spec '${spec}': a cnn needs at least one convolution`);
   return { kind: 'cnn', conv, hidden: sizes(f, 'fully connected sizes', spec) };

@@ -3,6 +3,13 @@
  * The learning rate (and Adam's bias correction) are fed each step, so schedules need no rebuild.
  *
  * SGD (PyTorch convention): d = g + λ·w;  v' = μ·v + d;  w' = w − lr·v'   (Nesterov: w' = w − lr·(d + μ·v'))
+ *   Emitted by default in the "scaled velocity" form, which is the same update with fewer passes
+ *   over the weights: the state holds u = −lr_prev·v (name '<param>.velocity'; lr_prev, the lr of
+ *   the step that wrote it, is a scalar state 'optim.lr_prev'), so with r = lr/lr_prev
+ *     u' = μ·r·u − lr·d   (= −lr·v'),   w' = w + u'   (Nesterov: w' = w − lr·d + μ·u')
+ *   and −lr is applied to the small [batch, out] gradient before the weight-gradient Gemm. Exact
+ *   for any lr schedule with lr > 0; a step with lr = 0 leaves w unchanged but also clears the
+ *   velocity (PyTorch would keep accumulating it). `form: 'torch'` emits the literal formula.
  * Adam (Kingma & Ba 2015, "efficient" form): m' = β1·m + (1−β1)·d;  v' = β2·v + (1−β2)·d²;
  *   w' = w − lr·c_t·m'/(√v' + ε),  c_t = √(1−β2^t)/(1−β1^t) fed as 'adam_correction'.
  *   Adam: d = g + λ·w (L2).  AdamW (Loshchilov & Hutter 2019): d = g, and w' −= lr·λ·w (decoupled).
@@ -103,8 +110,37 @@ function fusedMomentum(g: GraphBuilder, it: OptimItem, v: Value, mu: number): Va
   return g.op('Gemm', [g.get(node.inputs[0]), g.get(node.inputs[1]), v], { transA: ta, transB: tb, beta: mu });
 }
 
-export function emitOptimizer(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: OptimConfig, fuse = true): OptimResult {
+/**
+ * −lr·grad. When the gradient is the output of a lone C-less Gemm (a weight gradient x'·G) used
+ * nowhere else, the scale goes onto that Gemm's smaller input instead (a [batch, out] tensor
+ * rather than the whole weight matrix); the original Gemm is left dead for prune().
+ */
+function scaledGrad(g: GraphBuilder, grad: Value, negLr: Value): Value {
+  const node = g.nodes.find((n) => n.outputs[0] === grad.name);
+  const uses = g.nodes.filter((n) => n.inputs.includes(grad.name)).length;
+  const alpha = node?.attrs.alpha;
+  if (node && node.op === 'Gemm' && node.inputs.length === 2 && uses === 0 && !(alpha && alpha.type === 'float' && alpha.value !== 1)) {
+    const [a, b] = node.inputs.map((n) => g.get(n));
+    const size = (v: Value) => v.shape.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1);
+    const scaleA = size(a) < size(b);
+    const attrs: Record<string, number> = {};
+    for (const k of ['transA', 'transB'] as const) if (node.attrs[k]?.type === 'int') attrs[k] = node.attrs[k].value as number;
+    return g.op('Gemm', scaleA ? [g.mul(a, negLr), b] : [a, g.mul(b, negLr)], attrs);
+  }
+  return g.mul(grad, negLr);
+}
+
+export interface EmitOptions {
+  /** Fold momentum into the weight-gradient Gemm (torch form only): v' = Gemm(A, G, v, beta = μ). */
+  fuse?: boolean;
+  /** SGD with momentum: 'scaled' (default, fewer passes) or 'torch' (the literal formula). */
+  form?: 'scaled' | 'torch';
+}
+
+export function emitOptimizer(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: OptimConfig, opts: EmitOptions = {}): OptimResult {
   validateOptim(cfg);
+  if (cfg.kind === 'sgd' && cfg.momentum > 0 && (opts.form ?? 'scaled') === 'scaled' && !opts.fuse) return emitScaledSgd(g, items, lr, cfg);
+  const fuse = opts.fuse ?? false;
   const next = new Map<string, Value>();
   const state: OptimState[] = [];
   const scalars: string[] = [];
@@ -146,6 +182,37 @@ export function emitOptimizer(g: GraphBuilder, items: OptimItem[], lr: Value, cf
     next.set(name, maxNorm(g, w1!, it.spec, cfg.maxNorm));
   }
   return { next, state, scalars };
+}
+
+/** SGD with momentum in the scaled-velocity form (see the header): u = −lr_prev·v. */
+function emitScaledSgd(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: OptimConfig): OptimResult {
+  const next = new Map<string, Value>();
+  const state: OptimState[] = [];
+  let negLr!: Value;
+  let k!: Value;
+  g.scope('optim', () => {
+    const lrPrev = g.input('optim.lr_prev', lr.dtype, []);
+    state.push({ name: lrPrev.name, dims: [], next: lr });
+    negLr = g.neg(lr);
+    // k = μ·lr/lr_prev, or 0 where lr_prev = 0 (then u = 0 as well: initial state, or after an lr = 0 step)
+    const ratio = g.div(lr, g.op('Max', [lrPrev, g.s(lr, 1e-30)]));
+    k = g.op('Where', [g.op('Greater', [lrPrev, g.s(lr, 0)]), g.mul(ratio, g.s(lr, cfg.momentum)), g.s(lr, 0)]);
+  });
+  for (const it of items) {
+    const name = it.spec.name;
+    const w = it.param;
+    let w1!: Value;
+    g.scope(`optim/${name}`, () => {
+      const u = g.input(`${name}.velocity`, w.dtype, w.shape);
+      let d = scaledGrad(g, it.grad, negLr); // −lr·g
+      if (cfg.weightDecay > 0 && it.spec.decay) d = g.add(d, g.mul(w, g.mul(negLr, g.s(w, cfg.weightDecay))));
+      const u1 = g.add(g.mul(u, k), d);
+      state.push({ name: u.name, dims: w.shape as number[], next: u1 });
+      w1 = cfg.nesterov ? g.add(g.add(w, d), g.mul(u1, g.s(u1, cfg.momentum))) : g.add(w, u1);
+    });
+    next.set(name, maxNorm(g, w1, it.spec, cfg.maxNorm));
+  }
+  return { next, state, scalars: [] };
 }
 
 /** Adam's bias correction c_t = √(1−β2^t)/(1−β1^t) for step t ≥ 1. */

@@ -14,6 +14,14 @@ export interface RuntimeOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
+  /** Intra-op threads spin while waiting for work (ORT's default: true). */
+  spinning?: boolean;
+  /** ORT memory-pattern planning (default true). */
+  memPattern?: boolean;
+  /** ORT's CPU memory arena (default true). */
+  cpuArena?: boolean;
+  /** Extra ORT session config entries, keys without the 'session.' prefix (e.g. 'set_denormal_as_zero'). */
+  sessionConfig?: Record<string, string>;
 }
 
 const ORT_TYPE: Record<DType, ort.Tensor.Type> = {
@@ -42,6 +50,11 @@ function sessionOptions(o: RuntimeOptions): ort.InferenceSession.SessionOptions 
     interOpNumThreads: 1,
   };
   if (o.threads !== undefined) so.intraOpNumThreads = o.threads;
+  if (o.memPattern !== undefined) so.enableMemPattern = o.memPattern;
+  if (o.cpuArena !== undefined) so.enableCpuMemArena = o.cpuArena;
+  const config: Record<string, string> = { ...o.sessionConfig };
+  if (o.spinning !== undefined) config['intra_op.allow_spinning'] = o.spinning ? '1' : '0';
+  if (Object.keys(config).length) so.extra = { session: config };
   if (o.profilePrefix) {
     so.enableProfiling = true;
     so.profileFilePrefix = o.profilePrefix;

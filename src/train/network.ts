@@ -138,17 +138,46 @@ export class Network {
     }
     const meta = graph.metadata?.[SPEC_KEY];
     if (!meta) throw new UsageError(`${source}: not a dark-knowledge model (no '${SPEC_KEY}' metadata); it can still be used as a teacher`);
-    const spec = JSON.parse(meta) as ModelSpec;
+    const spec = parseSpecMetadata(meta, source);
     const params = new Map<string, Float32Array>();
     const buffers = new Map<string, Float32Array>();
-    const probe = collectSpecs(buildModel(spec), spec.inputShape);
-    const get = (name: string): Float32Array => {
+    let probe: ReturnType<typeof collectSpecs>;
+    try {
+      probe = collectSpecs(buildModel(spec), spec.inputShape);
+    } catch (e) {
+      throw new UsageError(`${source}: its model metadata does not describe a buildable model: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const get = (name: string, dims: number[]): Float32Array => {
       const t = graph.initializers.get(name);
       if (!t || t.dtype !== 'float32') throw new UsageError(`${source}: weight '${name}' is missing or not float32`);
+      const n = dims.reduce((a, b) => a * b, 1);
+      if (t.data.length !== n) throw new UsageError(`${source}: weight '${name}' has ${t.data.length} values, the model needs ${n} [${dims}]`);
       return (t as TensorData & { data: Float32Array }).data.slice();
     };
-    for (const p of probe.params) params.set(p.name, get(p.name));
-    for (const b of probe.buffers) buffers.set(b.name, get(b.name));
+    for (const p of probe.params) params.set(p.name, get(p.name, p.dims));
+    for (const b of probe.buffers) buffers.set(b.name, get(b.name, b.dims));
     return new Network(spec, params, buffers);
   }
+}
+
+/** The model spec stored in a saved model's metadata, checked field by field (a bad file is a UsageError). */
+function parseSpecMetadata(meta: string, source: string): ModelSpec {
+  const bad = (why: string) => new UsageError(`${source}: corrupt '${SPEC_KEY}' metadata: ${why}`);
+  let v: unknown;
+  try {
+    v = JSON.parse(meta);
+  } catch (e) {
+    throw bad((e as Error).message);
+  }
+  const o = v as Partial<ModelSpec> | null;
+  if (!o || typeof o !== 'object') throw bad('expected a JSON object');
+  if (typeof o.spec !== 'string') throw bad("'spec' must be a string");
+  if (!Array.isArray(o.inputShape) || o.inputShape.length === 0 || !o.inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw bad("'inputShape' must be a list of positive integers");
+  }
+  if (!Number.isInteger(o.classes)) throw bad("'classes' must be an integer");
+  if (o.options !== undefined && (typeof o.options !== 'object' || o.options === null || Array.isArray(o.options))) throw bad("'options' must be an object");
+  // Keep the object as parsed (key order included), so a reloaded model saves to the same bytes.
+  if (o.options === undefined) o.options = {};
+  return o as ModelSpec;
 }

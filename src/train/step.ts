@@ -24,7 +24,15 @@ export interface StepGraph {
 
 export const NEXT = ':next';
 
-export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimConfig, opts: { fuse?: boolean } = {}): StepGraph {
+/** Variants of the step graph (all compute the same step; they differ in speed). */
+export interface StepGraphOptions {
+  /** Fold SGD momentum into the weight-gradient Gemm (C = v, beta = μ; torch form). Default false: slower on AVX2. */
+  fuse?: boolean;
+  /** SGD-momentum form (optimizers.ts): 'scaled' (default) or 'torch'. */
+  sgdForm?: 'scaled' | 'torch';
+}
+
+export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimConfig, opts: StepGraphOptions = {}): StepGraph {
   const g = new GraphBuilder('train_step');
   const x = g.input('input', 'float32', ['N', ...net.spec.inputShape]);
   const labels = g.input('labels', 'int64', ['N']);
@@ -60,7 +68,7 @@ export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimCon
     if (!grad) throw new RangeError(`parameter '${spec.name}' does not affect the loss`);
     return { param: params.get(spec.name)!, grad, spec };
   });
-  const upd = emitOptimizer(g, items, lr, optim, opts.fuse ?? false);
+  const upd = emitOptimizer(g, items, lr, optim, { fuse: opts.fuse ?? false, form: opts.sgdForm });
 
   const bindings: StateBinding[] = [];
   const initialState = new Map<string, TensorData>();

@@ -6,16 +6,18 @@
  */
 import { type TensorData, tensor } from '../graph/ir.js';
 import { type Dataset, exampleIds, featureSize } from '../data/dataset.js';
+import { datasetHash } from '../data/hash.js';
 import { jitterBatch } from '../data/augment.js';
 import { type LossKind } from '../distill/losses.js';
 import { type OptimConfig, DEFAULT_OPTIM, adamCorrection } from '../optim/optimizers.js';
 import { type ScheduleConfig, learningRate, validateSchedule } from '../optim/schedule.js';
 import { type RuntimeOptions, Runner, StepRunner } from '../runtime/session.js';
-import { DivergenceError } from '../util/errors.js';
+import { DivergenceError, UsageError } from '../util/errors.js';
 import { Rng, type RngState } from '../util/rng.js';
 import { argmaxRows, forwardGraphWithParamInputs, predictAll, summarise, type EvalSummary } from './evaluate.js';
 import type { Network } from './network.js';
 import { buildStepGraph, syncNetwork } from './step.js';
+import { type Checkpoint, type CheckpointProgress, type RunIdentity, checkpointName, listCheckpoints, loadForResume, saveCheckpoint, sha256Hex, stateHash } from './checkpoint.js';
 
 export type MixKind = 'convex' | 'alternate';
 
@@ -32,6 +34,23 @@ export interface TrainConfig {
   temperature: number;
   alpha: number;
   mix: MixKind;
+  /** Checkpoints and resume (absent: none). Not part of the run's identity. */
+  checkpoint?: CheckpointConfig;
+}
+
+/**
+ * Where and how often to checkpoint (see src/train/checkpoint.ts for the file format). A
+ * checkpoint is written every `every` steps (0: none mid-epoch) and at the end of every epoch.
+ */
+export interface CheckpointConfig {
+  dir: string;
+  every?: number;
+  /** Continue from this training's checkpoint in `dir`, if there is one. */
+  resume?: boolean;
+  /** File-name label (default 'run'); trainings that share a directory are told apart by a key hash anyway. */
+  label?: string;
+  /** The caller's description of the run (the CLI's effective flags), stored in every checkpoint. */
+  run?: unknown;
 }
 
 export const DEFAULT_TRAIN: TrainConfig = {
@@ -94,6 +113,8 @@ export interface TrainOptions {
    * drawn from the given seeded stream. Default: a shuffled pass over all rows.
    */
   sampler?: BatchSampler;
+  /** Messages about checkpoints and resuming (default: written to stderr). */
+  onLog?: (text: string) => void;
 }
 
 export interface BatchSampler {
@@ -132,7 +153,28 @@ export function validateTrainConfig(c: TrainConfig): void {
   if (!(Number.isInteger(c.jitter) && c.jitter >= 0)) throw new RangeError(`jitter must be a non-negative integer, got ${c.jitter}`);
   if (!['convex', 'alternate'].includes(c.mix)) throw new RangeError(`mix must be convex or alternate, got '${c.mix}'`);
   validateSchedule(c.schedule);
+  if (c.checkpoint) {
+    const k = c.checkpoint;
+    if (typeof k.dir !== 'string' || k.dir === '') throw new RangeError(`checkpoint.dir must be a non-empty path, got ${JSON.stringify(k.dir)}`);
+    if (k.every !== undefined && !(Number.isInteger(k.every) && k.every >= 0)) throw new RangeError(`checkpoint.every must be a non-negative integer, got ${k.every}`);
+    if (k.label !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(k.label)) throw new RangeError(`checkpoint.label must be 1-64 letters, digits, '_' or '-', got '${k.label}'`);
+  }
 }
+
+/** The first non-finite value in a state map, or null (a cheap scan: plain loops over floats). */
+export function firstNonFinite(state: ReadonlyMap<string, TensorData>): { name: string; index: number; value: number } | null {
+  for (const [name, t] of state) {
+    if (t.dtype !== 'float32' && t.dtype !== 'float64') continue;
+    const d = t.data as Float32Array;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (v - v !== 0) return { name, index: i, value: v };
+    }
+  }
+  return null;
+}
+
+
 
 /**
  * Inverted-dropout mask: each entry 1/(1−p) with probability 1−p, else 0. Two 16-bit uniforms
@@ -190,6 +232,8 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
     dropout: Rng.derive(cfg.seed, 'dropout'),
     jitter: Rng.derive(cfg.seed, 'jitter'),
   };
+  const log = opts.onLog ?? ((text: string) => process.stderr.write(`dk: ${text}\n`));
+  const ck = cfg.checkpoint ? setupCheckpoints(net, data, cfg, opts, sg.initialState, sampler, log) : null;
   // Preallocated batch buffers.
   const xRaw = new Float32Array(B * D);
   const xBuf = cfg.jitter > 0 ? new Float32Array(B * D) : xRaw;
@@ -209,13 +253,73 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   const history: EpochEvent[] = [];
   const t0 = performance.now();
   let globalStep = 0;
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
+  let startEpoch = 0;
+  let resumeAt: CheckpointProgress | null = null;
+  /** Global step of the last state known to be finite (checked or checkpointed). */
+  let lastGoodStep = 0;
+  const resumed = ck?.resumed;
+  if (resumed) {
+    const p = resumed.header.progress;
+    stepper.setState(resumed.state);
+    history.push(...(resumed.header.history as EpochEvent[]));
+    startEpoch = p.epoch;
+    globalStep = p.globalStep;
+    lastGoodStep = globalStep;
+    rngs.shuffle.state = p.epochStartShuffle;
+    rngs.dropout.state = p.rngs.dropout;
+    rngs.jitter.state = p.rngs.jitter;
+    resumeAt = p.stepInEpoch > 0 ? p : null;
+    log(
+      p.epoch >= cfg.epochs
+        ? `resuming from ${resumed.path}: this training already finished (${cfg.epochs} epochs); using its final weights`
+        : `resuming from ${resumed.path}: epoch ${p.epoch + 1}/${cfg.epochs}, step ${p.stepInEpoch}/${stepsPerEpoch} (global step ${p.globalStep})`,
+    );
+  }
+  const weightCheck = (where: string) => {
+    const bad = firstNonFinite(stepper.state);
+    if (bad) {
+      throw new DivergenceError(
+        `weight '${bad.name}'[${bad.index}] became ${bad.value} between global steps ${lastGoodStep} and ${globalStep} (${where})${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}; likely causes: learning rate too high (${cfg.lr}) or a temperature/alpha setting that makes the gradients explode`,
+      );
+    }
+    lastGoodStep = globalStep;
+  };
+  for (let epoch = startEpoch; epoch < cfg.epochs; epoch++) {
     const te = performance.now();
     let lossSum = 0;
     let correct = 0;
     let lr = cfg.lr;
     let s = 0;
-    for (const rows of sampler.epoch(epoch, rngs.shuffle)) {
+    let priorSeconds = 0;
+    const epochStartShuffle = rngs.shuffle.state;
+    const batches = sampler.epoch(epoch, rngs.shuffle)[Symbol.iterator]();
+    if (resumeAt) {
+      // Regenerate this epoch's batch order from the shuffle state at its start and skip the
+      // batches already taken; the stream then stands where the checkpoint left it.
+      for (let k = 0; k < resumeAt.stepInEpoch; k++) {
+        if (batches.next().done) throw new RangeError(`checkpoint: epoch ${epoch + 1} has fewer than ${resumeAt.stepInEpoch} batches`);
+      }
+      if (rngs.shuffle.state.join() !== resumeAt.rngs.shuffle.join()) throw new RangeError('checkpoint: the batch sampler did not regenerate the same batch order (is it deterministic in its RNG?)');
+      s = resumeAt.stepInEpoch;
+      lossSum = resumeAt.lossSum;
+      correct = resumeAt.correct;
+      lr = resumeAt.lr;
+      priorSeconds = resumeAt.epochSeconds;
+      resumeAt = null;
+    }
+    const progressNow = (): CheckpointProgress => ({
+      epoch,
+      stepInEpoch: s,
+      globalStep,
+      epochStartShuffle,
+      rngs: { shuffle: rngs.shuffle.state, dropout: rngs.dropout.state, jitter: rngs.jitter.state },
+      lossSum,
+      correct,
+      lr,
+      epochSeconds: priorSeconds + (performance.now() - te) / 1000,
+    });
+    for (let it = batches.next(); !it.done; it = batches.next()) {
+      const rows = it.value;
       const m = rows.length;
       if (m > B) throw new RangeError(`sampler gave a batch of ${m} rows, more than the batch size ${B}`);
       targets.fill(0, 0, m * C);
@@ -256,7 +360,7 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
       const l = (out.loss.data as Float32Array)[0];
       if (!Number.isFinite(l)) {
         throw new DivergenceError(
-          `loss became ${l} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}); likely causes: learning rate too high (${lr.toPrecision(3)}), or a temperature/alpha setting that makes the loss explode`,
+          `loss became ${l} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}); likely causes: learning rate too high (${lr.toPrecision(3)}), or a temperature/alpha setting that makes the loss explode${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}`,
         );
       }
       lossSum += l * m;
@@ -266,8 +370,12 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
       }
       s++;
       globalStep++;
+      if (ck && ck.every > 0 && globalStep % ck.every === 0 && s < stepsPerEpoch) {
+        weightCheck(`checked before the checkpoint at epoch ${epoch + 1}, step ${s}`);
+        ck.save(progressNow(), history, stepper.state);
+      }
     }
-    const seconds = (performance.now() - te) / 1000;
+    const seconds = priorSeconds + (performance.now() - te) / 1000;
     const evalOn = async (ds: Dataset): Promise<EvalSummary> => {
       const extra: Record<string, TensorData> = {};
       for (const [k, v] of stepper.state) extra[k] = v;
@@ -292,6 +400,13 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
     };
     history.push(ev);
     opts.onEvent?.(ev);
+    weightCheck(`checked at the end of epoch ${epoch + 1}`);
+    if (ck) {
+      s = 0;
+      lossSum = 0;
+      correct = 0;
+      ck.save({ ...progressNow(), epoch: epoch + 1, stepInEpoch: 0, epochStartShuffle: rngs.shuffle.state, epochSeconds: 0 }, history, stepper.state);
+    }
   }
   syncNetwork(net, stepper.state);
   for (const [k, v] of net.params) {
@@ -302,4 +417,75 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   await runner.release();
   if (evalRunner) await evalRunner.release();
   return { history, seconds: (performance.now() - t0) / 1000 };
+}
+
+interface CheckpointSession {
+  every: number;
+  resumed: Checkpoint | null;
+  lastSaved: string | null;
+  save(p: CheckpointProgress, history: EpochEvent[], state: ReadonlyMap<string, TensorData>): void;
+}
+
+/**
+ * Name this training's checkpoint files, compute its identity (config, data and teacher
+ * hashes, initial state) and, when resuming, load and check its checkpoint.
+ */
+function setupCheckpoints(
+  net: Network,
+  data: Dataset,
+  cfg: TrainConfig,
+  opts: TrainOptions,
+  initial: ReadonlyMap<string, TensorData>,
+  sampler: BatchSampler,
+  log: (text: string) => void,
+): CheckpointSession {
+  const c = cfg.checkpoint!;
+  const { checkpoint: _omit, ...config } = cfg;
+  const init = stateHash(initial);
+  const teacher = opts.teacher ? sha256Hex(new Uint8Array(opts.teacher.logits.buffer, opts.teacher.logits.byteOffset, opts.teacher.logits.byteLength)) : null;
+  const labeled = opts.labeled ?? true;
+  const identity: RunIdentity = {
+    model: net.spec,
+    config,
+    data: { hash: datasetHash(data), n: data.n, shape: [...data.shape], classes: data.classes },
+    teacher,
+    labeled,
+    sampler: { stepsPerEpoch: sampler.stepsPerEpoch, rowsPerEpoch: sampler.rowsPerEpoch, custom: !!opts.sampler },
+    init,
+    state: [...initial].map(([k, v]) => `${k}[${v.dims.join(',')}]`),
+  };
+  // What tells apart the trainings of one command (teacher/student, one per specialist) — not
+  // the settings a user might change by mistake, which are compared instead.
+  const name = checkpointName(c.label ?? 'run', { model: net.spec, loss: cfg.loss, init, labeled });
+  let resumed: Checkpoint | null = null;
+  if (c.resume) {
+    resumed = loadForResume(c.dir, name, identity, log);
+    if (!resumed) {
+      const others = listCheckpoints(c.dir).length;
+      log(`no checkpoint of this training in ${c.dir}${others ? ` (${others} file(s) there belong to other trainings)` : ''}; starting it from the beginning`);
+    } else {
+      const r = resumed.header.run;
+      if (c.run !== undefined && r !== undefined) {
+        const diff = diffKeysShallow(r, c.run);
+        if (diff.length) throw new UsageError(`--resume ${c.dir}: the run differs from the checkpointed one in ${diff.join(', ')}`);
+      }
+    }
+  }
+  const session: CheckpointSession = {
+    every: c.every ?? 0,
+    resumed,
+    lastSaved: null,
+    save(p, history, state) {
+      session.lastSaved = saveCheckpoint(c.dir, name, { identity, run: c.run, progress: p, history }, state);
+    },
+  };
+  return session;
+}
+
+/** Top-level keys that differ between two flat records (e.g. CLI flags). */
+function diffKeysShallow(a: unknown, b: unknown): string[] {
+  const A = (a ?? {}) as Record<string, unknown>;
+  const B = (b ?? {}) as Record<string, unknown>;
+  const keys = [...new Set([...Object.keys(A), ...Object.keys(B)])].sort();
+  return keys.filter((k) => JSON.stringify(A[k]) !== JSON.stringify(B[k])).map((k) => `${k} (${JSON.stringify(A[k])} → ${JSON.stringify(B[k])})`);
 }

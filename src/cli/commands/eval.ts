@@ -32,9 +32,24 @@ export interface EvalJobArgs {
   data: string;
   bias?: Record<number, number>;
   threads?: number;
+  /** A directory written by dk specialists: evaluate the generalist + specialists combination. */
+  specialists?: string;
+  /** Generalist's top-n classes that activate specialists (with `specialists`). */
+  topN?: number;
 }
 
-export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<EvalSummary> {
+/** What `dk eval --specialists` computes: the Table-4 evaluation plus a few counts for the text output. */
+export interface SpecialistsEvalResult {
+  kind: 'specialists';
+  evaluation: import('../../specialists/evaluate.js').SpecialistEvaluation;
+  topN: number;
+  specialists: number;
+  examplesWithActive: number;
+  unconverged: number;
+  total: number;
+}
+
+export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<EvalSummary | SpecialistsEvalResult> {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(a.model);
@@ -44,6 +59,17 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
   const net = Network.fromOnnx(bytes, a.model);
   const { test } = loadData(a.data);
   if (test.classes > net.spec.classes) throw new UsageError(`--model ${a.model}: outputs ${net.spec.classes} classes but the data has ${test.classes}`);
+  const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+  if (size(test.shape) !== size(net.spec.inputShape)) {
+    throw new UsageError(`--model ${a.model}: takes examples of shape [${net.spec.inputShape}] but --data ${a.data} has [${test.shape}]`);
+  }
+  if (a.specialists !== undefined) {
+    const { loadSpecialists, evaluateSpecialists, DEFAULT_TOP_N } = await import('../../specialists/infer.js');
+    const loaded = loadSpecialists(a.specialists, { bytes, network: net, name: a.model });
+    const topN = a.topN ?? DEFAULT_TOP_N;
+    const r = await evaluateSpecialists({ generalist: net, specialists: loaded.specialists, data: test, topN, runtime: { threads: a.threads } });
+    return { kind: 'specialists', evaluation: r.evaluation, topN, specialists: loaded.specialists.length, examplesWithActive: r.examplesWithActive, unconverged: r.unconverged, total: test.n };
+  }
   const logits = await networkLogits(net, test, { threads: a.threads });
   if (a.bias) applyBias(logits, test.n, net.spec.classes, a.bias);
   return summarise(argmaxRows(logits, test.n, net.spec.classes), test.y, net.spec.classes);
@@ -57,13 +83,41 @@ export function registerEval(program: Command, run: (job: string, args: unknown)
     .option('--data <mnist|DIR>', "dataset: 'mnist' or an MNIST-style directory", 'mnist')
     .option('--bias <c=x,…>', 'add offsets to class logits before the argmax, e.g. 3=+3.5', parseBias)
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
+    .option('--specialists <DIR>', 'evaluate the generalist (--model) combined with the specialists in DIR (written by dk specialists)')
+    .option('--top-n <n>', "with --specialists: the generalist's top-n classes activate specialists (default 1, as in the paper)", num('top-n', { min: 1, int: true }))
     .option('--json', 'print the result as JSON', false)
-    .action(async (f: { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean }) => {
-      const r = (await run('eval', { model: f.model, data: f.data, bias: f.bias, threads: f.threads } satisfies EvalJobArgs)) as EvalSummary;
+    .action(async (f: { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean; specialists?: string; topN?: number }) => {
+      if (f.topN !== undefined && f.specialists === undefined) throw new UsageError('--top-n: only applies with --specialists DIR');
+      if (f.bias && f.specialists !== undefined) throw new UsageError('--bias: cannot be combined with --specialists');
+      const res = (await run('eval', { model: f.model, data: f.data, bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN } satisfies EvalJobArgs)) as EvalSummary | SpecialistsEvalResult;
+      if ('kind' in res) {
+        printSpecialists(res, f.json);
+        return;
+      }
+      const r = res;
       if (f.json) process.stdout.write(JSON.stringify(r) + '\n');
       else {
         process.stdout.write(`test errors ${r.errors}/${r.total}, accuracy ${(100 * r.accuracy).toFixed(2)}%\n`);
         process.stdout.write(`per class: ${r.perClass.map((a, k) => `${k}:${(100 * a).toFixed(1)}%`).join(' ')}\n`);
       }
     });
+}
+
+function printSpecialists(r: SpecialistsEvalResult, json: boolean): void {
+  const e = r.evaluation;
+  if (json) {
+    process.stdout.write(JSON.stringify({ generalist: e.generalist, combined: e.combined, coverage: e.coverage }) + '\n');
+    return;
+  }
+  const w = (s: string) => process.stdout.write(s + '\n');
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  w(`generalist:                test errors ${e.generalist.errors}/${r.total}, accuracy ${pct(e.generalist.accuracy)}`);
+  w(`generalist + specialists:  test errors ${e.combined.errors}/${r.total}, accuracy ${pct(e.combined.accuracy)}`);
+  w(`(${r.specialists} specialist(s), activated by the generalist's top-${r.topN} class${r.topN > 1 ? 'es' : ''}; at least one active on ${r.examplesWithActive} examples${r.unconverged ? `; ${r.unconverged} combinations hit the iteration cap` : ''})`);
+  w('by number of active specialists covering the correct class (Hinton et al. 2015, Table 4):');
+  w('  covering  examples  Δcorrect  relative change');
+  for (const row of e.coverage) {
+    const rel = row.relativeChange === null ? 'n/a' : `${row.relativeChange >= 0 ? '+' : ''}${(100 * row.relativeChange).toFixed(2)}%`;
+    w(`  ${String(row.covering).padStart(8)}  ${String(row.examples).padStart(8)}  ${(row.deltaCorrect >= 0 ? '+' : '') + row.deltaCorrect}`.padEnd(38) + rel);
+  }
 }

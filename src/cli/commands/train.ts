@@ -1,11 +1,14 @@
 /** `dk train`: train a model on a dataset and save it as a standalone .onnx inference graph. */
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadData } from '../../data/load.js';
 import { type ModelOptions, modelInputShape } from '../../nn/spec.js';
 import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
 import type { ScheduleKind } from '../../optim/schedule.js';
 import { Network } from '../../train/network.js';
-import { type TrainConfig, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../../train/trainer.js';
+import { type CheckpointConfig, type TrainConfig, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../../train/trainer.js';
+import { CheckpointError, diffKeys, listCheckpoints, readCheckpoint } from '../../train/checkpoint.js';
 import type { EvalSummary } from '../../train/evaluate.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError } from '../../util/errors.js';
@@ -14,10 +17,11 @@ import { trainingProgress } from '../../train/progress.js';
 export { trainingProgress };
 import { checkOutFile } from '../output.js';
 import { choice, num } from '../parse.js';
+import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
 
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}): Command {
   const d = { ...DEFAULT_TRAIN, ...defaults };
-  return cmd
+  cmd
     .option('--data <mnist|DIR>', "dataset: 'mnist' (built in) or an MNIST-style directory", 'mnist')
     .option('--epochs <n>', 'training epochs', num('epochs', { min: 1, int: true }), d.epochs)
     .option('--batch <n>', 'batch size', num('batch', { min: 1, int: true }), d.batch)
@@ -37,7 +41,14 @@ export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = 
     .option('--jitter <px>', 'random input shifts of up to this many pixels', num('jitter', { min: 0, int: true }), 0)
     .option('--seed <n>', 'random seed', num('seed', { int: true, min: 0 }), 1)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', num('threads', { min: 1, int: true }))
-    .option('--force', 'replace an existing output file', false);
+    .option('--force', 'replace an existing output file', false)
+    .option('--checkpoint-dir <DIR>', 'write checkpoints (weights, optimiser and RNG state, data order, config) into DIR at the end of every epoch')
+    .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (needs --checkpoint-dir or --resume)', num('checkpoint-every', { min: 1, int: true }))
+    .option('--resume <DIR>', 'continue the run checkpointed in DIR (same flags; gives bitwise the same result as an uninterrupted run)')
+    .addHelpText('after', '\nConfig files: --config run.json sets any flag (keys are flag names without dashes, e.g. {"lr": 0.1, "weight-decay": 0}); flags on the command line win. The effective config is saved as <out>.config.json; --config-schema prints the schema.');
+  addConfigFlag(cmd);
+  installConfigHooks(cmd);
+  return cmd;
 }
 
 export interface CommonFlags {
@@ -61,6 +72,53 @@ export interface CommonFlags {
   seed: number;
   threads?: number;
   force: boolean;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  resume?: string;
+  config?: string;
+}
+
+/**
+ * The checkpoint settings from the flags: `--resume DIR` continues (and keeps checkpointing
+ * into) DIR; `--checkpoint-dir DIR` starts afresh and refuses a DIR that already holds
+ * checkpoints unless --force. On resume the effective config stored in DIR's checkpoints is
+ * compared with this run's first, so a changed flag is refused before any work, naming it.
+ */
+export function checkpointFrom(f: CommonFlags, run?: Record<string, unknown>): CheckpointConfig | undefined {
+  if (f.checkpointEvery !== undefined && !f.checkpointDir && !f.resume) throw new UsageError('--checkpoint-every: needs --checkpoint-dir DIR (or --resume DIR)');
+  if (f.resume !== undefined) {
+    if (f.checkpointDir !== undefined && resolve(f.checkpointDir) !== resolve(f.resume)) {
+      throw new UsageError(`--checkpoint-dir ${f.checkpointDir}: differs from --resume ${f.resume}; a resumed run keeps checkpointing into the directory it resumes from`);
+    }
+    const dir = f.resume;
+    if (!existsSync(dir)) throw new UsageError(`--resume ${dir}: directory does not exist`);
+    if (!statSync(dir).isDirectory()) throw new UsageError(`--resume ${dir}: is a file, expected a checkpoint directory`);
+    if (run) {
+      for (const file of listCheckpoints(dir)) {
+        let saved: unknown;
+        try {
+          saved = readCheckpoint(join(dir, file)).header.run;
+        } catch (e) {
+          if (e instanceof CheckpointError) continue; // the trainer falls back or reports it
+          throw e;
+        }
+        if (saved === undefined) continue;
+        const diff = diffKeys(saved, run);
+        if (diff.length) throw new UsageError(`--resume ${dir}: this run's flags differ from the checkpointed run's in ${diff.join(', ')}; resume with the original flags or start a new run`);
+        break;
+      }
+    }
+    return { dir, every: f.checkpointEvery, resume: true, run };
+  }
+  if (f.checkpointDir !== undefined) {
+    const dir = f.checkpointDir;
+    if (existsSync(dir)) {
+      if (!statSync(dir).isDirectory()) throw new UsageError(`--checkpoint-dir ${dir}: is a file, expected a directory`);
+      if (listCheckpoints(dir).length > 0 && !f.force) throw new UsageError(`--checkpoint-dir ${dir}: already holds checkpoints; pass --resume ${dir} to continue that run, or --force to start over`);
+    } else if (!existsSync(dirname(resolve(dir)))) throw new UsageError(`--checkpoint-dir ${dir}: parent directory ${dirname(resolve(dir))} does not exist`);
+    return { dir, every: f.checkpointEvery, run };
+  }
+  return undefined;
 }
 
 export function trainConfigFrom(f: CommonFlags, extra: Partial<TrainConfig> = {}): TrainConfig {
@@ -75,6 +133,9 @@ export function trainConfigFrom(f: CommonFlags, extra: Partial<TrainConfig> = {}
     seed: f.seed,
     ...extra,
   };
+  const eff = effectiveConfigOf(f);
+  const checkpoint = checkpointFrom(f, eff ? runConfig(eff) : undefined);
+  if (checkpoint) cfg.checkpoint = checkpoint;
   try {
     validateTrainConfig(cfg);
   } catch (e) {
@@ -113,6 +174,7 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
     test: split.test,
     runtime: { threads: a.threads },
     onEvent: trainingProgress(progress, 'train', a.train.epochs),
+    onLog: (text) => progress({ kind: 'log', text }),
   });
   writeFileAtomic(a.out, net.toOnnx());
   const last = res.history[res.history.length - 1];

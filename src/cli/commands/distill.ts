@@ -1,0 +1,248 @@
+/**
+ * `dk distill`: train a student on a teacher's (or an ensemble's) tempered outputs and save it.
+ * `dk bias`: pick an output-bias offset for some classes on held-out training data (never the
+ * test set) and optionally save the adjusted model — the repair after a skewed transfer set.
+ * Both run as the 'distill' job (one registry entry), told apart by `kind`.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadData } from '../../data/load.js';
+import { biasGrid, errorsWithOffset, holdoutSplit, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
+import { distill } from '../../distill/distill.js';
+import { type EnsembleMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_OUTPUTS } from '../../distill/teacher.js';
+import type { TransferOptions } from '../../distill/transfer.js';
+import type { LossKind } from '../../distill/losses.js';
+import type { ModelOptions } from '../../nn/spec.js';
+import { type EvalSummary, networkLogits } from '../../train/evaluate.js';
+import { Network } from '../../train/network.js';
+import type { MixKind, TrainConfig } from '../../train/trainer.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { UsageError } from '../../util/errors.js';
+import type { ProgressSink } from '../../util/progress.js';
+import { checkOutFile } from '../output.js';
+import { choice, intList, num } from '../parse.js';
+import { type CommonFlags, addTrainingFlags, modelOptionsFrom, trainConfigFrom } from './train.js';
+
+export interface DistillJobArgs {
+  kind: 'distill';
+  teachers: string[];
+  ensemble: EnsembleMode;
+  teacherOutputs: TeacherOutputs;
+  student: string;
+  options: ModelOptions;
+  data: string;
+  train: TrainConfig;
+  transfer: TransferOptions;
+  cacheDir: string | null;
+  threads?: number;
+  out: string;
+}
+
+export interface DistillJobResult {
+  out: string;
+  parameters: number;
+  seconds: number;
+  test?: EvalSummary;
+  teacherTest?: EvalSummary;
+  teacherKinds: string[];
+  fromCache: boolean;
+  transfer: { n: number; labeled: boolean; description: string };
+  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; seconds: number; samplesPerSec: number }[];
+}
+
+export interface BiasJobArgs {
+  kind: 'bias';
+  model: string;
+  data: string;
+  classes: number[];
+  holdout: number;
+  seed: number;
+  candidates: number[];
+  threads?: number;
+  out?: string;
+}
+
+export interface BiasJobResult {
+  offset: number;
+  classes: number[];
+  holdout: { n: number; before: number; after: number };
+  test: { n: number; before: number; after: number };
+  out?: string;
+}
+
+async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Promise<DistillJobResult> {
+  const r = await distill({
+    teachers: a.teachers,
+    ensemble: a.ensemble,
+    teacherOutputs: a.teacherOutputs,
+    student: a.student,
+    studentOptions: a.options,
+    data: a.data,
+    train: a.train,
+    transfer: a.transfer,
+    cacheDir: a.cacheDir,
+    runtime: { threads: a.threads },
+    progress,
+  });
+  writeFileAtomic(a.out, r.student.toOnnx());
+  return {
+    out: a.out,
+    parameters: r.student.parameterCount,
+    seconds: r.seconds.total,
+    test: r.test,
+    teacherTest: r.teacher.test,
+    teacherKinds: r.teacher.kinds,
+    fromCache: r.teacher.fromCache,
+    transfer: r.transfer,
+    history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
+  };
+}
+
+async function biasJob(a: BiasJobArgs, progress: ProgressSink): Promise<BiasJobResult> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(a.model);
+  } catch (e) {
+    throw new UsageError(`--model ${a.model}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const net = Network.fromOnnx(bytes, a.model);
+  const { train, test } = loadData(a.data);
+  const C = net.spec.classes;
+  if (train.classes !== C) throw new UsageError(`--model ${a.model}: outputs ${C} classes but the data has ${train.classes}`);
+  for (const c of a.classes) if (c >= C) throw new UsageError(`--classes: class ${c} is out of range; the model has classes 0..${C - 1}`);
+  const held = holdoutSplit(train, a.holdout, a.seed).holdout;
+  progress({ kind: 'log', text: `held-out split: ${held.n} training examples (seed ${a.seed}); choosing among ${a.candidates.length} offsets from ${a.candidates[0]} to ${a.candidates[a.candidates.length - 1]}` });
+  const rt = { threads: a.threads };
+  const pick = pickBiasOffset(await networkLogits(net, held, rt), held.y, a.classes, a.candidates);
+  const zTest = await networkLogits(net, test, rt);
+  const res: BiasJobResult = {
+    offset: pick.offset,
+    classes: a.classes,
+    holdout: { n: held.n, before: pick.baseline, after: pick.errors },
+    test: { n: test.n, before: errorsWithOffset(zTest, test.y, a.classes, 0), after: errorsWithOffset(zTest, test.y, a.classes, pick.offset) },
+  };
+  if (a.out) {
+    writeFileAtomic(a.out, withBiasOffset(net, a.classes, pick.offset).toOnnx());
+    res.out = a.out;
+  }
+  return res;
+}
+
+/** The registry entry: `dk distill` and `dk bias`. */
+export async function distillJob(a: DistillJobArgs | BiasJobArgs, progress: ProgressSink): Promise<DistillJobResult | BiasJobResult> {
+  return a.kind === 'bias' ? biasJob(a, progress) : distillCommandJob(a, progress);
+}
+
+interface DistillFlags extends CommonFlags {
+  teacher: string;
+  ensemble: EnsembleMode;
+  teacherOutputs: TeacherOutputs;
+  student: string;
+  temperature: number;
+  alpha: number;
+  mix: MixKind;
+  loss: Exclude<LossKind, 'hard'>;
+  omitClasses?: number[];
+  onlyClasses?: number[];
+  fraction?: number;
+  unlabeled: boolean;
+  holdout?: number;
+  cacheDir: string;
+  cache: boolean;
+  out: string;
+}
+
+/** Parse 'LO:HI:STEP' (e.g. -10:10:0.25) into a candidate grid. */
+function parseRange(raw: string): number[] {
+  const parts = raw.split(':').map((s) => Number(s.trim()));
+  if (parts.length !== 3 || parts.some((v) => !Number.isFinite(v)) || !(parts[2] > 0) || parts[1] < parts[0] || (parts[1] - parts[0]) / parts[2] > 100000) {
+    throw new UsageError(`--range: expected LO:HI:STEP with LO ≤ HI and STEP > 0 (e.g. -10:10:0.25), got '${raw}'`);
+  }
+  return biasGrid(parts[0], parts[1], parts[2]);
+}
+
+function holdoutAmount(raw: string): number {
+  const v = Number(raw.trim());
+  if (raw.trim() === '' || !Number.isFinite(v) || !((v > 0 && v < 1) || (Number.isInteger(v) && v >= 1))) {
+    throw new UsageError(`--holdout: expected a count ≥ 1 or a fraction in (0, 1), got '${raw}'`);
+  }
+  return v;
+}
+
+export function registerDistill(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
+  const cmd = program
+    .command('distill')
+    .description("train a student on a teacher's (or an ensemble's) softened outputs and save it as .onnx")
+    .requiredOption('--teacher <t.onnx[,t2.onnx…]>', 'teacher ONNX file(s): saved by dk train, or any classifier taking [N,D] or [N,C,H,W] input; several make an ensemble')
+    .option('--ensemble <mean|geomean>', 'combine an ensemble by the mean of probabilities or the geometric mean', choice('ensemble', ENSEMBLE_MODES), 'mean')
+    .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto')
+    .requiredOption('--student <spec>', "student architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
+    .option('--temperature <T>', 'softmax temperature for the soft targets', num('temperature', { min: 0, minExclusive: true }), 20)
+    .option('--alpha <a>', 'weight of the soft loss: α·T²·soft + (1−α)·hard', num('alpha', { min: 0, max: 1 }), 0.9)
+    .option('--mix <convex|alternate>', "'convex' mixes both losses in every batch; 'alternate' takes hard and soft batches in turn", choice('mix', ['convex', 'alternate'] as const), 'convex')
+    .option('--loss <soft-ce|logit-mse>', 'soft cross-entropy at T (with T²), or matching logits by squared error', choice('loss', ['soft-ce', 'logit-mse'] as const), 'soft-ce')
+    .option('--omit-classes <c,…>', 'leave these classes out of the transfer set', intList('omit-classes'))
+    .option('--only-classes <c,…>', 'keep only these classes in the transfer set', intList('only-classes'))
+    .option('--fraction <f>', 'train on a stratified, seeded fraction of the transfer set', num('fraction', { min: 0, max: 1, minExclusive: true }))
+    .option('--unlabeled', 'ignore the labels: soft loss only (α = 1)', false)
+    .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set, for dk bias --holdout n with the same --seed', holdoutAmount)
+    .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
+    .option('--no-cache', 'neither read nor write cached teacher outputs')
+    .requiredOption('--out <student.onnx>', 'where to save the student');
+  addTrainingFlags(cmd).action(async (f: DistillFlags) => {
+    const out = checkOutFile(f.out, f.force);
+    const { parseSpec } = await import('../../nn/spec.js');
+    parseSpec(f.student);
+    const teachers = f.teacher.split(',').map((s) => s.trim());
+    if (teachers.some((t) => t === '')) throw new UsageError(`--teacher: expected comma-separated file names, got '${f.teacher}'`);
+    const args: DistillJobArgs = {
+      kind: 'distill',
+      teachers,
+      ensemble: f.ensemble,
+      teacherOutputs: f.teacherOutputs,
+      student: f.student,
+      options: modelOptionsFrom(f),
+      data: f.data,
+      train: trainConfigFrom(f, { loss: f.loss, temperature: f.temperature, alpha: f.alpha, mix: f.mix }),
+      transfer: { omitClasses: f.omitClasses, onlyClasses: f.onlyClasses, fraction: f.fraction, unlabeled: f.unlabeled, holdout: f.holdout },
+      cacheDir: f.cache ? f.cacheDir : null,
+      threads: f.threads,
+      out,
+    };
+    const r = (await run('distill', args)) as DistillJobResult;
+    const t = r.test;
+    const tt = r.teacherTest;
+    process.stdout.write(
+      `saved ${r.out} (${r.parameters.toLocaleString('en')} parameters, ${r.seconds.toFixed(1)} s)` +
+        `${t ? `; test errors ${t.errors}/${t.total}, accuracy ${(100 * t.accuracy).toFixed(2)}%` : ''}` +
+        `${tt ? `; teacher test errors ${tt.errors}/${tt.total}` : ''}\n`,
+    );
+  });
+
+  program
+    .command('bias')
+    .description('pick an output-bias offset for some classes on held-out training data (never the test set); optionally save the adjusted model')
+    .requiredOption('--model <file.onnx>', 'a model saved by dk train or dk distill')
+    .requiredOption('--classes <c,…>', 'classes whose output bias gets the offset (e.g. 3, or 7,8)', intList('classes'))
+    .option('--data <mnist|DIR>', "dataset: 'mnist' or an MNIST-style directory", 'mnist')
+    .option('--holdout <n>', 'size of the held-out split of the training set (a count, or a fraction in (0,1)); use the same value and --seed as dk distill --holdout', holdoutAmount, 5000)
+    .option('--seed <n>', 'seed of the held-out split', num('seed', { int: true, min: 0 }), 1)
+    .option('--range <lo:hi:step>', 'candidate offsets', parseRange, biasGrid())
+    .option('--out <file.onnx>', 'save the model with the chosen offset added to its output bias')
+    .option('--force', 'replace an existing output file', false)
+    .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
+    .option('--json', 'print the result as JSON', false)
+    .action(async (f: { model: string; classes: number[]; data: string; holdout: number; seed: number; range: number[]; out?: string; force: boolean; threads?: number; json: boolean }) => {
+      const out = f.out !== undefined ? checkOutFile(f.out, f.force) : undefined;
+      const args: BiasJobArgs = { kind: 'bias', model: f.model, data: f.data, classes: [...new Set(f.classes)], holdout: f.holdout, seed: f.seed, candidates: f.range, threads: f.threads, out };
+      const r = (await run('distill', args)) as BiasJobResult;
+      if (f.json) {
+        process.stdout.write(JSON.stringify(r) + '\n');
+        return;
+      }
+      const sign = r.offset >= 0 ? '+' : '';
+      process.stdout.write(`offset ${sign}${r.offset} on class${r.classes.length > 1 ? 'es' : ''} ${r.classes.join(',')} (chosen on ${r.holdout.n} held-out training examples: errors ${r.holdout.before} → ${r.holdout.after})\n`);
+      process.stdout.write(`test errors ${r.test.before}/${r.test.n} → ${r.test.after}/${r.test.n}\n`);
+      if (r.out) process.stdout.write(`saved ${r.out}\n`);
+    });
+}

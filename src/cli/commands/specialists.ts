@@ -1,0 +1,145 @@
+/**
+ * `dk specialists`: find groups of classes the generalist confuses, train one specialist per
+ * group (in parallel worker threads) and write them with a manifest into a directory.
+ */
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename } from 'node:path';
+import type { Command } from 'commander';
+import { loadData } from '../../data/load.js';
+import { formatGroupConfusions } from '../../specialists/confusability.js';
+import { checkOutDir, writeSpecialistsDir } from '../../specialists/files.js';
+import { buildSpecialists } from '../../specialists/pipeline.js';
+import type { TrainConfig } from '../../train/trainer.js';
+import { UsageError } from '../../util/errors.js';
+import type { ProgressSink } from '../../util/progress.js';
+import { intList, num } from '../parse.js';
+import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
+
+/** Defaults of the specialists' training (the generalist's weights are the start). */
+export const SPECIALIST_DEFAULTS = { epochs: 5, lr: 0.02, temperature: 2, alpha: 0.5, runs: 3, minSize: 2, groupShare: 0.5 } as const;
+
+export interface SpecialistsJobArgs {
+  generalist: string;
+  data: string;
+  out: string;
+  force: boolean;
+  temperature: number;
+  groups?: number[];
+  runs: number;
+  minSize: number;
+  maxSize?: number;
+  groupShare: number;
+  train: TrainConfig;
+  workers: number;
+  threads?: number;
+  dropout?: { dropout?: number; inputDropout?: number };
+}
+
+export interface SpecialistsJobResult {
+  out: string;
+  groupLines: string[];
+  generalistTrainErrors: number;
+  trainExamples: number;
+  specialists: { file: string; group: number[]; groupFraction: number; dustbinBias: number; seconds: number; loss: number; trainAccuracy: number }[];
+  seconds: { generalist: number; grouping: number; training: number };
+  workers: number;
+}
+
+export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSink): Promise<SpecialistsJobResult> {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(a.generalist);
+  } catch (e) {
+    throw new UsageError(`--generalist ${a.generalist}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const { train } = loadData(a.data);
+  const built = await buildSpecialists({
+    generalist: bytes,
+    generalistName: basename(a.generalist),
+    train,
+    temperature: a.temperature,
+    grouping: { runs: a.runs, groupsPerRun: a.groups, minSize: a.minSize, maxSize: a.maxSize, seed: a.train.seed },
+    config: a.train,
+    groupShare: a.groupShare,
+    workers: a.workers,
+    threads: a.threads,
+    dropout: a.dropout,
+    progress,
+  });
+  const out = writeSpecialistsDir(a.out, built.manifest, built.files, a.force);
+  return {
+    out,
+    groupLines: formatGroupConfusions(built.confusions),
+    generalistTrainErrors: built.generalistTrainErrors,
+    trainExamples: train.n,
+    specialists: built.results.map((r, i) => {
+      const last = r.history[r.history.length - 1];
+      return { file: built.files[i].name, group: r.group, groupFraction: r.groupFraction, dustbinBias: r.dustbinBias, seconds: r.seconds, loss: last.loss, trainAccuracy: last.trainAccuracy };
+    }),
+    seconds: built.seconds,
+    workers: a.workers,
+  };
+}
+
+type Flags = CommonFlags & {
+  generalist: string;
+  out: string;
+  groups?: number[];
+  runs: number;
+  minSize: number;
+  maxSize?: number;
+  temperature: number;
+  alpha: number;
+  groupShare: number;
+  workers?: number;
+};
+
+export function registerSpecialists(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
+  const cmd = program
+    .command('specialists')
+    .description("find groups of classes the generalist confuses, train a specialist (group + dustbin) for each, write them with a manifest")
+    .requiredOption('--generalist <file.onnx>', 'the generalist (a model saved by dk train or dk distill)')
+    .requiredOption('--out <DIR>', 'directory for the specialists and manifest.json')
+    .option('--groups <k[,k…]>', 'clusters per k-means run (default: round(classes/3))', intList('groups'))
+    .option('--runs <n>', 'k-means runs per k (groups from all runs, duplicates dropped)', num('runs', { min: 1, int: true }), SPECIALIST_DEFAULTS.runs)
+    .option('--min-size <n>', 'smallest group kept', num('min-size', { min: 1, int: true }), SPECIALIST_DEFAULTS.minSize)
+    .option('--max-size <n>', 'largest group kept (default: classes − 1)', num('max-size', { min: 1, int: true }))
+    .option('--temperature <T>', 'T of the soft outputs for the covariance and of the soft targets', num('temperature', { min: 0, minExclusive: true }), SPECIALIST_DEFAULTS.temperature)
+    .option('--alpha <a>', 'weight of the soft-target term (0 = hard labels only)', num('alpha', { min: 0, max: 1 }), SPECIALIST_DEFAULTS.alpha)
+    .option('--group-share <r>', 'share of each batch drawn from the group', num('group-share', { min: 0, max: 1, minExclusive: true }), SPECIALIST_DEFAULTS.groupShare)
+    .option('--workers <n>', 'specialists trained at once, each in a worker thread (default: cores)', num('workers', { min: 1, int: true }));
+  addTrainingFlags(cmd, { epochs: SPECIALIST_DEFAULTS.epochs, lr: SPECIALIST_DEFAULTS.lr });
+  cmd.action(async (f: Flags, c: Command) => {
+    if (f.batchnorm) throw new UsageError('--batchnorm: a specialist keeps the generalist\'s architecture; BatchNorm cannot be added');
+    if (f.groupShare >= 1) throw new UsageError(`--group-share: must be < 1, got ${f.groupShare}`);
+    if (f.maxSize !== undefined && f.maxSize < f.minSize) throw new UsageError(`--max-size (${f.maxSize}) must be ≥ --min-size (${f.minSize})`);
+    checkOutDir(f.out, f.force);
+    const fromCli = (k: string) => c.getOptionValueSource(k) === 'cli';
+    const dropout = fromCli('dropout') || fromCli('inputDropout') ? { dropout: fromCli('dropout') ? f.dropout : undefined, inputDropout: fromCli('inputDropout') ? f.inputDropout : undefined } : undefined;
+    const args: SpecialistsJobArgs = {
+      generalist: f.generalist,
+      data: f.data,
+      out: f.out,
+      force: f.force,
+      temperature: f.temperature,
+      groups: f.groups,
+      runs: f.runs,
+      minSize: f.minSize,
+      maxSize: f.maxSize,
+      groupShare: f.groupShare,
+      train: trainConfigFrom(f, { alpha: f.alpha, temperature: f.temperature, loss: f.alpha > 0 ? 'soft-ce' : 'hard' }),
+      workers: f.workers ?? availableParallelism(),
+      threads: f.threads,
+      dropout,
+    };
+    const r = (await run('specialists', args)) as SpecialistsJobResult;
+    const w = process.stdout.write.bind(process.stdout);
+    w(`groups of confusable classes, with the generalist's confusion counts on the ${r.trainExamples} training examples (${r.generalistTrainErrors} errors in all):\n`);
+    for (const line of r.groupLines) w(line + '\n');
+    for (const s of r.specialists) {
+      w(`${s.file}: group {${s.group.join(',')}} (${(100 * s.groupFraction).toFixed(1)}% of the data), dustbin bias +${s.dustbinBias.toFixed(3)}, final loss ${s.loss.toFixed(4)}, train acc ${(100 * s.trainAccuracy).toFixed(2)}%, ${s.seconds.toFixed(1)} s\n`);
+    }
+    w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json); training took ${r.seconds.training.toFixed(1)} s with ${r.workers} worker(s)\n`);
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * `distill()`: teach a student from one teacher or an ensemble of ONNX teachers — the library
+ * behind `dk distill`. Steps: load the data; teacher outputs over the whole training set
+ * (cached, indexed by example id); the transfer set (transfer.ts); a fresh student (or the one
+ * given); training with the soft loss
+ *   L = α·T²·CE(g(y;T), softmax(s/T)) + (1−α)·CE(onehot, softmax(s))     (losses.ts)
+ * fed the cached rows by example id; evaluation of student and teacher on the test split.
+ */
+import type { DataSplit, Dataset } from '../data/dataset.js';
+import { loadData } from '../data/load.js';
+import { type ModelOptions, modelInputShape } from '../nn/spec.js';
+import type { RuntimeOptions } from '../runtime/session.js';
+import { type EvalSummary, argmaxRows, summarise } from '../train/evaluate.js';
+import { Network } from '../train/network.js';
+import { trainingProgress } from '../train/progress.js';
+import { type EpochEvent, type TrainConfig, type TrainEvent, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../train/trainer.js';
+import { UsageError } from '../util/errors.js';
+import type { ProgressSink } from '../util/progress.js';
+import { teacherTargets } from './cache.js';
+import type { TeacherKind } from './targets.js';
+import { type EnsembleMode, type TeacherOutputs, type TeacherSource, readTeacherFile, validateEnsembleMode, validateTeacherOutputs } from './teacher.js';
+import { type TransferOptions, transferSet } from './transfer.js';
+
+export interface DistillOptions {
+  /** ONNX teachers: file paths, or bytes with a name. Several make an ensemble. */
+  teachers: (string | TeacherSource)[];
+  /** How an ensemble is combined (default 'mean' of probabilities; 'geomean' = mean of log-probabilities). */
+  ensemble?: EnsembleMode;
+  /** What the teachers output (default 'auto': detected, and reported). */
+  teacherOutputs?: TeacherOutputs;
+  /** A model spec ('mlp:800,800', 'cnn:…', 'linear') for a fresh student, or a Network to train further. */
+  student: string | Network;
+  /** Student options (dropout, …) for a spec. */
+  studentOptions?: ModelOptions;
+  /** 'mnist', a data directory, or loaded data (the test split is optional). */
+  data: string | { train: Dataset; test?: Dataset };
+  /** Training settings over DEFAULT_TRAIN, with loss 'soft-ce' (T = 20, α = 0.9) unless given. */
+  train?: Partial<TrainConfig>;
+  transfer?: TransferOptions;
+  /** Teacher-output cache directory (default '.dk-cache'); null turns the cache off. */
+  cacheDir?: string | null;
+  /** Also evaluate the teacher(s) on the test split (default true). */
+  evaluateTeacher?: boolean;
+  runtime?: RuntimeOptions;
+  /** Progress events (bars and log lines), as the CLI shows them. */
+  progress?: ProgressSink;
+  /** Raw training events (per step and per epoch). */
+  onEvent?: (e: TrainEvent) => void;
+}
+
+export interface DistillResult {
+  student: Network;
+  config: TrainConfig;
+  /** The student's test summary after the last epoch (absent without a test split). */
+  test?: EvalSummary;
+  history: EpochEvent[];
+  teacher: {
+    kinds: TeacherKind[];
+    ensemble: EnsembleMode;
+    fromCache: boolean;
+    cacheFile: string | null;
+    /** The (combined) teacher's test summary. */
+    test?: EvalSummary;
+  };
+  transfer: { n: number; labeled: boolean; description: string };
+  /** Seconds: teacher outputs (computing or reading), student training, all. */
+  seconds: { teacher: number; train: number; total: number };
+}
+
+export async function distill(o: DistillOptions): Promise<DistillResult> {
+  const t0 = performance.now();
+  const progress: ProgressSink = o.progress ?? (() => {});
+  const log = (text: string) => progress({ kind: 'log', text });
+  if (!Array.isArray(o.teachers) || o.teachers.length === 0) throw new UsageError('--teacher: at least one teacher is needed');
+  const ensemble = validateEnsembleMode(o.ensemble ?? 'mean');
+  const outputs = validateTeacherOutputs(o.teacherOutputs ?? 'auto');
+  const cfg: TrainConfig = { ...DEFAULT_TRAIN, loss: 'soft-ce', ...o.train };
+  if (cfg.loss === 'hard') throw new UsageError("--loss: distillation needs a soft loss: soft-ce or logit-mse (train on hard labels with 'dk train')");
+  try {
+    validateTrainConfig(cfg);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const sources = o.teachers.map((t) => (typeof t === 'string' ? readTeacherFile(t) : t));
+  const split = typeof o.data === 'string' ? (loadData(o.data) as DataSplit) : o.data;
+  const train = split.train;
+  const test = split.test;
+  const spec = { teachers: sources, ensemble, outputs };
+  const cacheOpts = { cacheDir: o.cacheDir, runtime: o.runtime, progress };
+
+  // The transfer set first: bad transfer options fail before any teacher runs.
+  const ts = transferSet(train, o.transfer ?? {}, cfg.seed);
+
+  // Teacher outputs over the whole training set, by example id (cached).
+  const tt = await teacherTargets(spec, train, { ...cacheOpts, label: 'train' });
+  let teacherTest: EvalSummary | undefined;
+  if (test && (o.evaluateTeacher ?? true)) {
+    const tz = await teacherTargets(spec, test, { ...cacheOpts, label: 'test' });
+    teacherTest = summarise(argmaxRows(tz.logProbs, test.n, test.classes), test.y, test.classes);
+    log(`teacher${sources.length > 1 ? ' ensemble' : ''}: test errors ${teacherTest.errors}/${teacherTest.total} (${(100 * teacherTest.accuracy).toFixed(2)}%)`);
+  }
+  const teacherSeconds = (performance.now() - t0) / 1000;
+  log(`transfer set: ${ts.description}`);
+
+  if (!ts.labeled && cfg.mix === 'alternate') log('unlabeled transfer set: every batch is soft (α = 1); --mix alternate has no hard batches to alternate with');
+
+  let net: Network;
+  if (typeof o.student === 'string') {
+    const inputShape = modelInputShape(o.student, train.shape);
+    net = Network.create({ spec: o.student, inputShape, classes: train.classes, options: o.studentOptions ?? {} }, cfg.seed);
+  } else net = o.student;
+  if (net.spec.classes !== train.classes) throw new UsageError(`student outputs ${net.spec.classes} classes but the data has ${train.classes}`);
+  const desc = cfg.loss === 'soft-ce' ? `soft-ce, T=${cfg.temperature}, α=${cfg.alpha}, ${cfg.mix}` : `logit-mse, α=${cfg.alpha}, ${cfg.mix}`;
+  log(`student ${net.spec.spec}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters); loss ${desc}`);
+
+  const bar = trainingProgress(progress, 'distill', cfg.epochs);
+  const res = await trainNetwork(net, ts.data, cfg, {
+    test,
+    teacher: { logits: tt.logProbs, classes: tt.classes },
+    labeled: ts.labeled,
+    runtime: o.runtime,
+    onEvent: (e) => {
+      bar(e);
+      o.onEvent?.(e);
+    },
+  });
+  const last = res.history[res.history.length - 1];
+  return {
+    student: net,
+    config: cfg,
+    test: last?.test,
+    history: res.history,
+    teacher: { kinds: tt.kinds, ensemble, fromCache: tt.fromCache, cacheFile: tt.file, test: teacherTest },
+    transfer: { n: ts.data.n, labeled: ts.labeled, description: ts.description },
+    seconds: { teacher: teacherSeconds, train: res.seconds, total: (performance.now() - t0) / 1000 },
+  };
+}

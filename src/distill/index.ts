@@ -1,0 +1,44 @@
+/**
+ * Distillation (Hinton, Vinyals & Dean 2015): tempered targets, losses, ONNX teachers and
+ * ensembles, the teacher-output cache, transfer-set control, bias adjustment, and `distill()`.
+ */
+export { distill, type DistillOptions, type DistillResult } from './distill.js';
+export { buildLoss, softCrossEntropy, validateLossKind, LOSS_KINDS, type LossKind, type LossGraph } from './losses.js';
+export {
+  LOG_PROB_FLOOR,
+  PROB_SUM_TOL,
+  detectTeacherKind,
+  logProbsFromProbs,
+  logSoftmaxRows,
+  temperedFromLogits,
+  temperedFromProbs,
+  toLogProbs,
+  type KindDetection,
+  type TeacherKind,
+} from './targets.js';
+export {
+  OnnxTeacher,
+  combineTeachers,
+  readTeacherFile,
+  validateEnsembleMode,
+  validateTeacherOutputs,
+  ENSEMBLE_MODES,
+  TEACHER_OUTPUTS,
+  type EnsembleMode,
+  type TeacherOutputs,
+  type TeacherSource,
+  type TeacherExpectation,
+} from './teacher.js';
+export {
+  teacherTargets,
+  gatherRows,
+  cacheKey,
+  encodeCache,
+  decodeCache,
+  DEFAULT_CACHE_DIR,
+  type TeacherSpec,
+  type TeacherTargetsOptions,
+  type TeacherTargetsResult,
+} from './cache.js';
+export { transferSet, type TransferOptions, type TransferSet } from './transfer.js';
+export { pickBiasOffset, errorsWithOffset, biasGrid, holdoutSplit, withBiasOffset, type BiasPick } from './bias.js';

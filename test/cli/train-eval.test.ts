@@ -1,0 +1,87 @@
+/**
+ * `dk train` then `dk eval --json` on tiny MNIST-style directories: the model file is written,
+ * and eval prints {"errors","total","accuracy","perClass"} with numbers that agree with each
+ * other, with the test labels, and with what train reported for the same weights.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { dk, tempDir, writeMnistSubset, writeRandomIdxDir } from './helpers.js';
+
+const { dir: root, cleanup } = tempDir('dk-cli-train-');
+after(cleanup);
+
+interface EvalJson {
+  errors: number;
+  total: number;
+  accuracy: number;
+  perClass: number[];
+}
+
+/** Check an eval summary against the test labels it was computed on. */
+function checkConsistent(r: EvalJson, labels: Int32Array, classes: number): void {
+  assert.deepEqual(Object.keys(r), ['errors', 'total', 'accuracy', 'perClass']);
+  assert.equal(r.total, labels.length);
+  assert.ok(Number.isInteger(r.errors) && r.errors >= 0 && r.errors <= r.total);
+  assert.ok(Math.abs(r.accuracy - (r.total - r.errors) / r.total) < 1e-12);
+  assert.equal(r.perClass.length, classes);
+  const count = new Array(classes).fill(0);
+  for (const y of labels) count[y]++;
+  let right = 0;
+  r.perClass.forEach((a, k) => {
+    assert.ok(a >= 0 && a <= 1, `perClass[${k}] = ${a}`);
+    const hits = a * count[k];
+    assert.ok(Math.abs(hits - Math.round(hits)) < 1e-9, `perClass[${k}] = ${a} is not a fraction of ${count[k]}`);
+    right += Math.round(hits);
+  });
+  assert.equal(right, r.total - r.errors, 'perClass does not add up to the accuracy');
+}
+
+function trainThenEval(data: string, model: string, cwd: string, extra: string[] = []): { train: string; eval: EvalJson } {
+  const t = dk(['train', '--model', model, '--data', data, '--epochs', '1', '--threads', '1', '--out', 'm.onnx', ...extra], cwd);
+  assert.equal(t.status, 0, `train failed:\n${t.stderr}`);
+  assert.ok(existsSync(join(cwd, 'm.onnx')));
+  const files = readdirSync(cwd);
+  assert.ok(files.every((f) => f.startsWith('m.onnx')), `train left other files behind: ${files}`); // no temporary files
+  const e = dk(['eval', '--model', 'm.onnx', '--data', data, '--json', '--threads', '1'], cwd);
+  assert.equal(e.status, 0, `eval failed:\n${e.stderr}`);
+  const lines = e.stdout.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `--json must print one line, got:\n${e.stdout}`);
+  return { train: t.stdout, eval: JSON.parse(lines[0]) as EvalJson };
+}
+
+describe('dk train → dk eval --json', () => {
+  it('mlp:64 on a 600/300 MNIST subset', () => {
+    const data = join(root, 'mnist-subset');
+    const labels = writeMnistSubset(data, 600, 300);
+    const cwd = join(root, 'run-mlp');
+    mkdirSync(cwd);
+    const { train, eval: r } = trainThenEval(data, 'mlp:64', cwd, ['--batch', '20', '--seed', '3']);
+    checkConsistent(r, labels, 10);
+    // train reports the test errors of the weights it saved; eval of the file must agree.
+    const m = /test errors (\d+)\/(\d+)/.exec(train);
+    assert.ok(m, `train printed no test errors: ${train}`);
+    assert.equal(Number(m[1]), r.errors);
+    assert.equal(Number(m[2]), r.total);
+    assert.ok(r.errors < 0.6 * r.total, `did not learn: ${r.errors}/${r.total} errors (chance is 90%)`);
+    // The plain-text form says the same.
+    const text = dk(['eval', '--model', 'm.onnx', '--data', data, '--threads', '1'], cwd);
+    assert.equal(text.status, 0);
+    assert.ok(text.stdout.includes(`test errors ${r.errors}/${r.total}`), text.stdout);
+  });
+
+  it('any image size and class count: a 5×7, 3-class directory (mlp) and an 8×8, 4-class one (cnn)', () => {
+    const d1 = join(root, 'odd');
+    const y1 = writeRandomIdxDir(d1, { nTrain: 40, nTest: 17, rows: 5, cols: 7, classes: 3, seed: 1 });
+    const c1 = join(root, 'run-odd');
+    mkdirSync(c1);
+    checkConsistent(trainThenEval(d1, 'mlp:8', c1, ['--batch', '8']).eval, y1, 3);
+
+    const d2 = join(root, 'cnn8');
+    const y2 = writeRandomIdxDir(d2, { nTrain: 30, nTest: 11, rows: 8, cols: 8, classes: 4, seed: 2 });
+    const c2 = join(root, 'run-cnn');
+    mkdirSync(c2);
+    checkConsistent(trainThenEval(d2, 'cnn:2:6', c2, ['--batch', '10', '--jitter', '1']).eval, y2, 4);
+  });
+});
