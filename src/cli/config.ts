@@ -170,7 +170,7 @@ export function effectiveConfig(cmd: Command): Record<string, unknown> {
     const k = keyOf(o);
     if (!k) continue;
     const v = cmd.getOptionValue(o.attributeName());
-    if (v !== undefined) out[k] = v;
+    if (v !== undefined) out[k] = o.negate ? !v : v;
   }
   return out;
 }

@@ -155,7 +155,7 @@ export async function teacherTargets(spec: TeacherSpec, data: Dataset, opts: Tea
       r = { error: `unreadable (${(e as Error).message})` };
     }
     if ('rows' in r) {
-      log(`teacher outputs${what}: read from cache ${file}`);
+      log(`teacher outputs${what}: read from cache ${file} (teacher output kinds: ${r.meta.teachers.map((t) => t.kind).join(', ')})`);
       return { logProbs: r.rows, n: data.n, classes: C, key, file, fromCache: true, kinds: r.meta.teachers.map((t) => t.kind), seconds: (performance.now() - t0) / 1000 };
     }
     log(`teacher outputs${what}: cache file ${file} is unusable (${r.error}); recomputing`);

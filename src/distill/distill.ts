@@ -119,6 +119,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     teacher: { logits: tt.logProbs, classes: tt.classes },
     labeled: ts.labeled,
     runtime: o.runtime,
+    onLog: log,
     onEvent: (e) => {
       bar(e);
       o.onEvent?.(e);

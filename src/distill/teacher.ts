@@ -117,7 +117,7 @@ export class OnnxTeacher {
     if (inD !== D) throw new UsageError(`--teacher ${name}: input '${inp.name}' has shape ${fmt(inp.shape)} (${inD} values per example) but ${dataDesc}`);
     const b0 = inp.shape[0];
     const fixedBatch = typeof b0 === 'number' && b0 > 0 ? b0 : null;
-    if (fmt(feedShape) !== fmt(expect.shape)) log(`teacher ${basename(name)}: input ${fmt(inp.shape)}; data examples ${fmt(expect.shape)} are reshaped to ${fmt(['N', ...feedShape])} (same ${D} values, row-major)`);
+    if (!ours && fmt(feedShape) !== fmt(expect.shape)) log(`teacher ${basename(name)}: input ${fmt(inp.shape)}; data examples ${fmt(expect.shape)} are reshaped to ${fmt(['N', ...feedShape])} (same ${D} values, row-major)`);
     if (fixedBatch !== null && !ours) log(`teacher ${basename(name)}: batch size fixed at ${fixedBatch} in the file; running in batches of ${fixedBatch}`);
     // Output: the only one, or the one [N, classes]-shaped.
     if (graph.outputs.length === 0) throw new UsageError(`--teacher ${name}: the model has no outputs`);

@@ -120,12 +120,18 @@ export class Runner {
 export interface StateBinding {
   input: string;
   output: string;
+  /**
+   * The update may be written into the fed buffer (graph/inplace.ts: every reader of `input`
+   * runs before the writer of `output`); one buffer instead of two.
+   */
+  inPlace?: boolean;
 }
 
 /**
  * A training step: state (weights, optimiser buffers) lives in two preallocated sets of
  * buffers used in turn — one fed, the other written — so a step allocates nothing for state and
- * never feeds a buffer it is writing.
+ * never feeds a buffer it is writing; except for bindings marked inPlace, whose single buffer is
+ * both fed and written (safe by construction, see StateBinding.inPlace).
  */
 export class StepRunner {
   private front: Map<string, TensorData>;
@@ -142,8 +148,9 @@ export class StepRunner {
     for (const b of bindings) {
       const t = initial.get(b.input);
       if (!t) throw new RangeError(`no initial value for state '${b.input}'`);
-      this.front.set(b.input, { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] });
-      this.back.set(b.input, { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] });
+      const f = { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] };
+      this.front.set(b.input, f);
+      this.back.set(b.input, b.inPlace ? f : { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] });
     }
   }
 

@@ -2,12 +2,16 @@
  * The combination at inference (Hinton, Vinyals & Dean 2015, section 5.4) on a dataset:
  *
  * 1. the generalist's probabilities p_g (softmax of its logits, T = 1) for every example;
- * 2. the active specialists: those whose group holds one of the generalist's top-n classes
- *    (the paper: "we find the n most probable classes according to the generalist model …
- *    In our experiments, we used n = 1"; we default to the same n = 1 — a specialist then
- *    only speaks where the generalist already leans towards its group, which is where its
- *    finer distinctions matter; `--top-n 2` also lets it rescue examples whose right class is
- *    only the generalist's runner-up);
+ * 2. the active specialists: those whose group holds one of the generalist's top-n classes.
+ *    The paper used n = 1 ("we find the n most probable classes according to the generalist
+ *    model … In our experiments, we used n = 1"). We default to n = 2: with n = 1 a specialist
+ *    only speaks where the generalist's first choice is already in its group, so it can never
+ *    rescue an example whose right class is the generalist's runner-up in another group; the
+ *    KL term to p_g keeps extra specialists from doing harm where they know little. Measured
+ *    on held-out validation splits (never the test sets): MNIST with an mlp:30 generalist,
+ *    330 errors → 293 (n = 1) / 286 (n = 2); two-digit MNIST numbers (100 classes, mlp:64),
+ *    1390 → 1351 / 1318. The cost is at most twice the specialist evaluations. `--top-n 1`
+ *    gives the paper's setting;
  * 3. each active specialist's probabilities over its group + dustbin (softmax of its logits,
  *    whose dustbin bias was raised at training time);
  * 4. q = argmin KL(p_g‖q) + Σ_m KL(p_m‖q_m) per example ({@link combine}, EM solver), q = p_g
@@ -27,8 +31,8 @@ import { type SpecialistEvaluation, coveringCounts, evaluateCombination } from '
 import { readSpecialistsDir } from './files.js';
 import type { SpecialistEntry, SpecialistsManifest } from './manifest.js';
 
-/** Default n of the generalist's top-n classes that activate specialists (the paper's). */
-export const DEFAULT_TOP_N = 1;
+/** Default n of the generalist's top-n classes that activate specialists (see the top of this file). */
+export const DEFAULT_TOP_N = 2;
 
 export interface LoadedSpecialist {
   entry: SpecialistEntry;

@@ -35,7 +35,7 @@ export interface BuildSpecialistsOptions {
   test?: Dataset;
   /** T of the soft outputs for the covariance and of the specialists' soft targets. */
   temperature: number;
-  /** k-means runs, groups per run, size limits, seed (see confusableGroups). */
+  /** k-means runs, groups per run, size limits, seed (see confusableGroups); maxSize defaults to ⌊C/2⌋. */
   grouping: ConfusableGroupsOptions;
   /** Specialist training; `temperature` is overwritten by the one above. */
   config: TrainConfig;
@@ -80,15 +80,18 @@ export async function buildSpecialists(o: BuildSpecialistsOptions): Promise<Buil
 
   t = performance.now();
   const cov = classCovariance(softOutputs({ logits, temperature: o.temperature }, C), C);
+  // A group of more than half the classes is no specialty (k-means on the covariance tends to
+  // leave one big "everything else" cluster); such groups are dropped unless asked for.
+  const grouping: ConfusableGroupsOptions = { ...o.grouping, maxSize: o.grouping.maxSize ?? Math.max(o.grouping.minSize ?? 2, Math.floor(C / 2)) };
   let groups: number[][];
   try {
-    groups = confusableGroups(cov, C, o.grouping);
+    groups = confusableGroups(cov, C, grouping);
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(e.message.replace(/^confusableGroups: options\./, '').replace(/^confusableGroups: /, ''));
     throw e;
   }
   if (groups.length === 0) {
-    throw new UsageError(`no group of confusable classes within the size limits [${o.grouping.minSize ?? 2}, ${o.grouping.maxSize ?? C - 1}]; try another --groups or wider --min-size/--max-size`);
+    throw new UsageError(`no group of confusable classes within the size limits [${grouping.minSize ?? 2}, ${grouping.maxSize}]; try another --groups or wider --min-size/--max-size`);
   }
   const pred = argmaxRows(logits, o.train.n, C);
   const confusion = confusionMatrix(o.train.y, pred, C);

@@ -18,12 +18,14 @@
  * α·T²·CE(g(p_folded;T), softmax(s/T)) + (1−α)·CE(y_folded, softmax(s)); α = 0 trains on hard
  * labels alone ('hard' loss, no teacher).
  *
- * What the paper did and what we do. The paper trains specialists on hard labels from the
- * enriched set and notes (section 6) that they overfit quickly because each sees few
- * examples, which soft targets from the generalist could prevent. We use both, with a default
- * α = 0.5 at T = 2 (the CLI's defaults): the hard term is what lets a specialist become better
- * than the generalist inside its group; the soft term keeps it close to the generalist's
- * knowledge of the other classes and regularises it.
+ * What the paper did and what we do. The paper's JFT specialists were trained on hard labels
+ * from the enriched set (with early stopping); section 6 proposes soft targets from the
+ * generalist as the better regulariser for them ("we are currently exploring this approach").
+ * Both are here: `alpha` weighs the soft term. The CLI default is α = 0, hard labels as in the
+ * paper, because that measured best on held-out validation splits: MNIST with an mlp:30
+ * generalist (330 errors), specialists for 20 epochs, combined errors 293 at α = 0, 299 at
+ * α = 0.1, 312 at α = 0.5 (top-1 activation); at α = 0.5 the soft term keeps a specialist
+ * too close to the generalist for it to add anything.
  *
  * Dustbin bias. After training, out.bias[dustbin] += log(oversampling factor) (see
  * {@link dustbinLogBias} for the prior-shift derivation). The factor corrects the hard term's

@@ -5,6 +5,7 @@
  */
 import { GraphBuilder } from '../graph/builder.js';
 import { type Graph, type TensorData, type Value, tensor } from '../graph/ir.js';
+import { canWriteInPlace } from '../graph/inplace.js';
 import { prune } from '../graph/prune.js';
 import { backward } from '../autodiff/walker.js';
 import type { ForwardCtx } from '../nn/module.js';
@@ -30,6 +31,8 @@ export interface StepGraphOptions {
   fuse?: boolean;
   /** SGD-momentum form (optimizers.ts): 'scaled' (default) or 'torch'. */
   sgdForm?: 'scaled' | 'torch';
+  /** Update optimiser state in place where safe (graph/inplace.ts). Default true. */
+  inPlace?: boolean;
 }
 
 export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimConfig, opts: StepGraphOptions = {}): StepGraph {
@@ -89,8 +92,13 @@ export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimCon
   }
   g.output(loss, 'loss');
   g.output(correct, 'correct');
+  const graph = prune(g.build());
+  if (opts.inPlace ?? true) {
+    const optimState = new Set(upd.state.map((s) => s.name));
+    for (const b of bindings) if (optimState.has(b.input) && canWriteInPlace(graph, b.input, b.output)) b.inPlace = true;
+  }
   return {
-    graph: prune(g.build()),
+    graph,
     bindings,
     initialState,
     masks: net.maskSpecs,

@@ -4,7 +4,7 @@
  * other, with the test labels, and with what train reported for the same weights.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { dk, tempDir, writeMnistSubset, writeRandomIdxDir } from './helpers.js';
@@ -69,6 +69,12 @@ describe('dk train → dk eval --json', () => {
     const text = dk(['eval', '--model', 'm.onnx', '--data', data, '--threads', '1'], cwd);
     assert.equal(text.status, 0);
     assert.ok(text.stdout.includes(`test errors ${r.errors}/${r.total}`), text.stdout);
+    // The same command again writes a byte-identical model file.
+    const again = join(root, 'run-mlp-again');
+    mkdirSync(again);
+    const t2 = dk(['train', '--model', 'mlp:64', '--data', data, '--epochs', '1', '--threads', '1', '--out', 'm.onnx', '--batch', '20', '--seed', '3'], again);
+    assert.equal(t2.status, 0, t2.stderr);
+    assert.ok(readFileSync(join(again, 'm.onnx')).equals(readFileSync(join(cwd, 'm.onnx'))), 'same seed, different model file');
   });
 
   it('any image size and class count: a 5×7, 3-class directory (mlp) and an 8×8, 4-class one (cnn)', () => {

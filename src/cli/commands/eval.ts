@@ -84,7 +84,7 @@ export function registerEval(program: Command, run: (job: string, args: unknown)
     .option('--bias <c=x,…>', 'add offsets to class logits before the argmax, e.g. 3=+3.5', parseBias)
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
     .option('--specialists <DIR>', 'evaluate the generalist (--model) combined with the specialists in DIR (written by dk specialists)')
-    .option('--top-n <n>', "with --specialists: the generalist's top-n classes activate specialists (default 1, as in the paper)", num('top-n', { min: 1, int: true }))
+    .option('--top-n <n>', "with --specialists: the generalist's top-n classes activate specialists (default 2; the paper used 1)", num('top-n', { min: 1, int: true }))
     .option('--json', 'print the result as JSON', false)
     .action(async (f: { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean; specialists?: string; topN?: number }) => {
       if (f.topN !== undefined && f.specialists === undefined) throw new UsageError('--top-n: only applies with --specialists DIR');

@@ -13,11 +13,12 @@ import { buildSpecialists } from '../../specialists/pipeline.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
-import { intList, num } from '../parse.js';
+import { choice, intList, num } from '../parse.js';
+import { DUSTBIN_INITS, type DustbinInit } from '../../specialists/dustbin.js';
 import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
 
 /** Defaults of the specialists' training (the generalist's weights are the start). */
-export const SPECIALIST_DEFAULTS = { epochs: 5, lr: 0.02, temperature: 2, alpha: 0.5, runs: 3, minSize: 2, groupShare: 0.5 } as const;
+export const SPECIALIST_DEFAULTS = { epochs: 10, lr: 0.05, temperature: 2, alpha: 0, runs: 3, minSize: 2, groupShare: 0.5 } as const;
 
 export interface SpecialistsJobArgs {
   generalist: string;
@@ -34,6 +35,7 @@ export interface SpecialistsJobArgs {
   workers: number;
   threads?: number;
   dropout?: { dropout?: number; inputDropout?: number };
+  dustbinInit?: DustbinInit;
 }
 
 export interface SpecialistsJobResult {
@@ -65,6 +67,7 @@ export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSi
     workers: a.workers,
     threads: a.threads,
     dropout: a.dropout,
+    dustbinInit: a.dustbinInit,
     progress,
   });
   const out = writeSpecialistsDir(a.out, built.manifest, built.files, a.force);
@@ -93,6 +96,7 @@ type Flags = CommonFlags & {
   alpha: number;
   groupShare: number;
   workers?: number;
+  dustbinInit: DustbinInit;
 };
 
 export function registerSpecialists(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
@@ -104,11 +108,12 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     .option('--groups <k[,k…]>', 'clusters per k-means run (default: round(classes/3))', intList('groups'))
     .option('--runs <n>', 'k-means runs per k (groups from all runs, duplicates dropped)', num('runs', { min: 1, int: true }), SPECIALIST_DEFAULTS.runs)
     .option('--min-size <n>', 'smallest group kept', num('min-size', { min: 1, int: true }), SPECIALIST_DEFAULTS.minSize)
-    .option('--max-size <n>', 'largest group kept (default: classes − 1)', num('max-size', { min: 1, int: true }))
+    .option('--max-size <n>', 'largest group kept (default: half the classes)', num('max-size', { min: 1, int: true }))
     .option('--temperature <T>', 'T of the soft outputs for the covariance and of the soft targets', num('temperature', { min: 0, minExclusive: true }), SPECIALIST_DEFAULTS.temperature)
-    .option('--alpha <a>', 'weight of the soft-target term (0 = hard labels only)', num('alpha', { min: 0, max: 1 }), SPECIALIST_DEFAULTS.alpha)
+    .option('--alpha <a>', "weight of the generalist's soft targets (default 0: hard labels, as the paper's specialists)", num('alpha', { min: 0, max: 1 }), SPECIALIST_DEFAULTS.alpha)
     .option('--group-share <r>', 'share of each batch drawn from the group', num('group-share', { min: 0, max: 1, minExclusive: true }), SPECIALIST_DEFAULTS.groupShare)
-    .option('--workers <n>', 'specialists trained at once, each in a worker thread (default: cores)', num('workers', { min: 1, int: true }));
+    .option('--workers <n>', 'specialists trained at once, each in a worker thread (default: cores)', num('workers', { min: 1, int: true }))
+    .option('--dustbin-init <fit|mean>', "the dustbin column's start: fitted to the folded generalist, or the mean of the other columns", choice('dustbin-init', DUSTBIN_INITS), 'fit');
   addTrainingFlags(cmd, { epochs: SPECIALIST_DEFAULTS.epochs, lr: SPECIALIST_DEFAULTS.lr });
   cmd.action(async (f: Flags, c: Command) => {
     if (f.batchnorm) throw new UsageError('--batchnorm: a specialist keeps the generalist\'s architecture; BatchNorm cannot be added');
@@ -132,6 +137,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       workers: f.workers ?? availableParallelism(),
       threads: f.threads,
       dropout,
+      dustbinInit: f.dustbinInit,
     };
     const r = (await run('specialists', args)) as SpecialistsJobResult;
     const w = process.stdout.write.bind(process.stdout);
