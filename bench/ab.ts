@@ -23,12 +23,12 @@ const passes = Number(val('passes', '9'));
 const steps = Number(val('steps', '30'));
 const warmup = Number(val('warmup', '10'));
 const threads = Number(val('threads', '2'));
-const variants: { name: string; rt: RuntimeOptions; step: StepGraphOptions }[] = [];
+const variants: { name: string; rt: RuntimeOptions; step: StepGraphOptions & { preallocate?: boolean } }[] = [];
 args.forEach((a, i) => {
   if (a !== '--v') return;
   const s = args[i + 1];
   const eq = s.indexOf('=');
-  const v = JSON.parse(s.slice(eq + 1)) as { rt?: RuntimeOptions; step?: StepGraphOptions };
+  const v = JSON.parse(s.slice(eq + 1)) as { rt?: RuntimeOptions; step?: StepGraphOptions & { preallocate?: boolean } };
   variants.push({ name: s.slice(0, eq), rt: { threads, ...v.rt }, step: v.step ?? {} });
 });
 if (variants.length < 1) throw new RangeError('give at least one --v name=JSON');

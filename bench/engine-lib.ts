@@ -68,7 +68,7 @@ function mlpSpec(dims: number[], dropout = 0, inputDropout = 0) {
   return { spec: `mlp:${dims.slice(1, -1).join(',')}`, inputShape: [dims[0]], classes: dims[dims.length - 1], options: { dropout, inputDropout } };
 }
 
-export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: StepGraphOptions = {}): Promise<PreparedRow> {
+export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: StepGraphOptions & { preallocate?: boolean } = {}): Promise<PreparedRow> {
   const rng = new Rng(seed);
   const B = spec.batch;
   const dims = spec.name.startsWith('student') ? STUDENT : TEACHER;
@@ -93,7 +93,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const net = Network.create(kd ? mlpSpec(dims) : mlpSpec(dims, 0.5, 0.2), seed);
   const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 }, stepOpts);
   const runner = await Runner.create(sg.graph, rt);
-  const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
+  const stepper = new StepRunner(runner, sg.bindings, sg.initialState, { preallocate: stepOpts.preallocate });
   const labels = Array.from({ length: POOL }, () => BigInt64Array.from({ length: B }, () => BigInt(rng.int(C))));
   const targets = labels.map((l) => {
     const t = new Float32Array(B * C);

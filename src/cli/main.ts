@@ -2,7 +2,9 @@
 /**
  * `dk`: the command-line interface. Commands validate their flags here (UsageError, exit 2),
  * then run their job in a worker thread while this thread draws progress bars.
- * Exit codes: 0 ok, 2 bad input, 3 divergence, 1 anything else (a bug: stack shown with --debug).
+ * Exit codes: 0 ok, 2 bad input (files, flags, configs, a full disk), 3 divergence, 130
+ * interrupted, 1 anything else (a bug). Errors print one line `dk: <message>`; the stack trace
+ * only with --debug.
  */
 import { Command, CommanderError } from 'commander';
 import { runInWorker, JobError } from '../runtime/worker.js';
@@ -13,10 +15,17 @@ import { registerPaper } from './commands/paper.js';
 
 const REGISTRY = new URL('./jobs.js', import.meta.url);
 
+/** System errors that are the machine's or the user's doing (a full disk, permissions), not a bug. */
+const SYSTEM_ERROR = /^(ENOSPC|EDQUOT|EFBIG|EROFS|EACCES|EPERM|ENOENT|ENOTDIR|EISDIR|EMFILE|ENFILE|EIO)\b/;
+
 function exitCodeOf(e: unknown): number {
   if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-  const code = (e as { exitCode?: number }).exitCode;
-  return typeof code === 'number' ? code : 1;
+  const code = (e as { exitCode?: number } | null)?.exitCode;
+  if (typeof code === 'number') return code;
+  const sys = (e as NodeJS.ErrnoException | null)?.code;
+  if (typeof sys === 'string' && SYSTEM_ERROR.test(sys)) return 2;
+  if (SYSTEM_ERROR.test(String((e as Error | null)?.message ?? ''))) return 2; // from the worker, code lost
+  return 1;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -52,10 +61,11 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     const code = exitCodeOf(e);
     if (e instanceof CommanderError) return code; // commander already printed its message
-    const err = e as Error;
+    const err = e instanceof Error ? e : new Error(String(e));
     const msg = err.message.split('\n')[0];
-    process.stderr.write(`dk: ${msg}\n`);
-    if (debug || code === 1) process.stderr.write(`${(e instanceof JobError && e.workerStack) || err.stack}\n`);
+    process.stderr.write(`dk: ${code === 1 ? 'internal error: ' : ''}${msg}\n`);
+    if (debug) process.stderr.write(`${(e instanceof JobError && e.workerStack) || err.stack}\n`);
+    else if (code === 1) process.stderr.write('dk: this is a bug; run again with --debug for the stack trace, and please report it\n');
     return code;
   }
 }

@@ -3,13 +3,19 @@
  * The learning rate (and Adam's bias correction) are fed each step, so schedules need no rebuild.
  *
  * SGD (PyTorch convention): d = g + λ·w;  v' = μ·v + d;  w' = w − lr·v'   (Nesterov: w' = w − lr·(d + μ·v'))
- *   Emitted by default in the "scaled velocity" form, which is the same update with fewer passes
- *   over the weights: the state holds u = −lr_prev·v (name '<param>.velocity'; lr_prev, the lr of
- *   the step that wrote it, is a scalar state 'optim.lr_prev'), so with r = lr/lr_prev
- *     u' = μ·r·u − lr·d   (= −lr·v'),   w' = w + u'   (Nesterov: w' = w − lr·d + μ·u')
- *   and −lr is applied to the small [batch, out] gradient before the weight-gradient Gemm. Exact
- *   for any lr schedule with lr > 0; a step with lr = 0 leaves w unchanged but also clears the
- *   velocity (PyTorch would keep accumulating it). `form: 'torch'` emits the literal formula.
+ *   Emitted in forms that compute the same update with fewer passes over the weights. 'scaled':
+ *   the state holds u = −lr_prev·v (name '<param>.velocity'; lr_prev, the lr of the step that
+ *   wrote it, is a scalar state 'optim.lr_prev'), so with k = μ·lr/lr_prev
+ *     u' = k·u − lr·d   (= −lr·v'),   w' = w + u'   (Nesterov: w' = w − lr·d + μ·u')
+ *   and −lr is applied to the small [batch, out] gradient before the weight-gradient Gemm.
+ *   'history' (the default; heavy-ball form, Polyak 1964): since w − w_prev = u, no velocity is
+ *   kept: the state is the previous step's weights '<param>.prev', handed over by the runner
+ *   without a copy, and  w' = w + k·(w − w_prev) − lr·d.  The step then outputs only the new
+ *   weights (onnxruntime-node copies every output into a fresh buffer: half the bytes), but u is
+ *   recovered to float32 rounding of w (the same order as rounding w + u itself). Used without
+ *   Nesterov and max-norm (scaled form otherwise). Both are exact for any lr schedule with lr > 0;
+ *   a step with lr = 0 leaves w unchanged but clears the velocity (PyTorch keeps accumulating it).
+ *   `form: 'torch'` emits the literal formula.
  * Adam (Kingma & Ba 2015, "efficient" form): m' = β1·m + (1−β1)·d;  v' = β2·v + (1−β2)·d²;
  *   w' = w − lr·c_t·m'/(√v' + ε),  c_t = √(1−β2^t)/(1−β1^t) fed as 'adam_correction'.
  *   Adam: d = g + λ·w (L2).  AdamW (Loshchilov & Hutter 2019): d = g, and w' −= lr·λ·w (decoupled).
@@ -66,10 +72,12 @@ export interface OptimItem {
 }
 
 export interface OptimState {
-  /** Name of the state input, its dims, and the value computing its update. */
+  /** Name of the state input, its dims, and the value computing its update… */
   name: string;
   dims: number[];
-  next: Value;
+  next?: Value;
+  /** …or, instead of `next`: the state becomes this parameter's value as fed to this step (its initial value is the parameter's). */
+  carryFrom?: string;
 }
 
 export interface OptimResult {
@@ -130,16 +138,22 @@ function scaledGrad(g: GraphBuilder, grad: Value, negLr: Value): Value {
   return g.mul(grad, negLr);
 }
 
+export type SgdForm = 'history' | 'scaled' | 'torch';
+
 export interface EmitOptions {
   /** Fold momentum into the weight-gradient Gemm (torch form only): v' = Gemm(A, G, v, beta = μ). */
   fuse?: boolean;
-  /** SGD with momentum: 'scaled' (default, fewer passes) or 'torch' (the literal formula). */
-  form?: 'scaled' | 'torch';
+  /** SGD with momentum: 'history' (default), 'scaled' or 'torch' (the literal formula); see the header. */
+  form?: SgdForm;
 }
 
 export function emitOptimizer(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: OptimConfig, opts: EmitOptions = {}): OptimResult {
   validateOptim(cfg);
-  if (cfg.kind === 'sgd' && cfg.momentum > 0 && (opts.form ?? 'scaled') === 'scaled' && !opts.fuse) return emitScaledSgd(g, items, lr, cfg);
+  const form = opts.form ?? 'history';
+  if (cfg.kind === 'sgd' && cfg.momentum > 0 && !opts.fuse && form !== 'torch') {
+    // the history form keeps no velocity: not with Nesterov (w' − w is not the velocity) nor max-norm (it would fold the projection into the momentum)
+    return emitScaledSgd(g, items, lr, cfg, form === 'history' && !cfg.nesterov && !(cfg.maxNorm > 0));
+  }
   const fuse = opts.fuse ?? false;
   const next = new Map<string, Value>();
   const state: OptimState[] = [];
@@ -184,8 +198,11 @@ export function emitOptimizer(g: GraphBuilder, items: OptimItem[], lr: Value, cf
   return { next, state, scalars };
 }
 
-/** SGD with momentum in the scaled-velocity form (see the header): u = −lr_prev·v. */
-function emitScaledSgd(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: OptimConfig): OptimResult {
+/**
+ * SGD with momentum in the scaled-velocity form (see the header): u = −lr_prev·v, either kept as a
+ * state of its own or (history) recovered as u = w − w_prev from the previous step's weights.
+ */
+function emitScaledSgd(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: OptimConfig, history: boolean): OptimResult {
   const next = new Map<string, Value>();
   const state: OptimState[] = [];
   let negLr!: Value;
@@ -203,9 +220,16 @@ function emitScaledSgd(g: GraphBuilder, items: OptimItem[], lr: Value, cfg: Opti
     const w = it.param;
     let w1!: Value;
     g.scope(`optim/${name}`, () => {
-      const u = g.input(`${name}.velocity`, w.dtype, w.shape);
       let d = scaledGrad(g, it.grad, negLr); // −lr·g
       if (cfg.weightDecay > 0 && it.spec.decay) d = g.add(d, g.mul(w, g.mul(negLr, g.s(w, cfg.weightDecay))));
+      if (history) {
+        // w' = w + k·(w − w_prev) − lr·d;  w_prev' = w (handed over by the runner, not computed)
+        const wp = g.input(`${name}.prev`, w.dtype, w.shape);
+        state.push({ name: wp.name, dims: w.shape as number[], carryFrom: w.name });
+        w1 = g.op('Sum', [w, g.mul(g.sub(w, wp), k), d]);
+        return;
+      }
+      const u = g.input(`${name}.velocity`, w.dtype, w.shape);
       const u1 = g.add(g.mul(u, k), d);
       state.push({ name: u.name, dims: w.shape as number[], next: u1 });
       w1 = cfg.nesterov ? g.add(g.add(w, d), g.mul(u1, g.s(u1, cfg.momentum))) : g.add(w, u1);

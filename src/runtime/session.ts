@@ -116,10 +116,15 @@ export class Runner {
   }
 }
 
-/** A state value carried from one step to the next: `input` is fed, `output` is its update. */
+/**
+ * A state value carried from one step to the next: `input` is fed, and either `output` is its
+ * update, or `carryFrom` names another state whose value as fed to this step becomes this one's
+ * (the previous weights, say: handed over without a copy).
+ */
 export interface StateBinding {
   input: string;
-  output: string;
+  output?: string;
+  carryFrom?: string;
   /**
    * The update may be written into the fed buffer (graph/inplace.ts: every reader of `input`
    * runs before the writer of `output`); one buffer instead of two.
@@ -128,43 +133,69 @@ export interface StateBinding {
 }
 
 /**
- * A training step: state (weights, optimiser buffers) lives in two preallocated sets of
- * buffers used in turn — one fed, the other written — so a step allocates nothing for state and
- * never feeds a buffer it is writing; except for bindings marked inPlace, whose single buffer is
- * both fed and written (safe by construction, see StateBinding.inPlace).
+ * A training step: state (weights, optimiser buffers) lives in preallocated buffers, one fed and
+ * another written, swapped after each step, so a step allocates no state and never feeds a buffer
+ * it is writing; except for bindings marked inPlace, whose single buffer is both fed and written
+ * (safe by construction), and carried states, which take over their source's fed buffer (whose
+ * own old buffer then becomes the source's next output buffer: three buffers in rotation).
+ *
+ * With `preallocate: false` the state outputs are taken as onnxruntime returns them instead.
+ * (onnxruntime-node 1.30 copies every output into a fresh ArrayBuffer even when a preallocated
+ * one is given, so neither way avoids that copy; fewer output bytes is what pays.)
  */
 export class StepRunner {
   private front: Map<string, TensorData>;
   private back: Map<string, TensorData>;
   private extraOut = new Map<string, TensorData>();
+  private readonly preallocate: boolean;
+  private readonly updated: (StateBinding & { output: string })[];
+  private readonly carried: (StateBinding & { carryFrom: string })[];
 
   constructor(
     readonly runner: Runner,
     readonly bindings: readonly StateBinding[],
     initial: Map<string, TensorData>,
+    opts: { preallocate?: boolean } = {},
   ) {
+    this.preallocate = opts.preallocate ?? true;
+    this.updated = bindings.filter((b): b is StateBinding & { output: string } => b.output !== undefined);
+    this.carried = bindings.filter((b): b is StateBinding & { carryFrom: string } => b.carryFrom !== undefined);
+    if (this.updated.length + this.carried.length !== bindings.length) throw new RangeError('each state binding needs exactly one of output, carryFrom');
+    for (const c of this.carried) {
+      const src = this.updated.find((b) => b.input === c.carryFrom);
+      if (!src || src.inPlace) throw new RangeError(`state '${c.input}' carries '${c.carryFrom}', which is not an updated (double-buffered) state`);
+      if (this.carried.some((o) => o !== c && o.carryFrom === c.carryFrom)) throw new RangeError(`two states carry '${c.carryFrom}'`);
+    }
     this.front = new Map();
     this.back = new Map();
+    const copy = (t: TensorData): TensorData => ({ dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] });
     for (const b of bindings) {
       const t = initial.get(b.input);
       if (!t) throw new RangeError(`no initial value for state '${b.input}'`);
-      const f = { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] };
+      const f = copy(t);
       this.front.set(b.input, f);
-      this.back.set(b.input, b.inPlace ? f : { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() as TensorData['data'] });
+      if (b.output !== undefined) this.back.set(b.input, b.inPlace ? f : copy(t));
     }
   }
 
   /**
-   * One step. `fetch` names extra outputs (loss, metrics) returned as fresh copies with their
-   * shapes given in `fetchShapes` when known (preallocated), else allocated by ORT.
+   * One step. `fetch` names extra outputs (loss, metrics) with their dtype and dims; they are
+   * returned in buffers reused from step to step (preallocated), or fresh ones (not preallocated).
    */
   async step(batch: Record<string, TensorData>, fetch: Record<string, { dtype: DType; dims: number[] }> = {}): Promise<Record<string, TensorData>> {
     const feeds: Record<string, TensorData> = { ...batch };
-    const outs: Record<string, TensorData> = {};
-    for (const b of this.bindings) {
-      feeds[b.input] = this.front.get(b.input)!;
-      outs[b.output] = this.back.get(b.input)!;
+    for (const b of this.bindings) feeds[b.input] = this.front.get(b.input)!;
+    if (!this.preallocate) {
+      const names = [...this.updated.map((b) => b.output), ...Object.keys(fetch)];
+      const got = await this.runner.run(feeds, names);
+      for (const c of this.carried) this.front.set(c.input, this.front.get(c.carryFrom)!);
+      for (const b of this.updated) this.front.set(b.input, got[b.output]);
+      const res: Record<string, TensorData> = {};
+      for (const k of Object.keys(fetch)) res[k] = got[k];
+      return res;
     }
+    const outs: Record<string, TensorData> = {};
+    for (const b of this.updated) outs[b.output] = this.back.get(b.input)!;
     for (const k of Object.keys(fetch)) {
       const spec = fetch[k];
       let t = this.extraOut.get(k);
@@ -175,9 +206,18 @@ export class StepRunner {
       outs[k] = t;
     }
     await this.runner.runInto(feeds, outs);
-    const tmp = this.front;
-    this.front = this.back;
-    this.back = tmp;
+    const front = new Map<string, TensorData>();
+    const back = new Map<string, TensorData>();
+    for (const b of this.updated) {
+      front.set(b.input, this.back.get(b.input)!);
+      back.set(b.input, this.front.get(b.input)!);
+    }
+    for (const c of this.carried) {
+      front.set(c.input, this.front.get(c.carryFrom)!); // the source as fed this step
+      back.set(c.carryFrom, this.front.get(c.input)!); // the old carried buffer is free: the source's next output
+    }
+    this.front = front;
+    this.back = back;
     const res: Record<string, TensorData> = {};
     for (const k of Object.keys(fetch)) res[k] = outs[k];
     return res;

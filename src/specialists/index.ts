@@ -1,7 +1,9 @@
 /**
  * Specialist networks (Hinton, Vinyals & Dean 2015, section 5): confusable groups from the
  * generalist's class covariance, folding onto group + dustbin, the dustbin bias and enriched
- * sampling, KL combination at inference, Table-4 evaluation and the specialists manifest.
+ * sampling, KL combination at inference, Table-4 evaluation and the specialists manifest;
+ * specialist models and their training (in parallel worker threads), the pipeline from a
+ * generalist to a directory of specialists, and the combined evaluation on a dataset.
  */
 export {
   type SoftOutputsInput,
@@ -67,3 +69,33 @@ export {
   checkSpecialistFile,
   specialistEntry,
 } from './manifest.js';
+export { type DustbinInit, type DustbinReadout, DUSTBIN_INITS, fitDustbinReadout, meanDustbinReadout } from './dustbin.js';
+export {
+  type SpecialistTrainOptions,
+  type TrainedSpecialist,
+  LOG_PROB_FLOOR,
+  specialistNetwork,
+  foldedLogProbs,
+  foldedDataset,
+  enrichedSampler,
+  trainSpecialist,
+} from './train.js';
+export {
+  type SpecialistJobArgs,
+  type SpecialistJobResult,
+  type TrainSpecialistsOptions,
+  specialistSeed,
+  threadsPerWorker,
+  trainSpecialists,
+} from './workers.js';
+export { type BuildSpecialistsOptions, type BuiltSpecialists, buildSpecialists, specialistFileName } from './pipeline.js';
+export { type SpecialistsDir, MANIFEST_FILE, checkOutDir, writeSpecialistsDir, readSpecialistsDir } from './files.js';
+export {
+  type LoadedSpecialist,
+  type LoadedSpecialists,
+  type EvaluateSpecialistsOptions,
+  type SpecialistsOutcome,
+  DEFAULT_TOP_N,
+  loadSpecialists,
+  evaluateSpecialists,
+} from './infer.js';

@@ -13,7 +13,8 @@
  *     "sha256": "<64 hex>",
  *     "group": [3, 5, 8],                // ascending; output i ↔ class group[i], output |G| = dustbin
  *     "classMap": [3,3,3,0,3,1,3,3,2,3], // length C: the specialist output of each class
- *     "dustbinBias": 1.386,              // added to the dustbin logit = log(oversamplingFactor)
+ *     "dustbinBias": 1.386,              // log(oversamplingFactor), already added to the .onnx's
+ *                                        // out.bias[dustbin] (a record; not applied again)
  *     "oversamplingFactor": 4,
  *     "epochs": 10,
  *     "seed": 1

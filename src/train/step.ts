@@ -9,7 +9,7 @@ import { canWriteInPlace } from '../graph/inplace.js';
 import { prune } from '../graph/prune.js';
 import { backward } from '../autodiff/walker.js';
 import type { ForwardCtx } from '../nn/module.js';
-import { type OptimConfig, emitOptimizer } from '../optim/optimizers.js';
+import { type OptimConfig, type SgdForm, emitOptimizer } from '../optim/optimizers.js';
 import type { StateBinding } from '../runtime/session.js';
 import { type LossKind, buildLoss } from '../distill/losses.js';
 import type { MaskSpec, Network } from './network.js';
@@ -29,8 +29,8 @@ export const NEXT = ':next';
 export interface StepGraphOptions {
   /** Fold SGD momentum into the weight-gradient Gemm (C = v, beta = μ; torch form). Default false: slower on AVX2. */
   fuse?: boolean;
-  /** SGD-momentum form (optimizers.ts): 'scaled' (default) or 'torch'. */
-  sgdForm?: 'scaled' | 'torch';
+  /** SGD-momentum form (optimizers.ts): 'history' (default), 'scaled' or 'torch'. */
+  sgdForm?: SgdForm;
   /** Update optimiser state in place where safe (graph/inplace.ts). Default true. */
   inPlace?: boolean;
 }
@@ -86,7 +86,12 @@ export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimCon
     initialState.set(b.name, tensor('float32', b.dims, net.buffers.get(b.name)!.slice()));
   }
   for (const s of upd.state) {
-    g.output(s.next, s.name + NEXT);
+    if (s.carryFrom) {
+      bindings.push({ input: s.name, carryFrom: s.carryFrom });
+      initialState.set(s.name, tensor('float32', s.dims, net.params.get(s.carryFrom)!.slice()));
+      continue;
+    }
+    g.output(s.next!, s.name + NEXT);
     bindings.push({ input: s.name, output: s.name + NEXT });
     initialState.set(s.name, tensor('float32', s.dims, new Float32Array(s.dims.reduce((a, b) => a * b, 1))));
   }
@@ -95,7 +100,7 @@ export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimCon
   const graph = prune(g.build());
   if (opts.inPlace ?? true) {
     const optimState = new Set(upd.state.map((s) => s.name));
-    for (const b of bindings) if (optimState.has(b.input) && canWriteInPlace(graph, b.input, b.output)) b.inPlace = true;
+    for (const b of bindings) if (b.output && optimState.has(b.input) && canWriteInPlace(graph, b.input, b.output)) b.inPlace = true;
   }
   return {
     graph,

@@ -218,11 +218,37 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   if (cfg.jitter > 0 && data.shape.length < 2) throw new RangeError(`jitter needs image-shaped data ([C,H,W]); this data's examples have shape [${data.shape}]`);
 
   const sg = buildStepGraph(net, cfg.loss, cfg.optim);
-  const runner = await Runner.create(sg.graph, opts.runtime);
-  const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
-  const evalRunner = opts.test || opts.evalSets?.length ? await Runner.create(forwardGraphWithParamInputs(net), opts.runtime) : null;
-
   const sampler = opts.sampler ?? shuffledBatches(data.n, Math.min(cfg.batch, data.n));
+  const log = opts.onLog ?? ((text: string) => process.stderr.write(`dk: ${text}\n`));
+  // Checkpoints: named and (when resuming) loaded and checked before any session is created.
+  const ck = cfg.checkpoint ? setupCheckpoints(net, data, cfg, opts, sg.initialState, sampler, log) : null;
+  const runner = await Runner.create(sg.graph, opts.runtime);
+  let evalRunner: Runner | null = null;
+  try {
+    evalRunner = opts.test || opts.evalSets?.length ? await Runner.create(forwardGraphWithParamInputs(net), opts.runtime) : null;
+    return await trainLoop(net, data, cfg, opts, sg, sampler, runner, evalRunner, ck, log);
+  } finally {
+    await runner.release();
+    if (evalRunner) await evalRunner.release();
+  }
+}
+
+async function trainLoop(
+  net: Network,
+  data: Dataset,
+  cfg: TrainConfig,
+  opts: TrainOptions,
+  sg: ReturnType<typeof buildStepGraph>,
+  sampler: BatchSampler,
+  runner: Runner,
+  evalRunner: Runner | null,
+  ck: CheckpointSession | null,
+  log: (text: string) => void,
+): Promise<TrainResult> {
+  const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
+  const D = featureSize(data);
+  const C = net.spec.classes;
+  const labeled = opts.labeled ?? true;
   const B = Math.min(cfg.batch, data.n);
   const stepsPerEpoch = sampler.stepsPerEpoch;
   const totalSteps = stepsPerEpoch * cfg.epochs;
@@ -232,8 +258,6 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
     dropout: Rng.derive(cfg.seed, 'dropout'),
     jitter: Rng.derive(cfg.seed, 'jitter'),
   };
-  const log = opts.onLog ?? ((text: string) => process.stderr.write(`dk: ${text}\n`));
-  const ck = cfg.checkpoint ? setupCheckpoints(net, data, cfg, opts, sg.initialState, sampler, log) : null;
   // Preallocated batch buffers.
   const xRaw = new Float32Array(B * D);
   const xBuf = cfg.jitter > 0 ? new Float32Array(B * D) : xRaw;
@@ -414,8 +438,6 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
       if (!Number.isFinite(v[i])) throw new DivergenceError(`weight '${k}' became non-finite; likely cause: learning rate too high`);
     }
   }
-  await runner.release();
-  if (evalRunner) await evalRunner.release();
   return { history, seconds: (performance.now() - t0) / 1000 };
 }
 

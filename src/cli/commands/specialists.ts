@@ -117,6 +117,9 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
   addTrainingFlags(cmd, { epochs: SPECIALIST_DEFAULTS.epochs, lr: SPECIALIST_DEFAULTS.lr });
   cmd.action(async (f: Flags, c: Command) => {
     if (f.batchnorm) throw new UsageError('--batchnorm: a specialist keeps the generalist\'s architecture; BatchNorm cannot be added');
+    for (const [k, flag] of [['checkpointDir', 'checkpoint-dir'], ['checkpointEvery', 'checkpoint-every'], ['resume', 'resume']] as const) {
+      if (f[k] !== undefined) throw new UsageError(`--${flag}: not supported by dk specialists (each specialist is a short run from the generalist's weights; rerun instead)`);
+    }
     if (f.groupShare >= 1) throw new UsageError(`--group-share: must be < 1, got ${f.groupShare}`);
     if (f.maxSize !== undefined && f.maxSize < f.minSize) throw new UsageError(`--max-size (${f.maxSize}) must be ≥ --min-size (${f.minSize})`);
     checkOutDir(f.out, f.force);
@@ -133,7 +136,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       minSize: f.minSize,
       maxSize: f.maxSize,
       groupShare: f.groupShare,
-      train: trainConfigFrom(f, { alpha: f.alpha, temperature: f.temperature, loss: f.alpha > 0 ? 'soft-ce' : 'hard' }),
+      train: trainConfigFrom(f, { alpha: f.alpha, temperature: f.temperature, loss: f.alpha > 0 ? 'soft-ce' : 'hard', checkpoint: undefined }),
       workers: f.workers ?? availableParallelism(),
       threads: f.threads,
       dropout,
