@@ -49,7 +49,7 @@ export interface PreparedRow {
 /** A tensor in the peer's --check format: shape plus flat row-major data. */
 export interface CheckTensor {
   shape: number[];
-  data: number[];
+  data: ArrayLike<number>;
 }
 /** The peer's --check file: W1,b1,…,Wn,bn ([in,out] as our Gemm), x [B,in], y [B], t [B,C], T, alpha. */
 export type KdCheckFile = Record<string, CheckTensor | number>;
@@ -94,6 +94,18 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 }, stepOpts);
   const runner = await Runner.create(sg.graph, rt);
   const stepper = new StepRunner(runner, sg.bindings, sg.initialState, { preallocate: stepOpts.preallocate });
+  // Keep only what the KD check needs to rebuild the initial state (not the initial state itself:
+  // a copy of every weight and optimiser buffer that training would not hold either).
+  const bindings = sg.bindings;
+  const stateDims = new Map([...sg.initialState].map(([k, v]) => [k, v.dims]));
+  const initialState = (): Map<string, TensorData> =>
+    new Map(
+      bindings.map((b) => {
+        const src = net.params.get(b.input) ?? (b.carryFrom ? net.params.get(b.carryFrom) : undefined);
+        const dims = stateDims.get(b.input)!;
+        return [b.input, tensor('float32', dims, src ? src.slice() : new Float32Array(dims.reduce((x, y) => x * y, 1)))];
+      }),
+    );
   const labels = Array.from({ length: POOL }, () => BigInt64Array.from({ length: B }, () => BigInt(rng.int(C))));
   const targets = labels.map((l) => {
     const t = new Float32Array(B * C);
@@ -110,7 +122,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const T = tensor('float32', [], [20]);
   const fetch = { loss: { dtype: 'float32' as const, dims: [] }, correct: { dtype: 'float32' as const, dims: [] } };
   const kdCheck = async (a: number): Promise<{ loss: number; file: KdCheckFile }> => {
-    const probe = new StepRunner(runner, sg.bindings, sg.initialState);
+    const probe = new StepRunner(runner, bindings, initialState());
     const res = await probe.step(
       {
         input: tensor('float32', [B, D], xs[0]),
@@ -124,15 +136,15 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
       { loss: fetch.loss },
     );
     const file: KdCheckFile = {};
-    const flat = (v: ArrayLike<number>) => Array.from(v);
+    const flat = (v: Float32Array) => v;
     let k = 0;
     for (const p of net.paramSpecs) {
-      const v = sg.initialState.get(p.name)!.data as Float32Array;
+      const v = net.params.get(p.name)!; // the initial weights (the runner trains copies)
       if (p.dims.length === 2) file[`W${++k}`] = { shape: [...p.dims], data: flat(v) };
       else file[`b${k}`] = { shape: [...p.dims], data: flat(v) };
     }
     file.x = { shape: [B, D], data: flat(xs[0]) };
-    file.y = { shape: [B], data: Array.from(labels[0], Number) };
+    file.y = { shape: [B], data: Float64Array.from(labels[0], Number) };
     file.t = { shape: [B, C], data: flat(teacher[0]) };
     file.T = T.data[0] as number;
     file.alpha = a;

@@ -1,6 +1,6 @@
 /**
  * `npm run bench:peer [-- --passes 9] [--steps 40] [--warmup 15] [--threads 2] [--only name[:batch],…]
- *   [--json FILE] [--python /usr/bin/python3] [--no-check]`
+ *   [--json FILE] [--python /usr/bin/python3] [--no-check] [--gap-ms 50] [--rt '{"spinning":false}']`
  *
  * Our engine against PyTorch (bench/peers/torch_bench.py) on the same CPU, in one process tree:
  * the peer runs as a persistent child (`torch_bench.py --serve`, with OPENBLAS_CORETYPE and
@@ -18,12 +18,13 @@
  * the Python interpreter cannot import torch. A benchmark, never part of `npm test`.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { RuntimeOptions } from '../src/runtime/session.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { ROWS, type PreparedRow, type RowResult, type RowSpec, prepareRow, resultOf, timePass } from './engine-lib.js';
+import { type KdCheckFile, ROWS, type PreparedRow, type RowResult, type RowSpec, prepareRow, resultOf, timePass } from './engine-lib.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,10 +45,14 @@ const passes = intArg('passes', 9);
 const steps = intArg('steps', 40);
 const warmup = intArg('warmup', 15, 0);
 const threads = intArg('threads', 2);
+/** Pause between passes so the other side's spinning worker threads have gone to sleep. */
+const gapMs = intArg('gap-ms', 50, 0);
 const python = arg('python') ?? '/usr/bin/python3';
 const jsonOut = arg('json');
 const doCheck = !process.argv.includes('--no-check');
 const only = arg('only')?.split(',');
+/** Extra runtime options for our side, as JSON (experiments; default: the library's defaults). */
+const rtExtra = JSON.parse(arg('rt') ?? '{}') as RuntimeOptions;
 for (const o of only ?? []) {
   if (!ROWS.some((r) => o === r.name || o === `${r.name}:${r.batch}`)) {
     process.stderr.write(`bench:peer: unknown row '${o}'; valid: ${ROWS.map((r) => `${r.name}[:${r.batch}]`).join(', ')}\n`);
@@ -142,6 +147,35 @@ function resetPeak(): boolean {
     return false;
   }
 }
+/**
+ * Write the check file as JSON in chunks (a few MB of floats: no giant string, so the check does
+ * not leave a grown heap behind in our RSS). Float32 values print exactly as JS doubles.
+ */
+function writeCheckFile(path: string, file: KdCheckFile): void {
+  const fd = openSync(path, 'w');
+  try {
+    let first = true;
+    writeSync(fd, '{');
+    for (const [k, v] of Object.entries(file)) {
+      writeSync(fd, `${first ? '' : ','}${JSON.stringify(k)}:`);
+      first = false;
+      if (typeof v === 'number') {
+        writeSync(fd, JSON.stringify(v));
+        continue;
+      }
+      writeSync(fd, `{"shape":${JSON.stringify(v.shape)},"data":[`);
+      for (let i = 0; i < v.data.length; i += 8192) {
+        const part: number[] = [];
+        for (let j = i; j < Math.min(i + 8192, v.data.length); j++) part.push(v.data[j]);
+        writeSync(fd, (i ? ',' : '') + part.join(','));
+      }
+      writeSync(fd, ']}');
+    }
+    writeSync(fd, '}');
+  } finally {
+    closeSync(fd);
+  }
+}
 const peakMB = () => statusMB('VmHWM') ?? process.resourceUsage().maxRSS / 1024;
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -162,13 +196,13 @@ try {
   const checks: { alpha: number; ours: number; peer: number; rel: number }[] = [];
   if (doCheck) {
     const kdSpec = rows.find((r) => r.name === 'student-kd-step') ?? ROWS[0];
-    const row = await prepareRow(kdSpec, { threads });
+    const row = await prepareRow(kdSpec, { ...rtExtra, threads });
     const dir = mkdtempSync(join(tmpdir(), 'dk-peer-check-'));
     try {
       for (const alpha of [0.9, 0]) {
         const { loss, file } = await row.kdCheck!(alpha);
         const path = join(dir, `check-${alpha}.json`);
-        writeFileSync(path, JSON.stringify(file));
+        writeCheckFile(path, file);
         const theirs = await peer.call<{ loss: number }>({ cmd: 'check', file: path, dtype: 'float32' });
         const rel = Math.abs(loss - theirs.loss) / Math.max(Math.abs(theirs.loss), 1e-30);
         checks.push({ alpha, ours: loss, peer: theirs.loss, rel });
@@ -199,16 +233,21 @@ try {
   for (const spec of rows) {
     gc?.();
     const scoped = resetPeak();
-    const row: PreparedRow = await prepareRow(spec, { threads });
+    const row: PreparedRow = await prepareRow(spec, { ...rtExtra, threads });
     for (let i = 0; i < warmup; i++) await row.step(i);
     await peer.call({ cmd: 'prepare', name: spec.name, batch: spec.batch, warmup });
     const secs: number[] = [];
     let offset = warmup;
+    const pause = () => new Promise((r) => setTimeout(r, gapMs));
     const ourPass = async () => {
+      await pause();
       secs.push(await timePass(row, steps, offset));
       offset += steps;
     };
-    const peerPass = () => peer.call({ cmd: 'pass', steps });
+    const peerPass = async () => {
+      await pause();
+      await peer.call({ cmd: 'pass', steps });
+    };
     for (let p = 0; p < passes; p++) {
       if (p % 2 === 0) {
         await ourPass();

@@ -129,6 +129,9 @@ export class OnnxTeacher {
       log(`teacher ${basename(name)}: ${graph.outputs.length} outputs (${graph.outputs.map((o) => `${o.name} ${fmt(o.shape)}`).join(', ')}); using '${outV.name}'`);
     }
     if (!isFloatType(outV.dtype)) throw new UsageError(`--teacher ${name}: output '${outV.name}' is ${outV.dtype}; a teacher must output float logits or probabilities`);
+    if (outV.shape.length === 1) {
+      throw new UsageError(`--teacher ${name}: output '${outV.name}' has shape ${fmt(outV.shape)} (no class axis); a teacher must output [N,${expect.classes}] logits or probabilities`);
+    }
     const w = width(outV.shape);
     if (w !== null && w !== expect.classes) {
       throw new UsageError(`--teacher ${name}: output '${outV.name}' has shape ${fmt(outV.shape)} (${w} classes) but the data has ${expect.classes} classes (expected [N,${expect.classes}])`);

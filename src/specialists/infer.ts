@@ -10,8 +10,8 @@
  *    KL term to p_g keeps extra specialists from doing harm where they know little. Measured
  *    on held-out validation splits (never the test sets): MNIST with an mlp:30 generalist,
  *    330 errors → 293 (n = 1) / 286 (n = 2); two-digit MNIST numbers (100 classes, mlp:64),
- *    1390 → 1351 / 1318. The cost is at most twice the specialist evaluations. `--top-n 1`
- *    gives the paper's setting;
+ *    1390 → 1351 / 1318 (specialists from the fitted dustbin start). The cost is at most twice
+ *    the specialist evaluations. `--top-n 1` gives the paper's setting;
  * 3. each active specialist's probabilities over its group + dustbin (softmax of its logits,
  *    whose dustbin bias was raised at training time);
  * 4. q = argmin KL(p_g‖q) + Σ_m KL(p_m‖q_m) per example ({@link combine}, EM solver), q = p_g

@@ -87,7 +87,11 @@ export async function buildSpecialists(o: BuildSpecialistsOptions): Promise<Buil
   try {
     groups = confusableGroups(cov, C, grouping);
   } catch (e) {
-    if (e instanceof RangeError) throw new UsageError(e.message.replace(/^confusableGroups: options\./, '').replace(/^confusableGroups: /, ''));
+    if (e instanceof RangeError) {
+      // Name the CLI's flags rather than the library's options.
+      const flags: Record<string, string> = { groupsPerRun: '--groups', minSize: '--min-size', maxSize: '--max-size', runs: '--runs' };
+      throw new UsageError(e.message.replace(/^confusableGroups: /, '').replace(/options\.(\w+)/g, (_m, k: string) => flags[k] ?? k));
+    }
     throw e;
   }
   if (groups.length === 0) {

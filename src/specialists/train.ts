@@ -6,9 +6,9 @@
  * except `out.weight` [in, C] and `out.bias` [C], which become [in, |G|+1] and [|G|+1]:
  * column i (i < |G|) = the generalist's column for class g_i (its logit for that class is
  * unchanged); the dustbin column is a linear function of the generalist's columns, W_D = W a,
- * b_D = b·a + a_0 — by default ('fit') the a that best reproduces the generalist's folded
- * distribution on the training data, else ('mean') the mean of the non-group columns with
- * log|R| added to the bias. See ./dustbin.ts for why and for measurements.
+ * b_D = b·a + a_0 — by default ('mean') the mean of the non-group columns with log|R| added
+ * to the bias, or ('fit') the a that best reproduces the generalist's folded distribution on
+ * the training data. See ./dustbin.ts for why and for measurements.
  *
  * Data. All training examples; labels folded (class g_i → i, every other class → dustbin).
  * Batches come from {@link specialistBatches}: half from the group's classes, half from the rest,
@@ -148,7 +148,7 @@ export interface SpecialistTrainOptions {
   test?: Dataset;
   runtime?: RuntimeOptions;
   onEvent?: (e: TrainEvent) => void;
-  /** Starting dustbin column: 'fit' (default) or 'mean' (see ./dustbin.ts). */
+  /** Starting dustbin column: 'mean' (default) or 'fit' (see ./dustbin.ts). */
   dustbinInit?: DustbinInit;
   /** Add the dustbin bias to out.bias after training (default true; false for tests). */
   raiseDustbin?: boolean;
@@ -178,7 +178,7 @@ export async function trainSpecialist(o: SpecialistTrainOptions): Promise<Traine
   const f = groupFraction(o.train.y, map.group, C);
   const factor = oversamplingFactor(f, share);
   const bias = dustbinLogBias(f, share);
-  const init = o.dustbinInit ?? 'fit';
+  const init = o.dustbinInit ?? 'mean';
   const readout = init === 'fit' ? fitDustbinReadout(o.generalistLogits, softmaxRows(o.generalistLogits, C, 1), C, map.group) : meanDustbinReadout(C, map.group);
   const net = specialistNetwork(o.generalist, map.group, readout);
   const data = foldedDataset(o.train, map.group, C);

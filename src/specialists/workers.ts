@@ -65,7 +65,7 @@ export interface SpecialistJobResult {
 /** One bar per specialist over all its epochs, and a log line per epoch. */
 export function specialistProgress(progress: ProgressSink, index: number, group: readonly number[], epochs: number): (e: TrainEvent) => void {
   const id = `specialist-${index}`;
-  const label = `specialist ${index + 1} {${group.join(',')}}`;
+  const label = `specialist-${index} {${group.join(',')}}`;
   let total = 0;
   let last = 0;
   return (e) => {

@@ -90,6 +90,8 @@ export interface CheckpointHeader {
   identity: RunIdentity;
   /** The caller's description of the run (the CLI stores its effective flags here). */
   run?: unknown;
+  /** The run's checkpoint interval in steps (0: epoch ends only); a resumed run keeps it unless told otherwise. */
+  every?: number;
   progress: CheckpointProgress;
   /** Epoch events so far (the trainer's EpochEvent objects). */
   history: unknown[];

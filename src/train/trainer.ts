@@ -494,11 +494,11 @@ function setupCheckpoints(
     }
   }
   const session: CheckpointSession = {
-    every: c.every ?? 0,
+    every: c.every ?? resumed?.header.every ?? 0,
     resumed,
     lastSaved: null,
     save(p, history, state) {
-      session.lastSaved = saveCheckpoint(c.dir, name, { identity, run: c.run, progress: p, history }, state);
+      session.lastSaved = saveCheckpoint(c.dir, name, { identity, run: c.run, every: session.every, progress: p, history }, state);
     },
   };
   return session;

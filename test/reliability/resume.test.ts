@@ -370,7 +370,8 @@ describe('SIGKILL', () => {
     let lastStep = -1;
     let done = false;
     for (let attempt = 0; attempt <= targets.length && !done; attempt++) {
-      const args = ['train', ...flags, '--out', out, '--checkpoint-every', '3', ...(attempt === 0 ? ['--checkpoint-dir', ck] : ['--resume', ck])];
+      // (A resumed run keeps the checkpoint interval of the run it resumes.)
+      const args = ['train', ...flags, '--out', out, ...(attempt === 0 ? ['--checkpoint-dir', ck, '--checkpoint-every', '3'] : ['--resume', ck])];
       const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/cli/main.js', import.meta.url)), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));

@@ -124,3 +124,24 @@ test('dk specialists → dk eval --specialists on a small MNIST subset', async (
   assert.equal(changedFile.code, 2);
   assert.match(changedFile.stderr, /sha256 [0-9a-f]{64}, but the manifest lists [0-9a-f]{64}/);
 });
+
+test('dk specialists and dk eval --specialists refuse bad calls with exit 2', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'dk-specialists-bad-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const file = join(root, 'a-file');
+  writeFileSync(file, 'x');
+  const cases: [string[], RegExp][] = [
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--checkpoint-dir', root], /--checkpoint-dir: not supported/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--batchnorm'], /--batchnorm/],
+    [['specialists', '--generalist', 'g.onnx', '--out', file], /is a file, expected a directory/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--min-size', '4', '--max-size', '3'], /--max-size \(3\) must be ≥ --min-size \(4\)/],
+    [['specialists', '--generalist', join(root, 'missing.onnx'), '--out', join(root, 'o')], /--generalist .*cannot read/],
+    [['eval', '--model', 'g.onnx', '--top-n', '2'], /--top-n: only applies with --specialists/],
+    [['eval', '--model', file, '--specialists', root], /\.onnx|dark-knowledge|a-file/],
+  ];
+  for (const [args, re] of cases) {
+    const r = dk(...args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, re, args.join(' '));
+  }
+});

@@ -113,7 +113,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     .option('--alpha <a>', "weight of the generalist's soft targets (default 0: hard labels, as the paper's specialists)", num('alpha', { min: 0, max: 1 }), SPECIALIST_DEFAULTS.alpha)
     .option('--group-share <r>', 'share of each batch drawn from the group', num('group-share', { min: 0, max: 1, minExclusive: true }), SPECIALIST_DEFAULTS.groupShare)
     .option('--workers <n>', 'specialists trained at once, each in a worker thread (default: cores)', num('workers', { min: 1, int: true }))
-    .option('--dustbin-init <fit|mean>', "the dustbin column's start: fitted to the folded generalist, or the mean of the other columns", choice('dustbin-init', DUSTBIN_INITS), 'fit');
+    .option('--dustbin-init <mean|fit>', "the dustbin column's start: the mean of the other columns (+log of their count), or fitted to the folded generalist (costs O(examples·classes²))", choice('dustbin-init', DUSTBIN_INITS), 'mean');
   addTrainingFlags(cmd, { epochs: SPECIALIST_DEFAULTS.epochs, lr: SPECIALIST_DEFAULTS.lr });
   cmd.action(async (f: Flags, c: Command) => {
     if (f.batchnorm) throw new UsageError('--batchnorm: a specialist keeps the generalist\'s architecture; BatchNorm cannot be added');
@@ -147,7 +147,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     w(`groups of confusable classes, with the generalist's confusion counts on the ${r.trainExamples} training examples (${r.generalistTrainErrors} errors in all):\n`);
     for (const line of r.groupLines) w(line + '\n');
     for (const s of r.specialists) {
-      w(`${s.file}: group {${s.group.join(',')}} (${(100 * s.groupFraction).toFixed(1)}% of the data), dustbin bias +${s.dustbinBias.toFixed(3)}, final loss ${s.loss.toFixed(4)}, train acc ${(100 * s.trainAccuracy).toFixed(2)}%, ${s.seconds.toFixed(1)} s\n`);
+      w(`${s.file}: group {${s.group.join(',')}} (${(100 * s.groupFraction).toFixed(1)}% of the data), dustbin bias ${s.dustbinBias >= 0 ? '+' : ''}${s.dustbinBias.toFixed(3)}, final loss ${s.loss.toFixed(4)}, train acc ${(100 * s.trainAccuracy).toFixed(2)}%, ${s.seconds.toFixed(1)} s\n`);
     }
     w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json); training took ${r.seconds.training.toFixed(1)} s with ${r.workers} worker(s)\n`);
   });
