@@ -1,19 +1,5 @@
 /** Small numeric helpers for the paper experiments (plain TypeScript over n × C arrays). */
 
-/** Row-wise log-softmax of n × C logits (float64 accumulation), as float32. */
-export function logSoftmaxRows(z: Float32Array, n: number, C: number): Float32Array {
-  const out = new Float32Array(n * C);
-  for (let i = 0; i < n; i++) {
-    let m = -Infinity;
-    for (let k = 0; k < C; k++) m = Math.max(m, z[i * C + k]);
-    let s = 0;
-    for (let k = 0; k < C; k++) s += Math.exp(z[i * C + k] - m);
-    const lse = m + Math.log(s);
-    for (let k = 0; k < C; k++) out[i * C + k] = z[i * C + k] - lse;
-  }
-  return out;
-}
-
 /** softmax(z/T) for one row, as plain numbers. */
 export function softmaxT(z: Float32Array, off: number, C: number, T: number): number[] {
   let m = -Infinity;
@@ -52,16 +38,4 @@ export function errorsWithBias(z: Float32Array, labels: Int32Array, C: number, b
     }
   }
   return { errors, focusErrors, focusCount };
-}
-
-/** Arithmetic mean of the members' softmax probabilities, returned as log-probabilities. */
-export function ensembleLogProbs(members: Float32Array[], n: number, C: number): Float32Array {
-  const acc = new Float64Array(n * C);
-  for (const z of members) {
-    const lp = logSoftmaxRows(z, n, C);
-    for (let i = 0; i < n * C; i++) acc[i] += Math.exp(lp[i]);
-  }
-  const out = new Float32Array(n * C);
-  for (let i = 0; i < n * C; i++) out[i] = Math.log(Math.max(acc[i] / members.length, 1e-30));
-  return out;
 }

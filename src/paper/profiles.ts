@@ -2,6 +2,8 @@
  * The paper job's profiles: how long each experiment trains. 'quick' is what `npm start` runs
  * (≤ 10 minutes on a 2-core machine); 'full' aims at the paper's numbers within an hour.
  */
+import type { SpecialistsExperiment } from './specialists.js';
+
 export interface PaperProfile {
   name: 'quick' | 'full' | 'tiny';
   seed: number;
@@ -19,6 +21,8 @@ export interface PaperProfile {
   fraction: { fraction: number; epochs: number };
   tempSweep: { specs: string[]; temperatures: number[]; epochs: number };
   ensemble: { members: { spec: string; seed: number; epochs: number; dropout: number; inputDropout: number; jitter: number }[]; studentEpochs: number };
+  /** Specialists on a deliberately small generalist (src/paper/specialists.ts). */
+  specialists: SpecialistsExperiment;
   /** Restrict the training set (tests only). */
   trainLimit?: number;
 }
@@ -46,6 +50,7 @@ export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
       ],
       studentEpochs: 4,
     },
+    specialists: { generalist: 'mlp:30', generalistEpochs: 5, groupsPerRun: [3, 4, 5], runs: 2, epochs: 3, temperature: 2 },
   },
   full: {
     ...base,
@@ -66,6 +71,7 @@ export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
       ],
       studentEpochs: 30,
     },
+    specialists: { generalist: 'mlp:30', generalistEpochs: 15, groupsPerRun: [3, 4, 5], runs: 3, epochs: 10, temperature: 2 },
   },
   tiny: {
     ...base,
@@ -86,5 +92,6 @@ export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
       ],
       studentEpochs: 1,
     },
+    specialists: { generalist: 'mlp:8', generalistEpochs: 1, groupsPerRun: [3], runs: 1, epochs: 1, temperature: 2 },
   },
 };

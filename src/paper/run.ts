@@ -9,7 +9,7 @@ import { cpus } from 'node:os';
 import { mkdirSync } from 'node:fs';
 import { loadData } from '../data/load.js';
 import type { Dataset } from '../data/dataset.js';
-import { keepClasses, omitClasses, splitHoldout, stratifiedFraction, subset } from '../data/subset.js';
+import { keepClasses, omitClasses, stratifiedFraction, subset } from '../data/subset.js';
 import { modelInputShape } from '../nn/spec.js';
 import { DEFAULT_OPTIM } from '../optim/optimizers.js';
 import { type EvalSummary, argmaxRows, networkLogits, summarise } from '../train/evaluate.js';
@@ -24,7 +24,11 @@ import { SCHEMA_VERSION } from '../report/schema.js';
 import { Rng } from '../util/rng.js';
 import type { ProgressSink } from '../util/progress.js';
 import { type PaperProfile, PROFILES } from './profiles.js';
-import { ensembleLogProbs, errorsWithBias, logSoftmaxRows, softmaxT } from './helpers.js';
+import { specialistsExperiment } from './specialists.js';
+import { errorsWithBias, softmaxT } from './helpers.js';
+import { logSoftmaxRows } from '../distill/targets.js';
+import { combineTeachers } from '../distill/teacher.js';
+import { holdoutSplit, pickBiasOffset } from '../distill/bias.js';
 
 export interface PaperArgs {
   profile: PaperProfile['name'];
@@ -66,7 +70,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   if (P.trainLimit) train = subset(train, stratifiedFraction(train, P.trainLimit / train.n, new Rng(P.seed)));
   const test = split.test;
   const C = train.classes;
-  const hold = splitHoldout(train, P.holdout, Rng.derive(P.seed, 'holdout'));
+  const hold = holdoutSplit(train, P.holdout, P.seed);
   const transfer = hold.train; // training examples the bias/early-stopping choices never see
   const heldOut = hold.holdout;
 
@@ -114,7 +118,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   log(`teacher: ${teacher.test.errors} test errors`);
   const teacherTrainLogits = await networkLogits(teacher.net, train, rt);
   const teacherTestLogits = await networkLogits(teacher.net, test, rt);
-  const teacherSoft = logSoftmaxRows(teacherTrainLogits, train.n, C); // cached teacher outputs, by example id
+  const teacherSoft = logSoftmaxRows(teacherTrainLogits, train.n, C, new Float32Array(train.n * C)); // cached teacher outputs, by example id
 
   // ---- 2–3. hard and distilled students ----
   const S = P.student;
@@ -145,12 +149,12 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     const zTest = await networkLogits(f.net, test, rt);
     const zHold = await networkLogits(f.net, heldOut, rt);
     const three = new Set([3]);
-    const curve = offsets.map((o) => {
-      const b = new Map([[3, o]]);
-      const t = errorsWithBias(zTest, test.y, C, b, three);
-      return { offset: o, testErrors: t.errors, threeErrors: t.focusErrors, heldOutErrors: errorsWithBias(zHold, heldOut.y, C, b).errors };
+    const pick = pickBiasOffset(zHold, heldOut.y, [3], offsets);
+    const curve = offsets.map((o, i) => {
+      const t = errorsWithBias(zTest, test.y, C, new Map([[3, o]]), three);
+      return { offset: o, testErrors: t.errors, threeErrors: t.focusErrors, heldOutErrors: pick.curve[i].errors };
     });
-    const best = curve.reduce((p, q) => (q.heldOutErrors! < p.heldOutErrors! ? q : p));
+    const best = curve[offsets.indexOf(pick.offset)];
     return {
       arch: archOf(f.net),
       epochs: P.omit.epochs,
@@ -159,7 +163,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       before: { testErrors: curve[0].testErrors, threeErrors: curve[0].threeErrors },
       after: { testErrors: best.testErrors, threeErrors: best.threeErrors },
       offset: best.offset,
-      offsetChoice: { method: 'offset on a 0.25 grid from 0 to 10 minimising errors on the held-out split', heldOutSize: heldOut.n },
+      offsetChoice: { method: 'the offset on a 0.25 grid from 0 to 10 with the fewest errors on the held-out split (ties: the smallest)', heldOutSize: heldOut.n },
       curve,
       wallSeconds: (performance.now() - s0) / 1000,
     };
@@ -172,14 +176,9 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     const f = await fit('only-7-8', S.spec, data, baseCfg(P.only78.epochs, { loss: 'soft-ce' }), { teacher: teacherSoft });
     const zTest = await networkLogits(f.net, test, rt);
     const zHold = await networkLogits(f.net, heldOut, rt);
-    const curve = offsets.map((o) => {
-      const b = new Map([
-        [7, -o],
-        [8, -o],
-      ]);
-      return { offset: o, testErrors: errorsWithBias(zTest, test.y, C, b).errors, held: errorsWithBias(zHold, heldOut.y, C, b).errors };
-    });
-    const best = curve.reduce((p, q) => (q.held < p.held ? q : p));
+    const pick = pickBiasOffset(zHold, heldOut.y, [7, 8], offsets.map((o) => -o));
+    const curve = offsets.map((o) => ({ offset: o, testErrors: errorsWithBias(zTest, test.y, C, new Map([[7, -o], [8, -o]])).errors }));
+    const best = curve[offsets.indexOf(-pick.offset)];
     return {
       arch: archOf(f.net),
       epochs: P.only78.epochs,
@@ -187,7 +186,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       before: { testErrors: curve[0].testErrors, errorRate: curve[0].testErrors / test.n },
       after: { testErrors: best.testErrors, errorRate: best.testErrors / test.n },
       offset: best.offset,
-      offsetChoice: { method: 'offset on a 0.25 grid from 0 to 10 minimising errors on the held-out split', heldOutSize: heldOut.n },
+      offsetChoice: { method: 'the offset on a 0.25 grid from 0 to 10 with the fewest errors on the held-out split (ties: the smallest)', heldOutSize: heldOut.n },
       curve: curve.map((c) => ({ offset: c.offset, testErrors: c.testErrors })),
       wallSeconds: (performance.now() - s0) / 1000,
     };
@@ -259,9 +258,9 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       trainLogits.push(await networkLogits(f.net, train, rt));
       testLogits.push(await networkLogits(f.net, test, rt));
     }
-    const ensTest = ensembleLogProbs(testLogits, test.n, C);
+    const ensTest = combineTeachers(testLogits.map((out) => ({ out, kind: 'logits' as const })), test.n, C, 'mean');
     const ensErrors = summarise(argmaxRows(ensTest, test.n, C), test.y, C).errors;
-    const ensTrain = ensembleLogProbs(trainLogits, train.n, C);
+    const ensTrain = combineTeachers(trainLogits.map((out) => ({ out, kind: 'logits' as const })), train.n, C, 'mean');
     const st = await fit('ensemble student', S.spec, train, baseCfg(P.ensemble.studentEpochs, { loss: 'soft-ce' }), { teacher: ensTrain });
     const baseErr = hard.test.errors;
     return {
@@ -274,6 +273,11 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       wallSeconds: (performance.now() - s0) / 1000,
     };
   });
+
+  // ---- specialists (§5) on a deliberately small generalist ----
+  const specialists = await timed('specialists', async () => ({
+    runs: [await specialistsExperiment(P.specialists, train, test, baseCfg(P.specialists.epochs), a.threads, progress)],
+  }));
 
   // ---- the dark knowledge itself ----
   const temps = [1, 2, 5, 20];
@@ -341,6 +345,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     tempSweep,
     ensemble,
     alphaSweep,
+    specialists,
     darkKnowledge,
     paper: paperReference(),
     config: {
