@@ -1,5 +1,6 @@
 /**
- * `node dist/bench/profile.js [--only name[:batch]] [--steps 60] [--warmup 10] [--threads 2] [--top 25] [--keep]`
+ * `node dist/bench/profile.js [--only name[:batch]] [--steps 60] [--warmup 10] [--threads 2] [--top 25] [--keep]
+ *   [--v '{"rt": RuntimeOptions, "step": StepGraphOptions}']`
  * Runs one bench row with ORT's profiler on and prints kernel time summed by op type and by
  * node (median-free: total over the profiled steps, divided by the step count). The profile
  * JSON is written under the OS temp dir and removed unless --keep.
@@ -7,6 +8,8 @@
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RuntimeOptions } from '../src/runtime/session.js';
+import type { StepGraphOptions } from '../src/train/step.js';
 import { ROWS, prepareRow } from './engine-lib.js';
 
 function arg(name: string): string | undefined {
@@ -24,7 +27,8 @@ if (!spec) {
   process.exit(2);
 }
 const dir = mkdtempSync(join(tmpdir(), 'dk-profile-'));
-const row = await prepareRow(spec, { threads, profilePrefix: join(dir, 'p'), ...(process.argv.includes('--nospin') ? { spinning: false } : {}) });
+const variant = JSON.parse(arg('v') ?? '{}') as { rt?: RuntimeOptions; step?: StepGraphOptions };
+const row = await prepareRow(spec, { threads, ...variant.rt, profilePrefix: join(dir, 'p') }, 1234, variant.step ?? {});
 for (let i = 0; i < warmup; i++) await row.step(i);
 const t0 = performance.now();
 for (let i = 0; i < steps; i++) await row.step(warmup + i);

@@ -14,7 +14,12 @@ export interface RuntimeOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
-  /** Intra-op threads spin while waiting for work (ORT's default: true). */
+  /**
+   * Intra-op threads spin while waiting for work. Default false (ORT's own default is true): a
+   * training step is ~100 kernels, and on a machine where anything else runs (other workers,
+   * other jobs) spinning threads take the cores the rest needs; measured on 2 shared cores, the
+   * student KD step ran 1.6× faster without spinning (bench/README.md).
+   */
   spinning?: boolean;
   /** ORT memory-pattern planning (default true). */
   memPattern?: boolean;
@@ -53,8 +58,8 @@ function sessionOptions(o: RuntimeOptions): ort.InferenceSession.SessionOptions 
   if (o.memPattern !== undefined) so.enableMemPattern = o.memPattern;
   if (o.cpuArena !== undefined) so.enableCpuMemArena = o.cpuArena;
   const config: Record<string, string> = { ...o.sessionConfig };
-  if (o.spinning !== undefined) config['intra_op.allow_spinning'] = o.spinning ? '1' : '0';
-  if (Object.keys(config).length) so.extra = { session: config };
+  if (o.spinning !== undefined || !('intra_op.allow_spinning' in config)) config['intra_op.allow_spinning'] = o.spinning ? '1' : '0';
+  so.extra = { session: config };
   if (o.profilePrefix) {
     so.enableProfiling = true;
     so.profileFilePrefix = o.profilePrefix;
