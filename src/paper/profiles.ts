@@ -45,7 +45,6 @@ export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
     ensemble: {
       members: [
         { spec: 'mlp:800,800', seed: 11, epochs: 2, dropout: 0.3, inputDropout: 0.1, jitter: 1 },
-        { spec: 'mlp:800,800', seed: 12, epochs: 2, dropout: 0.3, inputDropout: 0.1, jitter: 1 },
         { spec: 'cnn:8,16:128', seed: 13, epochs: 1, dropout: 0, inputDropout: 0, jitter: 0 },
       ],
       studentEpochs: 4,
