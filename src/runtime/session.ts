@@ -4,7 +4,7 @@
  * (weights, optimiser state) in preallocated buffers fed back step after step.
  */
 import * as ort from 'onnxruntime-node';
-import { type DType, type Graph, type TensorData, numel } from '../graph/ir.js';
+import { type DType, type Graph, type TensorData, allocate, numel } from '../graph/ir.js';
 import { toOnnxBytes } from '../graph/onnx.js';
 
 export interface RuntimeOptions {
@@ -205,7 +205,7 @@ export class StepRunner {
       const spec = fetch[k];
       let t = this.extraOut.get(k);
       if (!t || t.dims.join() !== spec.dims.join()) {
-        t = { dtype: spec.dtype, dims: [...spec.dims], data: allocateLike(spec.dtype, numel(spec.dims)) };
+        t = { dtype: spec.dtype, dims: [...spec.dims], data: allocate(spec.dtype, numel(spec.dims)) };
         this.extraOut.set(k, t);
       }
       outs[k] = t;
@@ -241,20 +241,5 @@ export class StepRunner {
       if (t.data.length !== v.data.length) throw new RangeError(`state '${k}': expected ${t.data.length} elements, got ${v.data.length}`);
       (t.data as Float32Array).set(v.data as Float32Array);
     }
-  }
-}
-
-function allocateLike(dtype: DType, n: number): TensorData['data'] {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(n);
-    case 'float64':
-      return new Float64Array(n);
-    case 'int64':
-      return new BigInt64Array(n);
-    case 'int32':
-      return new Int32Array(n);
-    default:
-      return new Uint8Array(n);
   }
 }
