@@ -12,7 +12,6 @@
  *   mean:    log( (1/M) Σ_m p_m )                      arithmetic mean of probabilities (default)
  *   geomean: log softmax( (1/M) Σ_m log p_m )          geometric mean, renormalised
  */
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type DType, type TensorData, tensor } from '../graph/ir.js';
@@ -24,6 +23,7 @@ import { SPEC_KEY } from '../train/network.js';
 import { UsageError } from '../util/errors.js';
 import { Phase, type ProgressSink } from '../util/progress.js';
 import { type TeacherKind, detectTeacherKind, logSoftmaxRows, toLogProbs } from './targets.js';
+import { sha256Hex } from '../util/hash.js';
 
 export type TeacherOutputs = 'auto' | TeacherKind;
 export const TEACHER_OUTPUTS: readonly TeacherOutputs[] = ['auto', 'logits', 'probs'];
@@ -45,9 +45,7 @@ export function readTeacherFile(file: string): TeacherSource {
   }
 }
 
-export function sha256Hex(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+export { sha256Hex };
 
 export function validateTeacherOutputs(k: string): TeacherOutputs {
   if (!(TEACHER_OUTPUTS as readonly string[]).includes(k)) throw new UsageError(`--teacher-outputs: expected one of ${TEACHER_OUTPUTS.join(', ')}; got '${k}'`);

@@ -23,9 +23,9 @@
  *
  * The file is user input: problems are UsageErrors naming the field (`specialists[1].sha256`).
  */
-import { createHash } from 'node:crypto';
 import { UsageError } from '../util/errors.js';
 import { classMap } from './fold.js';
+import { sha256Hex } from '../util/hash.js';
 
 export const MANIFEST_VERSION = 1;
 
@@ -49,10 +49,7 @@ export interface SpecialistsManifest {
   specialists: SpecialistEntry[];
 }
 
-/** Lower-case hex SHA-256 of some bytes. */
-export function sha256Hex(data: Uint8Array | string): string {
-  return createHash('sha256').update(data).digest('hex');
-}
+export { sha256Hex };
 
 const HEX64 = /^[0-9a-f]{64}$/;
 const PLAIN_FILE = /^[A-Za-z0-9._-]+$/;

@@ -33,6 +33,7 @@ import type { DType, TensorData } from '../graph/ir.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import type { RngState } from '../util/rng.js';
+import { sha256Hex } from '../util/hash.js';
 
 export const CHECKPOINT_MAGIC = Buffer.from('DKCKPT\r\n', 'latin1');
 export const CHECKPOINT_VERSION = 1;
@@ -126,11 +127,7 @@ function reviver(_k: string, v: unknown): unknown {
   return v;
 }
 
-export function sha256Hex(...parts: (Uint8Array | string)[]): string {
-  const h = createHash('sha256');
-  for (const p of parts) h.update(p);
-  return h.digest('hex');
-}
+export { sha256Hex };
 
 function bytesOf(t: TensorData): Uint8Array {
   const d = t.data as ArrayBufferView;
