@@ -12,7 +12,6 @@
  *   mean:    log( (1/M) Σ_m p_m )                      arithmetic mean of probabilities (default)
  *   geomean: log softmax( (1/M) Σ_m log p_m )          geometric mean, renormalised
  */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type DType, type TensorData, tensor } from '../graph/ir.js';
 import { fromOnnxBytes } from '../graph/onnx.js';
@@ -24,6 +23,7 @@ import { UsageError } from '../util/errors.js';
 import { Phase, type ProgressSink } from '../util/progress.js';
 import { type TeacherKind, detectTeacherKind, logSoftmaxRows, toLogProbs } from './targets.js';
 import { sha256Hex } from '../util/hash.js';
+import { readUserFile } from '../util/read.js';
 
 export type TeacherOutputs = 'auto' | TeacherKind;
 export const TEACHER_OUTPUTS: readonly TeacherOutputs[] = ['auto', 'logits', 'probs'];
@@ -38,11 +38,7 @@ export interface TeacherSource {
 
 /** Read a teacher file (UsageError naming the file if it cannot be read). */
 export function readTeacherFile(file: string): TeacherSource {
-  try {
-    return { name: file, bytes: new Uint8Array(readFileSync(file)) };
-  } catch (e) {
-    throw new UsageError(`--teacher ${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  return { name: file, bytes: readUserFile(`--teacher ${file}`, file) };
 }
 
 export { sha256Hex };

@@ -77,6 +77,23 @@ export function allocate(dtype: DType, n: number): TypedArray {
   }
 }
 
+/** A typed array of `dtype` over an aligned, owned copy of little-endian raw bytes. */
+export function typedFromBytes(dtype: DType, bytes: Uint8Array): TypedArray {
+  const copy = new Uint8Array(bytes); // a real, aligned copy (Buffer.slice would only be a view)
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
+    case 'float64':
+      return new Float64Array(copy.buffer, 0, copy.byteLength / 8);
+    case 'int64':
+      return new BigInt64Array(copy.buffer, 0, copy.byteLength / 8);
+    case 'int32':
+      return new Int32Array(copy.buffer, 0, copy.byteLength / 4);
+    default:
+      return copy;
+  }
+}
+
 export function tensor(dtype: DType, dims: number[], data?: TypedArray | number[]): TensorData {
   const n = numel(dims);
   let arr: TypedArray;

@@ -3,7 +3,7 @@
  * the same graph gives the same bytes (no timestamps, sorted metadata, raw little-endian data).
  */
 import onnxProto from 'onnx-proto';
-import { type AttrValue, type DType, type Graph, type Node, type Shape, type TensorData, type TypedArray, type Value } from './ir.js';
+import { type AttrValue, type DType, type Graph, type Node, type Shape, type TensorData, type TypedArray, type Value, typedFromBytes } from './ir.js';
 import { validateGraph } from './validate.js';
 
 const { onnx } = onnxProto;
@@ -24,27 +24,11 @@ function tensorToProto(name: string, t: TensorData): onnxProto.onnx.ITensorProto
   return { name, dims: t.dims, dataType: DT_TO_ONNX[t.dtype], rawData: new Uint8Array(bytes) };
 }
 
-function typed(dtype: DType, bytes: Uint8Array): TypedArray {
-  const copy = new Uint8Array(bytes); // a real, aligned copy (Buffer.slice would only be a view)
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(copy.buffer, 0, copy.byteLength / 4);
-    case 'float64':
-      return new Float64Array(copy.buffer, 0, copy.byteLength / 8);
-    case 'int64':
-      return new BigInt64Array(copy.buffer, 0, copy.byteLength / 8);
-    case 'int32':
-      return new Int32Array(copy.buffer, 0, copy.byteLength / 4);
-    default:
-      return copy;
-  }
-}
-
 function protoToTensor(p: onnxProto.onnx.ITensorProto): TensorData {
   const dtype = ONNX_TO_DT[p.dataType ?? 0];
   if (!dtype) throw new RangeError(`tensor '${p.name}': unsupported data type ${p.dataType}`);
   const dims = (p.dims ?? []).map(num);
-  if (p.rawData && p.rawData.length) return { dtype, dims, data: typed(dtype, p.rawData) };
+  if (p.rawData && p.rawData.length) return { dtype, dims, data: typedFromBytes(dtype, p.rawData) };
   if (p.externalData && p.externalData.length) throw new RangeError(`tensor '${p.name}' uses external data, which is not supported`);
   let data: TypedArray;
   switch (dtype) {

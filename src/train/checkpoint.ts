@@ -29,7 +29,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DType, TensorData } from '../graph/ir.js';
+import { type DType, type TensorData, typedFromBytes } from '../graph/ir.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import type { RngState } from '../util/rng.js';
@@ -169,24 +169,6 @@ export function encodeCheckpoint(header: Omit<CheckpointHeader, 'tensors' | 'for
   return out;
 }
 
-function makeTypedArray(dtype: DType, bytes: Uint8Array): TensorData['data'] {
-  const copy = new Uint8Array(bytes.byteLength); // aligned and owned (Buffer.slice would be a view)
-  copy.set(bytes);
-  const b = copy.buffer;
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(b);
-    case 'float64':
-      return new Float64Array(b);
-    case 'int64':
-      return new BigInt64Array(b);
-    case 'int32':
-      return new Int32Array(b);
-    default:
-      return new Uint8Array(b);
-  }
-}
-
 /** Parse and verify a checkpoint's bytes; CheckpointError (naming `source`) when it cannot be used. */
 export function decodeCheckpoint(bytes: Uint8Array, source: string): Omit<Checkpoint, 'path'> {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -213,7 +195,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Omit<Checkp
   for (const t of header.tensors) {
     const n = t.dims.reduce((a, b) => a * b, 1);
     if (!(t.dtype in BYTES) || n * BYTES[t.dtype] !== t.byteLength || dataStart + t.offset + t.byteLength > end) throw bad(`tensor '${t.name}' does not fit its declared shape or the file`);
-    state.set(t.name, { dtype: t.dtype, dims: [...t.dims], data: makeTypedArray(t.dtype, buf.subarray(dataStart + t.offset, dataStart + t.offset + t.byteLength)) });
+    state.set(t.name, { dtype: t.dtype, dims: [...t.dims], data: typedFromBytes(t.dtype, buf.subarray(dataStart + t.offset, dataStart + t.offset + t.byteLength)) });
   }
   return { header, state };
 }

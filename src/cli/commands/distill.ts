@@ -4,7 +4,6 @@
  * test set) and optionally save the adjusted model — the repair after a skewed transfer set.
  * Both run as the 'distill' job (one registry entry), told apart by `kind`.
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadData } from '../../data/load.js';
 import { biasGrid, errorsWithOffset, holdoutSplit, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
@@ -22,6 +21,7 @@ import type { ProgressSink } from '../../util/progress.js';
 import { checkOutFile } from '../output.js';
 import { choice, intList, num } from '../parse.js';
 import { type CommonFlags, addTrainingFlags, modelOptionsFrom, trainConfigFrom } from './train.js';
+import { readUserFile } from '../../util/read.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -99,12 +99,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
 }
 
 async function biasJob(a: BiasJobArgs, progress: ProgressSink): Promise<BiasJobResult> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(a.model);
-  } catch (e) {
-    throw new UsageError(`--model ${a.model}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
   const { train, test } = loadData(a.data);
   const C = net.spec.classes;

@@ -1,5 +1,4 @@
 /** `dk eval`: evaluate a saved model on a dataset's test split; optional per-class bias offsets. */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadData } from '../../data/load.js';
 import { Network } from '../../train/network.js';
@@ -7,6 +6,7 @@ import { type EvalSummary, argmaxRows, networkLogits, summarise } from '../../tr
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { num } from '../parse.js';
+import { readUserFile } from '../../util/read.js';
 
 /** Parse '3=+3.5,7=-1' into {3: 3.5, 7: -1}. */
 export function parseBias(raw: string): Record<number, number> {
@@ -50,12 +50,7 @@ export interface SpecialistsEvalResult {
 }
 
 export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<EvalSummary | SpecialistsEvalResult> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(a.model);
-  } catch (e) {
-    throw new UsageError(`--model ${a.model}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
   const { test } = loadData(a.data);
   if (test.classes > net.spec.classes) throw new UsageError(`--model ${a.model}: outputs ${net.spec.classes} classes but the data has ${test.classes}`);

@@ -2,7 +2,6 @@
  * `dk specialists`: find groups of classes the generalist confuses, train one specialist per
  * group (in parallel worker threads) and write them with a manifest into a directory.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
@@ -16,6 +15,7 @@ import type { ProgressSink } from '../../util/progress.js';
 import { choice, intList, num } from '../parse.js';
 import { DUSTBIN_INITS, type DustbinInit } from '../../specialists/dustbin.js';
 import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
+import { readUserFile } from '../../util/read.js';
 
 /** Defaults of the specialists' training (the generalist's weights are the start). */
 export const SPECIALIST_DEFAULTS = { epochs: 10, lr: 0.05, temperature: 2, alpha: 0, runs: 3, minSize: 2, groupShare: 0.5 } as const;
@@ -49,12 +49,7 @@ export interface SpecialistsJobResult {
 }
 
 export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSink): Promise<SpecialistsJobResult> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(a.generalist);
-  } catch (e) {
-    throw new UsageError(`--generalist ${a.generalist}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
+  const bytes = readUserFile(`--generalist ${a.generalist}`, a.generalist);
   const { train } = loadData(a.data);
   const built = await buildSpecialists({
     generalist: bytes,
