@@ -75,7 +75,46 @@ describe('determinism', () => {
   });
 });
 
+describe('Rng.fillU32', () => {
+  it('gives the same values and final state as n calls of nextU32, for fresh seeds and lengths', () => {
+    const seeds = new Rng(20261129);
+    for (const n of [0, 1, 2, 7, 1000, 65_537]) {
+      const seed = seeds.nextU32();
+      const a = new Rng(seed);
+      const b = new Rng(seed);
+      a.float(); // start mid-stream
+      b.float();
+      const bulk = a.fillU32(new Uint32Array(n + 2).fill(0xdeadbeef), n);
+      for (let i = 0; i < n; i++) assert.equal(bulk[i], b.nextU32(), `seed ${seed}, value ${i} of ${n}`);
+      assert.deepEqual([...bulk.subarray(n)], [0xdeadbeef, 0xdeadbeef], 'wrote past n');
+      assert.deepEqual(a.state, b.state, `state after ${n} values`);
+      assert.equal(a.nextU32(), b.nextU32());
+    }
+  });
+
+  it('refuses n beyond the buffer', () => {
+    assert.throws(() => new Rng(1).fillU32(new Uint32Array(3), 4), /n must be in \[0, 3\]/);
+  });
+});
+
 describe('fillDropoutMask', () => {
+  it('matches the per-draw definition: entry 2w from the low and 2w+1 from the high 16 bits of draw w', () => {
+    const seed = new Rng(77).nextU32();
+    for (const [n, p] of [[9, 0.3], [1024, 0.5], [1201, 0.2]] as const) {
+      const buf = new Float32Array(n);
+      fillDropoutMask(buf, n, p, new Rng(seed));
+      const ref = new Rng(seed);
+      const thr = Math.round(p * 65536);
+      const keep = Math.fround(1 / (1 - p));
+      for (let i = 0; i < n; i += 2) {
+        const r = ref.nextU32();
+        assert.equal(buf[i], (r & 0xffff) >= thr ? keep : 0, `n=${n} entry ${i}`);
+        if (i + 1 < n) assert.equal(buf[i + 1], r >>> 16 >= thr ? keep : 0, `n=${n} entry ${i + 1}`);
+      }
+    }
+  });
+
+
   it('draws 0 or 1/(1−p) with keep rate 1−p, fills exactly n entries (odd n too)', () => {
     for (const p of [0.2, 0.5, 0.8]) {
       const n = 200_001;
