@@ -1,15 +1,14 @@
 /**
  * A/B timing of engine variants on one bench row, for performance work on a shared machine:
- * `node dist/bench/ab.js --row student-kd-step:128 --v base='{}' --v nospin='{"rt":{"spinning":false}}' [--passes 9] [--steps 30] [--warmup 10]`
- * Each variant is {"rt": RuntimeOptions, "step": StepGraphOptions}. Passes alternate between the
+ * `node dist/bench/ab.js --row student-kd-step:128 --v base='{}' --v nospin='{"rt":{"spinning":false}}' [--passes 9] [--steps 32] [--warmup 16]`
+ * Each variant is {"rt": RuntimeOptions, "step": RowOptions} (e.g. {"step":{"stepsPerRun":1}}). Passes alternate between the
  * variants (order reversed every other round), so load from other processes hits all alike.
  * Reports each variant's median ms/step and, against the first, the median of the per-round
  * ratios (pairs measured next to each other in time), with their spread, and the process CPU
  * time per step (user + system; with --threads 1 and no spinning a load-robust measure of work).
  */
 import type { RuntimeOptions } from '../src/runtime/session.js';
-import type { StepGraphOptions } from '../src/train/step.js';
-import { ROWS, median, prepareRow, timePass } from './engine-lib.js';
+import { ROWS, type RowOptions, median, prepareRow, timePass } from './engine-lib.js';
 
 const args = process.argv.slice(2);
 const val = (k: string, d?: string) => {
@@ -20,15 +19,15 @@ const rowName = val('row', 'student-kd-step:128')!;
 const spec = ROWS.find((r) => rowName === r.name || rowName === `${r.name}:${r.batch}`);
 if (!spec) throw new RangeError(`unknown row '${rowName}'`);
 const passes = Number(val('passes', '9'));
-const steps = Number(val('steps', '30'));
-const warmup = Number(val('warmup', '10'));
+const steps = Number(val('steps', '32'));
+const warmup = Number(val('warmup', '16'));
 const threads = Number(val('threads', '2'));
-const variants: { name: string; rt: RuntimeOptions; step: StepGraphOptions & { preallocate?: boolean } }[] = [];
+const variants: { name: string; rt: RuntimeOptions; step: RowOptions }[] = [];
 args.forEach((a, i) => {
   if (a !== '--v') return;
   const s = args[i + 1];
   const eq = s.indexOf('=');
-  const v = JSON.parse(s.slice(eq + 1)) as { rt?: RuntimeOptions; step?: StepGraphOptions & { preallocate?: boolean } };
+  const v = JSON.parse(s.slice(eq + 1)) as { rt?: RuntimeOptions; step?: RowOptions };
   variants.push({ name: s.slice(0, eq), rt: { threads, ...v.rt }, step: v.step ?? {} });
 });
 if (variants.length < 1) throw new RangeError('give at least one --v name=JSON');

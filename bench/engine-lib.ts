@@ -14,7 +14,8 @@ import { Runner, StepRunner, type RuntimeOptions } from '../src/runtime/session.
 import { forwardGraphWithParamInputs } from '../src/train/evaluate.js';
 import { Network } from '../src/train/network.js';
 import { type StepGraphOptions, buildStepGraph } from '../src/train/step.js';
-import { fillDropoutMask } from '../src/train/trainer.js';
+import { DEFAULT_STEPS_PER_RUN, fillDropoutMask } from '../src/train/trainer.js';
+import { stepName, unrollStepGraph } from '../src/train/unroll.js';
 import { Rng } from '../src/util/rng.js';
 
 export const STUDENT = [784, 800, 800, 10];
@@ -36,7 +37,12 @@ export const ROWS: RowSpec[] = [
 export interface PreparedRow {
   spec: RowSpec;
   flopsPerStep: number;
+  /**
+   * One training step (or inference batch). Training rows run their graph once per
+   * `stepsPerRun` steps, as training does: the other calls only prepare their batch.
+   */
   step: (i: number) => Promise<void>;
+  stepsPerRun: number;
   /**
    * KD rows only: the KD loss our step graph computes on pool batch 0 with the initial weights
    * (a separate state copy, lr = 0, so the timed state is untouched), and the same weights and
@@ -68,7 +74,13 @@ function mlpSpec(dims: number[], dropout = 0, inputDropout = 0) {
   return { spec: `mlp:${dims.slice(1, -1).join(',')}`, inputShape: [dims[0]], classes: dims[dims.length - 1], options: { dropout, inputDropout } };
 }
 
-export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: StepGraphOptions & { preallocate?: boolean } = {}): Promise<PreparedRow> {
+export interface RowOptions extends StepGraphOptions {
+  preallocate?: boolean;
+  /** Training steps per graph run (default: what training uses, DEFAULT_STEPS_PER_RUN). */
+  stepsPerRun?: number;
+}
+
+export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: RowOptions = {}): Promise<PreparedRow> {
   const rng = new Rng(seed);
   const B = spec.batch;
   const dims = spec.name.startsWith('student') ? STUDENT : TEACHER;
@@ -85,6 +97,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     return {
       spec,
       flopsPerStep: fwd,
+      stepsPerRun: 1,
       step: async (i) => runner.runInto({ ...extra, input: tensor('float32', [B, D], xs[i % POOL]) }, outs),
       release: async () => { if (rt.profilePrefix) await runner.endProfiling(); await runner.release(); },
     };
@@ -92,8 +105,12 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const kd = spec.name === 'student-kd-step';
   const net = Network.create(kd ? mlpSpec(dims) : mlpSpec(dims, 0.5, 0.2), seed);
   const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 }, stepOpts);
-  const runner = await Runner.create(sg.graph, rt);
-  const stepper = new StepRunner(runner, sg.bindings, sg.initialState, { preallocate: stepOpts.preallocate });
+  const K = stepOpts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
+  // With K > 1 the one-step runner only serves the KD check: the profiler watches the timed one.
+  const runner = await Runner.create(sg.graph, K > 1 ? { ...rt, profilePrefix: undefined } : rt);
+  const unrolled = K > 1 ? unrollStepGraph(sg, K) : null;
+  const runnerK = unrolled ? await Runner.create(unrolled.graph, rt) : runner;
+  const stepper = new StepRunner(runnerK, unrolled?.bindings ?? sg.bindings, sg.initialState, { preallocate: stepOpts.preallocate });
   // Keep only what the KD check needs to rebuild the initial state (not the initial state itself:
   // a copy of every weight and optimiser buffer that training would not hold either).
   const bindings = sg.bindings;
@@ -113,14 +130,22 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     return t;
   });
   const teacher = randomPool(rng, POOL, B * C).map((a) => a.map((v) => 10 * (v - 0.5)));
-  const xBuf = new Float32Array(B * D);
-  const masks = sg.masks.map((m) => ({ m, buf: new Float32Array(B * m.rest.reduce((a, b) => a * b, 1)) }));
+  // One batch buffer set per step of a run.
+  const slots = Array.from({ length: K }, () => ({
+    xBuf: new Float32Array(B * D),
+    masks: sg.masks.map((m) => ({ m, buf: new Float32Array(B * m.rest.reduce((a, b) => a * b, 1)) })),
+    lr: tensor('float32', [], [0.05]),
+  }));
+  let pendingFeeds: Record<string, TensorData> = {};
+  let pending = 0;
   const jrng = new Rng(seed + 1);
   const drng = new Rng(seed + 2);
-  const lr = tensor('float32', [], [0.05]);
   const alpha = tensor('float32', [], [0.9]);
   const T = tensor('float32', [], [20]);
-  const fetch = { loss: { dtype: 'float32' as const, dims: [] }, correct: { dtype: 'float32' as const, dims: [] } };
+  const scalar = { dtype: 'float32' as const, dims: [] as number[] };
+  const fetch = { loss: scalar, correct: scalar };
+  const fetchK: Record<string, typeof scalar> = {};
+  for (let j = 0; j < K; j++) for (const k of ['loss', 'correct']) fetchK[stepName(k, j)] = scalar;
   const kdCheck = async (a: number): Promise<{ loss: number; file: KdCheckFile }> => {
     const probe = new StepRunner(runner, bindings, initialState());
     const res = await probe.step(
@@ -154,25 +179,39 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     spec,
     flopsPerStep: 3 * fwd,
     ...(kd ? { kdCheck } : {}),
+    stepsPerRun: K,
     step: async (i) => {
       const k = i % POOL;
+      const slot = slots[pending];
       let x = xs[k];
       if (!kd) {
-        jitterBatch(xs[k], xBuf, B, [1, 28, 28], 2, jrng);
-        x = xBuf;
-        for (const mk of masks) fillDropoutMask(mk.buf, mk.buf.length, mk.m.p, drng);
+        jitterBatch(xs[k], slot.xBuf, B, [1, 28, 28], 2, jrng);
+        x = slot.xBuf;
+        for (const mk of slot.masks) fillDropoutMask(mk.buf, mk.buf.length, mk.m.p, drng);
       }
       const feeds: Record<string, TensorData> = {
         input: tensor('float32', [B, D], x),
         labels: tensor('int64', [B], labels[k]),
         targets: tensor('float32', [B, C], targets[k]),
-        lr,
+        lr: slot.lr,
       };
       if (kd) Object.assign(feeds, { teacher: tensor('float32', [B, C], teacher[k]), alpha, temperature: T });
-      for (const mk of masks) feeds[`mask/${mk.m.name}`] = tensor('float32', [B, ...mk.m.rest], mk.buf);
-      await stepper.step(feeds, fetch);
+      for (const mk of slot.masks) feeds[`mask/${mk.m.name}`] = tensor('float32', [B, ...mk.m.rest], mk.buf);
+      if (K === 1) {
+        await stepper.step(feeds, fetch);
+        return;
+      }
+      for (const [name, v] of Object.entries(feeds)) pendingFeeds[stepName(name, pending)] = v;
+      if (++pending < K) return;
+      await stepper.step(pendingFeeds, fetchK);
+      pendingFeeds = {};
+      pending = 0;
     },
-    release: async () => { if (rt.profilePrefix) await runner.endProfiling(); await runner.release(); },
+    release: async () => {
+      if (rt.profilePrefix) await runnerK.endProfiling();
+      await runner.release();
+      if (runnerK !== runner) await runnerK.release();
+    },
   };
 }
 
@@ -193,6 +232,7 @@ export function median(a: number[]): number {
 
 /** Time `steps` steps per pass after `warmup` steps; one pass. Returns seconds. */
 export async function timePass(row: PreparedRow, steps: number, offset: number): Promise<number> {
+  if (steps % row.stepsPerRun !== 0) throw new RangeError(`${row.spec.name}: a timed pass must be whole graph runs: steps ${steps} is not a multiple of ${row.stepsPerRun} steps per run`);
   const t0 = performance.now();
   for (let i = 0; i < steps; i++) await row.step(offset + i);
   return (performance.now() - t0) / 1000;

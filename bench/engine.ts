@@ -23,7 +23,7 @@ function intArg(name: string, dflt: number): number {
 
 const passes = intArg('passes', 7);
 const steps = intArg('steps', 40);
-const warmup = intArg('warmup', 10);
+const warmup = intArg('warmup', 16);
 const threads = intArg('threads', 2);
 const only = arg('only')?.split(',');
 const rows = ROWS.filter((r) => !only || only.some((o) => o === r.name || o === `${r.name}:${r.batch}`));

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:peer [-- --passes 9] [--steps 40] [--warmup 15] [--threads 2] [--only name[:batch],…]
+ * `npm run bench:peer [-- --passes 9] [--steps 40] [--warmup 16] [--threads 2] [--only name[:batch],…]
  *   [--json FILE] [--python /usr/bin/python3] [--no-check] [--gap-ms 50] [--rt '{"spinning":false}']`
  *
  * Our engine against PyTorch (bench/peers/torch_bench.py) on the same CPU, in one process tree:
@@ -43,7 +43,7 @@ function intArg(name: string, dflt: number, min = 1): number {
 
 const passes = intArg('passes', 9);
 const steps = intArg('steps', 40);
-const warmup = intArg('warmup', 15, 0);
+const warmup = intArg('warmup', 16, 0);
 const threads = intArg('threads', 2);
 /** Pause between passes so the other side's spinning worker threads have gone to sleep. */
 const gapMs = intArg('gap-ms', 50, 0);

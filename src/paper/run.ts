@@ -67,7 +67,12 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   // ---- data ----
   const split = loadData('mnist');
   let train = split.train;
-  if (P.trainLimit) train = subset(train, stratifiedFraction(train, P.trainLimit / train.n, new Rng(P.seed)));
+  if (P.trainLimit) {
+    // A smaller training set in its own right: row i is example i, as the teacher outputs below
+    // (computed on `train`, looked up by example id) expect.
+    const { ids: _parentIds, ...limited } = subset(train, stratifiedFraction(train, P.trainLimit / train.n, new Rng(P.seed)));
+    train = limited;
+  }
   const test = split.test;
   const C = train.classes;
   const hold = holdoutSplit(train, P.holdout, P.seed);

@@ -17,6 +17,7 @@ import { Rng, type RngState } from '../util/rng.js';
 import { argmaxRows, forwardGraphWithParamInputs, predictAll, summarise, type EvalSummary } from './evaluate.js';
 import type { Network } from './network.js';
 import { buildStepGraph, syncNetwork } from './step.js';
+import { stepName, unrollStepGraph } from './unroll.js';
 import { type Checkpoint, type CheckpointProgress, type RunIdentity, checkpointName, listCheckpoints, loadForResume, saveCheckpoint, sha256Hex, stateHash } from './checkpoint.js';
 
 export type MixKind = 'convex' | 'alternate';
@@ -115,7 +116,15 @@ export interface TrainOptions {
   sampler?: BatchSampler;
   /** Messages about checkpoints and resuming (default: written to stderr). */
   onLog?: (text: string) => void;
+  /**
+   * Training steps per graph run (src/train/unroll.ts; default DEFAULT_STEPS_PER_RUN, 1 = one
+   * run per step). Only speed changes: the weights are bitwise the same.
+   */
+  stepsPerRun?: number;
 }
+
+/** Steps per graph run by default: the weights cross into JavaScript once per 8 steps. */
+export const DEFAULT_STEPS_PER_RUN = 8;
 
 export interface BatchSampler {
   stepsPerEpoch: number;
@@ -139,6 +148,8 @@ export function shuffledBatches(n: number, B: number): BatchSampler {
 export interface TrainResult {
   history: EpochEvent[];
   seconds: number;
+  /** Step-graph runs (fewer than steps where several steps ran per run). */
+  graphRuns: number;
 }
 
 export function validateTrainConfig(c: TrainConfig): void {
@@ -220,6 +231,15 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   if (cfg.loss !== 'hard' && !opts.teacher) throw new RangeError(`loss '${cfg.loss}' needs teacher outputs`);
   if (cfg.loss === 'hard' && !labeled) throw new RangeError('an unlabelled transfer set needs a soft loss and a teacher');
   if (opts.teacher && opts.teacher.classes !== C) throw new RangeError(`teacher has ${opts.teacher.classes} classes but the student outputs ${C}`);
+  if (opts.teacher) {
+    // Teacher rows are looked up by example id (a subset keeps its parent's ids).
+    const rows = Math.floor(opts.teacher.logits.length / C);
+    let maxId = -1;
+    for (const id of exampleIds(data)) if (id > maxId) maxId = id;
+    if (opts.teacher.logits.length % C !== 0 || maxId >= rows) {
+      throw new RangeError(`teacher outputs hold ${opts.teacher.logits.length / C} rows of ${C} classes, but the data has example id ${maxId}: expected one row per example id of the full dataset`);
+    }
+  }
   if (cfg.jitter > 0 && data.shape.length < 2) throw new RangeError(`jitter needs image-shaped data ([C,H,W]); this data's examples have shape [${data.shape}]`);
 
   const sg = buildStepGraph(net, cfg.loss, cfg.optim);
@@ -227,13 +247,23 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   const log = opts.onLog ?? ((text: string) => process.stderr.write(`dk: ${text}\n`));
   // Checkpoints: named and (when resuming) loaded and checked before any session is created.
   const ck = cfg.checkpoint ? setupCheckpoints(net, data, cfg, opts, sg.initialState, sampler, log) : null;
+  const spr = opts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
+  if (!Number.isInteger(spr) || spr < 1) throw new RangeError(`stepsPerRun must be an integer ≥ 1, got ${spr}`);
+  // A K-step graph only where an epoch has room for two groups (otherwise one run per step).
+  const K = sampler.stepsPerEpoch >= 2 * spr ? spr : 1;
   const runner = await Runner.create(sg.graph, opts.runtime);
   let evalRunner: Runner | null = null;
+  let multi: { graph: ReturnType<typeof unrollStepGraph>; runner: Runner } | null = null;
   try {
+    if (K > 1) {
+      const graph = unrollStepGraph(sg, K);
+      multi = { graph, runner: await Runner.create(graph.graph, opts.runtime) };
+    }
     evalRunner = opts.test || opts.evalSets?.length ? await Runner.create(forwardGraphWithParamInputs(net), opts.runtime) : null;
-    return await trainLoop(net, data, cfg, opts, sg, sampler, runner, evalRunner, ck, log);
+    return await trainLoop(net, data, cfg, opts, sg, sampler, runner, multi, evalRunner, ck, log);
   } finally {
     await runner.release();
+    if (multi) await multi.runner.release();
     if (evalRunner) await evalRunner.release();
   }
 }
@@ -246,11 +276,22 @@ async function trainLoop(
   sg: ReturnType<typeof buildStepGraph>,
   sampler: BatchSampler,
   runner: Runner,
+  multi: { graph: ReturnType<typeof unrollStepGraph>; runner: Runner } | null,
   evalRunner: Runner | null,
   ck: CheckpointSession | null,
   log: (text: string) => void,
 ): Promise<TrainResult> {
-  const stepper = new StepRunner(runner, sg.bindings, sg.initialState);
+  // Two steppers over one state: one step per run, and K steps per run (full batches, no
+  // checkpoint inside the group). The state moves to whichever runs next (a copy per switch).
+  const single = new StepRunner(runner, sg.bindings, sg.initialState);
+  const K = multi ? multi.graph.k : 1;
+  const grouped = multi ? new StepRunner(multi.runner, multi.graph.bindings, sg.initialState) : null;
+  let stepper = single;
+  const use = (next: StepRunner) => {
+    if (next === stepper) return;
+    next.setState(stepper.state as Map<string, TensorData>);
+    stepper = next;
+  };
   const D = featureSize(data);
   const C = net.spec.classes;
   const labeled = opts.labeled ?? true;
@@ -263,25 +304,73 @@ async function trainLoop(
     dropout: Rng.derive(cfg.seed, 'dropout'),
     jitter: Rng.derive(cfg.seed, 'jitter'),
   };
-  // Preallocated batch buffers.
-  const xRaw = new Float32Array(B * D);
-  const xBuf = cfg.jitter > 0 ? new Float32Array(B * D) : xRaw;
-  const labels = new BigInt64Array(B);
-  const targets = new Float32Array(B * C);
-  const teacherBuf = opts.teacher ? new Float32Array(B * C) : null;
-  const masks = sg.masks.map((m) => ({ spec: m, size: m.rest.reduce((a, b) => a * b, 1), buf: new Float32Array(B * m.rest.reduce((a, b) => a * b, 1)) }));
+  // Preallocated batch buffers, one set per step of a group.
   const imageShape = data.shape.length >= 2 ? data.shape : [];
-  const scalars = {
-    lr: new Float32Array(1),
-    alpha: new Float32Array([cfg.alpha]),
-    T: new Float32Array([cfg.temperature]),
-    corr: new Float32Array(1),
+  const newSlot = () => {
+    const xRaw = new Float32Array(B * D);
+    return {
+      xRaw,
+      xBuf: cfg.jitter > 0 ? new Float32Array(B * D) : xRaw,
+      labels: new BigInt64Array(B),
+      targets: new Float32Array(B * C),
+      teacherBuf: opts.teacher ? new Float32Array(B * C) : null,
+      masks: sg.masks.map((m) => ({ spec: m, size: m.rest.reduce((a, b) => a * b, 1), buf: new Float32Array(B * m.rest.reduce((a, b) => a * b, 1)) })),
+      scalars: { lr: new Float32Array(1), alpha: new Float32Array([cfg.alpha]), T: new Float32Array([cfg.temperature]), corr: new Float32Array(1) },
+    };
   };
-  const fetch = { loss: { dtype: 'float32' as const, dims: [] as number[] }, correct: { dtype: 'float32' as const, dims: [] as number[] } };
+  const slots = Array.from({ length: K }, newSlot);
+  const scalar = { dtype: 'float32' as const, dims: [] as number[] };
+  const fetch1 = { loss: scalar, correct: scalar };
+  const fetchK: Record<string, typeof scalar> = {};
+  for (let j = 0; j < K; j++) for (const k of ['loss', 'correct']) fetchK[stepName(k, j)] = scalar;
+  /** Fill `slot` with the batch `rows` for global step `step`; its feeds (one-step names) and lr. */
+  const prepare = (slot: ReturnType<typeof newSlot>, rows: Int32Array, step: number): { feeds: Record<string, TensorData>; lr: number } => {
+    const m = rows.length;
+    if (m > B) throw new RangeError(`sampler gave a batch of ${m} rows, more than the batch size ${B}`);
+    const { xRaw, xBuf, labels, targets, teacherBuf, masks, scalars } = slot;
+    targets.fill(0, 0, m * C);
+    for (let i = 0; i < m; i++) {
+      const row = rows[i];
+      xRaw.set(data.x.subarray(row * D, row * D + D), i * D);
+      const y = data.y[row];
+      labels[i] = BigInt(labeled ? y : -1);
+      if (labeled) targets[i * C + y] = 1;
+      if (teacherBuf) {
+        const id = ids[row];
+        teacherBuf.set(opts.teacher!.logits.subarray(id * C, id * C + C), i * C);
+      }
+    }
+    if (cfg.jitter > 0) jitterBatch(xRaw, xBuf, m, imageShape, cfg.jitter, rngs.jitter);
+    for (const mk of masks) fillDropoutMask(mk.buf, m * mk.size, mk.spec.p, rngs.dropout);
+    const lr = learningRate(cfg.lr, cfg.schedule, step, totalSteps, stepsPerEpoch);
+    scalars.lr[0] = lr;
+    const feeds: Record<string, TensorData> = {
+      input: tensor('float32', [m, ...net.spec.inputShape], xBuf.subarray(0, m * D)),
+      labels: tensor('int64', [m], labels.subarray(0, m)),
+      targets: tensor('float32', [m, C], targets.subarray(0, m * C)),
+      lr: tensor('float32', [], scalars.lr),
+    };
+    if (cfg.loss !== 'hard') {
+      feeds.teacher = tensor('float32', [m, C], teacherBuf!.subarray(0, m * C));
+      // Unlabelled data: soft loss only. Alternate mix: hard and soft batches in turn.
+      scalars.alpha[0] = !labeled ? 1 : cfg.mix === 'alternate' ? (step % 2 === 0 ? 0 : 1) : cfg.alpha;
+      feeds.alpha = tensor('float32', [], scalars.alpha);
+      if (cfg.loss === 'soft-ce') feeds.temperature = tensor('float32', [], scalars.T);
+    }
+    if (cfg.optim.kind !== 'sgd') {
+      scalars.corr[0] = adamCorrection(cfg.optim, step + 1);
+      feeds.adam_correction = tensor('float32', [], scalars.corr);
+    }
+    for (const mk of masks) feeds[`mask/${mk.spec.name}`] = tensor('float32', [m, ...mk.spec.rest], mk.buf.subarray(0, m * mk.size));
+    return { feeds, lr };
+  };
+  /** Whether a checkpoint falls due after one of the steps globalStep+1 … globalStep+K−1. */
+  const checkpointInside = (from: number) => !!ck && ck.every > 0 && Math.floor((from + K - 1) / ck.every) > Math.floor(from / ck.every);
 
   const history: EpochEvent[] = [];
   const t0 = performance.now();
   let globalStep = 0;
+  let graphRuns = 0;
   let startEpoch = 0;
   let resumeAt: CheckpointProgress | null = null;
   /** Global step of the last state known to be finite (checked or checkpointed). */
@@ -347,61 +436,54 @@ async function trainLoop(
       lr,
       epochSeconds: priorSeconds + (performance.now() - te) / 1000,
     });
-    for (let it = batches.next(); !it.done; it = batches.next()) {
-      const rows = it.value;
-      const m = rows.length;
-      if (m > B) throw new RangeError(`sampler gave a batch of ${m} rows, more than the batch size ${B}`);
-      targets.fill(0, 0, m * C);
-      for (let i = 0; i < m; i++) {
-        const row = rows[i];
-        xRaw.set(data.x.subarray(row * D, row * D + D), i * D);
-        const y = data.y[row];
-        labels[i] = BigInt(labeled ? y : -1);
-        if (labeled) targets[i * C + y] = 1;
-        if (teacherBuf) {
-          const id = ids[row];
-          teacherBuf.set(opts.teacher!.logits.subarray(id * C, id * C + C), i * C);
+    const pending: Int32Array[] = [];
+    for (;;) {
+      // Group K steps when the epoch has K left and no checkpoint falls inside; pull batches ahead
+      // only then (a sampler may draw from its stream lazily, and checkpoints record the stream).
+      const want = grouped && stepsPerEpoch - s >= K && !checkpointInside(globalStep) ? K : 1;
+      while (pending.length < want) {
+        const it = batches.next();
+        if (it.done) break;
+        pending.push(it.value);
+      }
+      if (!pending.length) break;
+      const n = want === K && pending.length === K && pending.every((r) => r.length === B) ? K : 1;
+      const group = pending.splice(0, n);
+      const prepared = group.map((rows, j) => prepare(slots[j], rows, globalStep + j));
+      let out: Record<string, TensorData>;
+      graphRuns++;
+      if (n === 1) {
+        use(single);
+        out = await stepper.step(prepared[0].feeds, fetch1);
+      } else {
+        use(grouped!);
+        const feeds: Record<string, TensorData> = {};
+        prepared.forEach((p, j) => {
+          for (const [k, v] of Object.entries(p.feeds)) feeds[stepName(k, j)] = v;
+        });
+        out = await stepper.step(feeds, fetchK);
+      }
+      for (let j = 0; j < n; j++) {
+        const m = group[j].length;
+        lr = prepared[j].lr;
+        const l = (out[n === 1 ? 'loss' : stepName('loss', j)].data as Float32Array)[0];
+        if (!Number.isFinite(l)) {
+          throw new DivergenceError(
+            `loss became ${l} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}); likely causes: learning rate too high (${lr.toPrecision(3)}), or a temperature/alpha setting that makes the loss explode${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}`,
+          );
         }
-      }
-      if (cfg.jitter > 0) jitterBatch(xRaw, xBuf, m, imageShape, cfg.jitter, rngs.jitter);
-      for (const mk of masks) fillDropoutMask(mk.buf, m * mk.size, mk.spec.p, rngs.dropout);
-      lr = learningRate(cfg.lr, cfg.schedule, globalStep, totalSteps, stepsPerEpoch);
-      scalars.lr[0] = lr;
-      const feeds: Record<string, TensorData> = {
-        input: tensor('float32', [m, ...net.spec.inputShape], xBuf.subarray(0, m * D)),
-        labels: tensor('int64', [m], labels.subarray(0, m)),
-        targets: tensor('float32', [m, C], targets.subarray(0, m * C)),
-        lr: tensor('float32', [], scalars.lr),
-      };
-      if (cfg.loss !== 'hard') {
-        feeds.teacher = tensor('float32', [m, C], teacherBuf!.subarray(0, m * C));
-        // Unlabelled data: soft loss only. Alternate mix: hard and soft batches in turn.
-        scalars.alpha[0] = !labeled ? 1 : cfg.mix === 'alternate' ? (globalStep % 2 === 0 ? 0 : 1) : cfg.alpha;
-        feeds.alpha = tensor('float32', [], scalars.alpha);
-        if (cfg.loss === 'soft-ce') feeds.temperature = tensor('float32', [], scalars.T);
-      }
-      if (cfg.optim.kind !== 'sgd') {
-        scalars.corr[0] = adamCorrection(cfg.optim, globalStep + 1);
-        feeds.adam_correction = tensor('float32', [], scalars.corr);
-      }
-      for (const mk of masks) feeds[`mask/${mk.spec.name}`] = tensor('float32', [m, ...mk.spec.rest], mk.buf.subarray(0, m * mk.size));
-      const out = await stepper.step(feeds, fetch);
-      const l = (out.loss.data as Float32Array)[0];
-      if (!Number.isFinite(l)) {
-        throw new DivergenceError(
-          `loss became ${l} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}); likely causes: learning rate too high (${lr.toPrecision(3)}), or a temperature/alpha setting that makes the loss explode${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}`,
-        );
-      }
-      lossSum += l * m;
-      correct += (out.correct.data as Float32Array)[0];
-      if (opts.onEvent && (s % (opts.stepEvery ?? 20) === 0 || s === stepsPerEpoch - 1)) {
-        opts.onEvent({ type: 'step', epoch: epoch + 1, step: s + 1, stepsPerEpoch, loss: l });
-      }
-      s++;
-      globalStep++;
-      if (ck && ck.every > 0 && globalStep % ck.every === 0 && s < stepsPerEpoch) {
-        weightCheck(`checked before the checkpoint at epoch ${epoch + 1}, step ${s}`);
-        ck.save(progressNow(), history, stepper.state);
+        lossSum += l * m;
+        correct += (out[n === 1 ? 'correct' : stepName('correct', j)].data as Float32Array)[0];
+        if (opts.onEvent && (s % (opts.stepEvery ?? 20) === 0 || s === stepsPerEpoch - 1)) {
+          opts.onEvent({ type: 'step', epoch: epoch + 1, step: s + 1, stepsPerEpoch, loss: l });
+        }
+        s++;
+        globalStep++;
+        // Only after a group's last step: checkpointInside kept the others clear of checkpoints.
+        if (ck && ck.every > 0 && globalStep % ck.every === 0 && s < stepsPerEpoch) {
+          weightCheck(`checked before the checkpoint at epoch ${epoch + 1}, step ${s}`);
+          ck.save(progressNow(), history, stepper.state);
+        }
       }
     }
     const seconds = priorSeconds + (performance.now() - te) / 1000;
@@ -443,7 +525,7 @@ async function trainLoop(
       if (!Number.isFinite(v[i])) throw new DivergenceError(`weight '${k}' became non-finite; likely cause: learning rate too high`);
     }
   }
-  return { history, seconds: (performance.now() - t0) / 1000 };
+  return { history, seconds: (performance.now() - t0) / 1000, graphRuns };
 }
 
 interface CheckpointSession {
