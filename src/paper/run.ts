@@ -47,6 +47,8 @@ const archOf = (net: Network) => {
   const hidden = net.spec.spec.startsWith('mlp:') ? net.spec.spec.slice(4).split(',') : [];
   return net.spec.spec.startsWith('mlp:') ? `${[net.spec.inputShape[0], ...hidden, net.spec.classes].join('-')} ReLU` : net.spec.spec;
 };
+/** Students' linear learning-rate warm-up: the first 10% of their steps, at most this many. */
+const STUDENT_WARMUP_MAX = 400;
 const curveOf = (h: EpochEvent[]): EpochPoint[] => h.map((e) => ({ epoch: e.epoch, testErrors: e.test?.errors ?? -1, trainLoss: e.loss }));
 
 export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ dir: string; results: Results }> {
@@ -89,7 +91,21 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     alpha: P.alpha,
     ...over,
   });
-  const fit = async (label: string, spec: string, data: Dataset, cfg: TrainConfig, extra: { options?: Network['spec']['options']; teacher?: Float32Array; evalSets?: Dataset[] } = {}): Promise<Fitted> => {
+  const fit = async (
+    label: string,
+    spec: string,
+    data: Dataset,
+    cfg: TrainConfig,
+    extra: { options?: Network['spec']['options']; teacher?: Float32Array; evalSets?: Dataset[]; warmup?: boolean } = {},
+  ): Promise<Fitted> => {
+    if (extra.warmup ?? true) {
+      // Students warm up: at T = 20 the soft term's gradient is T·(softmax(s/T) − softmax(t/T)), up
+      // to T times the hard term's while the student is still near uniform; from a confident teacher
+      // (logits of ±60) full lr from the first step blew the loss up to ~1e10 and left dead ReLUs
+      // (seen in the training loss and accuracy: α = 1 at 10% train accuracy).
+      const steps = Math.ceil(data.n / Math.min(cfg.batch, data.n)) * cfg.epochs;
+      cfg = { ...cfg, schedule: { ...cfg.schedule, warmupSteps: Math.min(STUDENT_WARMUP_MAX, Math.round(0.1 * steps)) } };
+    }
     const net = Network.create({ spec, inputShape: modelInputShape(spec, data.shape), classes: C, options: extra.options ?? {} }, cfg.seed);
     const res = await trainNetwork(net, data, cfg, {
       test,
@@ -117,6 +133,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   const teacher = await timed('teacher', () =>
     fit('teacher', T.spec, train, baseCfg(T.epochs, { lr: T.lr, jitter: T.jitter, optim: { ...DEFAULT_OPTIM, maxNorm: T.maxNorm } }), {
       options: { dropout: T.dropout, inputDropout: T.inputDropout },
+      warmup: false,
     }),
   );
   const teacherDesc = `dropout ${T.inputDropout} input / ${T.dropout} hidden, max-norm ${T.maxNorm}, jitter ±${T.jitter} px, ${T.epochs} epochs`;
@@ -258,6 +275,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     for (const m of P.ensemble.members) {
       const f = await fit(`member ${m.spec} s${m.seed}`, m.spec, train, baseCfg(m.epochs, { seed: m.seed, jitter: m.jitter, lr: T.lr, optim: { ...DEFAULT_OPTIM, maxNorm: T.maxNorm } }), {
         options: { dropout: m.dropout, inputDropout: m.inputDropout },
+        warmup: false,
       });
       members.push({ name: `${m.spec} (seed ${m.seed})`, arch: archOf(f.net), seed: m.seed, testErrors: f.test.errors });
       trainLogits.push(await networkLogits(f.net, train, rt));
@@ -362,7 +380,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       T: P.temperature,
       alpha: P.alpha,
       epochs: { teacher: T.epochs, student: S.epochs, omit3: P.omit.epochs, only78: P.only78.epochs, fraction3: P.fraction.epochs, tempSweep: P.tempSweep.epochs, ensembleStudent: P.ensemble.studentEpochs },
-      schedule: 'cosine',
+      schedule: `cosine; students warm up linearly over the first 10% of their steps (at most ${STUDENT_WARMUP_MAX})`,
       optimizer: 'SGD, momentum 0.9',
       teacherLr: T.lr,
       holdout: heldOut.n,

@@ -1,8 +1,9 @@
 /**
  * The training loop: seeded shuffles, batches assembled into preallocated buffers (inputs,
  * jitter, labels, one-hot targets, teacher rows looked up by example id, dropout masks), one
- * step-graph run per batch, per-epoch evaluation and events. Every random draw comes from a
- * seeded stream, so the same seed gives bitwise the same weights.
+ * step-graph run per group of 8 full batches (src/train/unroll.ts) or per single batch, per-epoch
+ * evaluation and events. Every random draw comes from a seeded stream, so the same seed gives
+ * bitwise the same weights.
  */
 import { type TensorData, tensor } from '../graph/ir.js';
 import { type Dataset, exampleIds, featureSize } from '../data/dataset.js';
