@@ -18,7 +18,7 @@ import { Rng, type RngState } from '../util/rng.js';
 import { argmaxRows, forwardGraphWithParamInputs, predictAll, summarise, type EvalSummary } from './evaluate.js';
 import type { Network } from './network.js';
 import { buildStepGraph, syncNetwork } from './step.js';
-import { stepName, unrollStepGraph } from './unroll.js';
+import { type UnrolledStepGraph, stepName, unrollStepGraph } from './unroll.js';
 import { type Checkpoint, type CheckpointProgress, type RunIdentity, checkpointName, listCheckpoints, loadForResume, saveCheckpoint, sha256Hex, stateHash } from './checkpoint.js';
 
 export type MixKind = 'convex' | 'alternate';
@@ -190,7 +190,7 @@ export function firstNonFinite(state: ReadonlyMap<string, TensorData>): { name: 
 
 /**
  * Inverted-dropout mask: each entry 1/(1−p) with probability 1−p, else 0. Two 16-bit uniforms
- * per 32-bit draw (p is quantised to 1/65536), drawn in bulk; ≈3× faster than a draw per pair.
+ * per 32-bit draw (p is quantised to 1/65536), drawn in bulk; ≈2.5× faster than a draw per pair (4.3 → 1.7 ms CPU for a teacher step's masks).
  */
 let maskBits = new Uint32Array(0);
 export function fillDropoutMask(buf: Float32Array, n: number, p: number, rng: Rng): void {
@@ -254,7 +254,7 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
   const K = sampler.stepsPerEpoch >= 2 * spr ? spr : 1;
   const runner = await Runner.create(sg.graph, opts.runtime);
   let evalRunner: Runner | null = null;
-  let multi: { graph: ReturnType<typeof unrollStepGraph>; runner: Runner } | null = null;
+  let multi: { graph: UnrolledStepGraph; runner: Runner } | null = null;
   try {
     if (K > 1) {
       const graph = unrollStepGraph(sg, K);
@@ -277,7 +277,7 @@ async function trainLoop(
   sg: ReturnType<typeof buildStepGraph>,
   sampler: BatchSampler,
   runner: Runner,
-  multi: { graph: ReturnType<typeof unrollStepGraph>; runner: Runner } | null,
+  multi: { graph: UnrolledStepGraph; runner: Runner } | null,
   evalRunner: Runner | null,
   ck: CheckpointSession | null,
   log: (text: string) => void,
@@ -315,7 +315,10 @@ async function trainLoop(
       labels: new BigInt64Array(B),
       targets: new Float32Array(B * C),
       teacherBuf: opts.teacher ? new Float32Array(B * C) : null,
-      masks: sg.masks.map((m) => ({ spec: m, size: m.rest.reduce((a, b) => a * b, 1), buf: new Float32Array(B * m.rest.reduce((a, b) => a * b, 1)) })),
+      masks: sg.masks.map((m) => {
+        const size = m.rest.reduce((a, b) => a * b, 1);
+        return { spec: m, size, buf: new Float32Array(B * size) };
+      }),
       scalars: { lr: new Float32Array(1), alpha: new Float32Array([cfg.alpha]), T: new Float32Array([cfg.temperature]), corr: new Float32Array(1) },
     };
   };
