@@ -122,7 +122,16 @@ export interface TrainOptions {
    * run per step). Only speed changes: the weights are bitwise the same.
    */
   stepsPerRun?: number;
+  /**
+   * Stop with a DivergenceError when a step's loss exceeds this many times the first step's loss of
+   * the run (floored at 1): a loss that explodes but stays finite (1e10) leaves dead ReLUs behind
+   * and is not caught by the non-finite check. Default DEFAULT_EXPLODE_FACTOR; 0 turns it off.
+   */
+  explodeFactor?: number;
 }
+
+/** A step's loss this many times the run's first (floored at 1) is an explosion, never a blip. */
+export const DEFAULT_EXPLODE_FACTOR = 1e4;
 
 /** Steps per graph run by default: the weights cross into JavaScript once per 8 steps. */
 export const DEFAULT_STEPS_PER_RUN = 8;
@@ -379,6 +388,10 @@ async function trainLoop(
   let resumeAt: CheckpointProgress | null = null;
   /** Global step of the last state known to be finite (checked or checkpointed). */
   let lastGoodStep = 0;
+  /** The run's first step loss (floored at 1): the explosion check's reference. */
+  let firstLoss: number | undefined;
+  const explodeFactor = opts.explodeFactor ?? DEFAULT_EXPLODE_FACTOR;
+  if (!(Number.isFinite(explodeFactor) && explodeFactor >= 0)) throw new RangeError(`explodeFactor must be a finite number ≥ 0 (0: off), got ${explodeFactor}`);
   const resumed = ck?.resumed;
   if (resumed) {
     const p = resumed.header.progress;
@@ -474,6 +487,12 @@ async function trainLoop(
         if (!Number.isFinite(l)) {
           throw new DivergenceError(
             `loss became ${l} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}); likely causes: learning rate too high (${lr.toPrecision(3)}), or a temperature/alpha setting that makes the loss explode${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}`,
+          );
+        }
+        firstLoss ??= Math.max(1, l);
+        if (explodeFactor > 0 && l > explodeFactor * firstLoss) {
+          throw new DivergenceError(
+            `loss exploded to ${l.toPrecision(3)} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}), over ${explodeFactor}× the run's first ${firstLoss.toPrecision(3)}; likely causes: learning rate too high (${lr.toPrecision(3)}), or a confident teacher at a high temperature without a learning-rate warm-up${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}`,
           );
         }
         lossSum += l * m;
