@@ -492,7 +492,7 @@ async function trainLoop(
         firstLoss ??= Math.max(1, l);
         if (explodeFactor > 0 && l > explodeFactor * firstLoss) {
           throw new DivergenceError(
-            `loss exploded to ${l.toPrecision(3)} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}), over ${explodeFactor}× the run's first ${firstLoss.toPrecision(3)}; likely causes: learning rate too high (${lr.toPrecision(3)}), or a confident teacher at a high temperature without a learning-rate warm-up${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}`,
+            `loss exploded to ${l.toPrecision(3)} at epoch ${epoch + 1}, step ${s + 1} (global step ${globalStep + 1}), over ${explodeFactor}× the run's first ${firstLoss.toPrecision(3)}; likely cause${cfg.loss === 'hard' ? '' : 's'}: learning rate too high (${lr.toPrecision(3)})${cfg.loss === 'hard' ? '' : ', or a confident teacher at a high temperature without a learning-rate warm-up'}${ck?.lastSaved ? `; the last good checkpoint ${ck.lastSaved} is intact` : ''}`,
           );
         }
         lossSum += l * m;
