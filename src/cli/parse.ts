@@ -44,3 +44,14 @@ export function intList(flag: string): SchemaParser<number[]> {
     });
   }, { anyOf: [{ type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 }, { type: 'string' }] });
 }
+
+/** A held-out split's size: a count ≥ 1 or a fraction in (0, 1). */
+export function holdoutAmount(flag = 'holdout'): SchemaParser<number> {
+  return withSchema((raw: string): number => {
+    const v = Number(raw.trim());
+    if (raw.trim() === '' || !Number.isFinite(v) || !((v > 0 && v < 1) || (Number.isInteger(v) && v >= 1))) {
+      throw new UsageError(`--${flag}: expected a count ≥ 1 or a fraction in (0, 1), got '${raw}'`);
+    }
+    return v;
+  }, { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 }] });
+}

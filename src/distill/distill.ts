@@ -53,6 +53,8 @@ export interface DistillResult {
   config: TrainConfig;
   /** The student's test summary after the last epoch (absent without a test split). */
   test?: EvalSummary;
+  /** The student's summary on the held-out split after the last epoch (with `transfer.holdout`). */
+  heldOut?: EvalSummary;
   history: EpochEvent[];
   teacher: {
     kinds: TeacherKind[];
@@ -113,9 +115,10 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const desc = cfg.loss === 'soft-ce' ? `soft-ce, T=${cfg.temperature}, α=${cfg.alpha}, ${cfg.mix}` : `logit-mse, α=${cfg.alpha}, ${cfg.mix}`;
   log(`student ${net.spec.spec}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters); loss ${desc}`);
 
-  const bar = trainingProgress(progress, 'distill', cfg.epochs);
+  const bar = trainingProgress(progress, 'distill', cfg.epochs, ['held-out']);
   const res = await trainNetwork(net, ts.data, cfg, {
     test,
+    evalSets: ts.heldOut ? [ts.heldOut] : undefined,
     teacher: { logits: tt.logProbs, classes: tt.classes },
     labeled: ts.labeled,
     runtime: o.runtime,
@@ -130,6 +133,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     student: net,
     config: cfg,
     test: last?.test,
+    heldOut: last?.evals?.[0],
     history: res.history,
     teacher: { kinds: tt.kinds, ensemble, fromCache: tt.fromCache, cacheFile: tt.file, test: teacherTest },
     transfer: { n: ts.data.n, labeled: ts.labeled, description: ts.description },

@@ -28,6 +28,8 @@ export interface TransferSet {
   labeled: boolean;
   /** Human-readable summary, e.g. "training set − 5000 held out, class 3 omitted: 49,490 examples". */
   description: string;
+  /** The held-out split (all classes) when `holdout` is set: the student is scored on it after each epoch. */
+  heldOut?: Dataset;
 }
 
 function checkClassList(list: unknown, classes: number, flag: string): number[] {
@@ -41,9 +43,10 @@ function checkClassList(list: unknown, classes: number, flag: string): number[] 
 /** Apply the transfer options to the loaded training set, in order: holdout, classes, fraction. */
 export function transferSet(train: Dataset, o: TransferOptions, seed: number): TransferSet {
   let data = train;
+  let heldOut: Dataset | undefined;
   const parts: string[] = ['training set'];
   if (o.holdout !== undefined) {
-    data = holdoutSplit(train, o.holdout, seed).train;
+    ({ train: data, holdout: heldOut } = holdoutSplit(train, o.holdout, seed));
     parts.push(`− ${train.n - data.n} held out`);
   }
   if (o.onlyClasses !== undefined) {
@@ -64,5 +67,5 @@ export function transferSet(train: Dataset, o: TransferOptions, seed: number): T
     }
   }
   const labeled = !o.unlabeled;
-  return { data, labeled, description: `${parts.join(', ')}: ${data.n.toLocaleString('en')} examples${labeled ? '' : ', labels unused (soft loss only)'}` };
+  return { data, labeled, heldOut, description: `${parts.join(', ')}: ${data.n.toLocaleString('en')} examples${labeled ? '' : ', labels unused (soft loss only)'}` };
 }

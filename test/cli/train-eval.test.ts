@@ -77,6 +77,33 @@ describe('dk train → dk eval --json', () => {
     assert.ok(readFileSync(join(again, 'm.onnx')).equals(readFileSync(join(cwd, 'm.onnx'))), 'same seed, different model file');
   });
 
+  it('--holdout: trains on the rest, scores the held-out split each epoch; dk bias draws the same split from the same seed', () => {
+    const data = join(root, 'mnist-subset-holdout');
+    writeMnistSubset(data, 600, 300);
+    const cwd = join(root, 'run-holdout');
+    mkdirSync(cwd);
+    const t = dk(['train', '--model', 'mlp:32', '--data', data, '--epochs', '2', '--batch', '20', '--seed', '3', '--holdout', '100', '--threads', '1', '--out', 'm.onnx'], cwd);
+    assert.equal(t.status, 0, t.stderr);
+    assert.match(t.stderr, /training on 500 examples; 100 held out \(seed 3\)/);
+    assert.match(t.stderr, /train epoch 1\/2: .* held-out errors \d+\/100 test errors \d+\/300/);
+    const m = /; held-out errors (\d+)\/100; test errors \d+\/300/.exec(t.stdout);
+    assert.ok(m, t.stdout);
+    const b = dk(['bias', '--model', 'm.onnx', '--data', data, '--classes', '0', '--range', '0:0:1', '--holdout', '100', '--seed', '3', '--threads', '1'], cwd);
+    assert.equal(b.status, 0, b.stderr);
+    assert.match(b.stdout, new RegExp(`chosen on 100 held-out training examples: errors ${m[1]} → ${m[1]}\\)`));
+    // A fraction holds out that share of the training set.
+    const t2 = dk(['train', '--model', 'mlp:32', '--data', data, '--epochs', '2', '--batch', '20', '--seed', '3', '--holdout', '0.5', '--threads', '1', '--out', 'half.onnx'], cwd);
+    assert.equal(t2.status, 0, t2.stderr);
+    assert.match(t2.stderr, /training on 300 examples; 300 held out/);
+    // Bad sizes: named, exit 2, nothing written.
+    for (const [v, msg] of [['0', /--holdout: expected a count ≥ 1 or a fraction in \(0, 1\), got '0'/], ['2.5', /--holdout: .* got '2\.5'/], ['600', /holding out 600 of 600 examples .* leaves none to train on/]] as const) {
+      const bad = dk(['train', '--model', 'mlp:8', '--data', data, '--epochs', '1', '--holdout', v, '--threads', '1', '--out', 'bad.onnx'], cwd);
+      assert.equal(bad.status, 2, `--holdout ${v}: ${bad.stderr}`);
+      assert.match(bad.stderr, msg);
+      assert.ok(!existsSync(join(cwd, 'bad.onnx')));
+    }
+  });
+
   it('any image size and class count: a 5×7, 3-class directory (mlp) and an 8×8, 4-class one (cnn)', () => {
     const d1 = join(root, 'odd');
     const y1 = writeRandomIdxDir(d1, { nTrain: 40, nTest: 17, rows: 5, cols: 7, classes: 3, seed: 1 });

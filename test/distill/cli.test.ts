@@ -59,7 +59,9 @@ describe('dk distill / dk bias (CLI)', () => {
     const distillArgs = (out: string) => ['distill', '--teacher', 'teacher.onnx', '--student', 'mlp:16', '--data', data, '--epochs', '2', '--threads', '1', '--temperature', '4', '--holdout', '50', '--omit-classes', '3', '--out', out];
     r = dk(distillArgs('s1.onnx'), cwd);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /saved .*s1\.onnx .*test errors \d+\/200.*teacher test errors \d+\/200/);
+    assert.match(r.stdout, /saved .*s1\.onnx .*; held-out errors \d+\/50; test errors \d+\/200.*teacher test errors \d+\/200/);
+    const heldOut = Number(/held-out errors (\d+)\/50/.exec(r.stdout)![1]);
+    assert.match(r.stderr, /distill epoch 2\/2: .* held-out errors \d+\/50 test errors/);
     assert.match(r.stderr, /outputs logits \(a dark-knowledge model\)/);
     assert.match(r.stderr, /transfer set: training set, − 50 held out, class 3 omitted/);
     assert.match(r.stderr, /cached in/);
@@ -71,6 +73,8 @@ describe('dk distill / dk bias (CLI)', () => {
     r = dk(['bias', '--model', 's1.onnx', '--classes', '3', '--data', data, '--holdout', '50', '--threads', '1', '--out', 's1-adjusted.onnx'], cwd);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /offset [+-]?[\d.]+ on class 3 \(chosen on 50 held-out training examples: errors \d+ → \d+\)\ntest errors \d+\/200 → \d+\/200\nsaved/);
+    // dk bias draws the same split: its errors before the offset are the student's held-out errors above.
+    assert.equal(Number(/held-out training examples: errors (\d+) →/.exec(r.stdout)![1]), heldOut);
     assert.ok(existsSync(join(cwd, 's1-adjusted.onnx')));
   });
 });

@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { checkOutFile } from '../output.js';
-import { choice, intList, num } from '../parse.js';
+import { choice, holdoutAmount, intList, num } from '../parse.js';
 import { type CommonFlags, addTrainingFlags, modelOptionsFrom, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
 
@@ -43,11 +43,13 @@ export interface DistillJobResult {
   parameters: number;
   seconds: number;
   test?: EvalSummary;
+  /** On the held-out split (with --holdout), after the last epoch. */
+  heldOut?: EvalSummary;
   teacherTest?: EvalSummary;
   teacherKinds: string[];
   fromCache: boolean;
   transfer: { n: number; labeled: boolean; description: string };
-  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; seconds: number; samplesPerSec: number }[];
+  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; heldOutErrors?: number; seconds: number; samplesPerSec: number }[];
 }
 
 export interface BiasJobArgs {
@@ -90,11 +92,12 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     parameters: r.student.parameterCount,
     seconds: r.seconds.total,
     test: r.test,
+    heldOut: r.heldOut,
     teacherTest: r.teacher.test,
     teacherKinds: r.teacher.kinds,
     fromCache: r.teacher.fromCache,
     transfer: r.transfer,
-    history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
+    history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, heldOutErrors: h.evals?.[0]?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
   };
 }
 
@@ -156,14 +159,6 @@ function parseRange(raw: string): number[] {
   return biasGrid(parts[0], parts[1], parts[2]);
 }
 
-function holdoutAmount(raw: string): number {
-  const v = Number(raw.trim());
-  if (raw.trim() === '' || !Number.isFinite(v) || !((v > 0 && v < 1) || (Number.isInteger(v) && v >= 1))) {
-    throw new UsageError(`--holdout: expected a count ≥ 1 or a fraction in (0, 1), got '${raw}'`);
-  }
-  return v;
-}
-
 export function registerDistill(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
   const cmd = program
     .command('distill')
@@ -180,7 +175,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--only-classes <c,…>', 'keep only these classes in the transfer set', intList('only-classes'))
     .option('--fraction <f>', 'train on a stratified, seeded fraction of the transfer set', num('fraction', { min: 0, max: 1, minExclusive: true }))
     .option('--unlabeled', 'ignore the labels: soft loss only (α = 1)', false)
-    .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set, for dk bias --holdout n with the same --seed', holdoutAmount)
+    .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set and score the student on them after each epoch; dk bias --holdout n with the same --seed picks offsets on them', holdoutAmount())
     .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
     .option('--no-cache', 'neither read nor write cached teacher outputs')
     .requiredOption('--out <student.onnx>', 'where to save the student');
@@ -207,8 +202,10 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     const r = (await run('distill', args)) as DistillJobResult;
     const t = r.test;
     const tt = r.teacherTest;
+    const h = r.heldOut;
     process.stdout.write(
       `saved ${r.out} (${r.parameters.toLocaleString('en')} parameters, ${r.seconds.toFixed(1)} s)` +
+        `${h ? `; held-out errors ${h.errors}/${h.total}` : ''}` +
         `${t ? `; test errors ${t.errors}/${t.total}, accuracy ${(100 * t.accuracy).toFixed(2)}%` : ''}` +
         `${tt ? `; teacher test errors ${tt.errors}/${tt.total}` : ''}\n`,
     );
@@ -220,7 +217,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .requiredOption('--model <file.onnx>', 'a model saved by dk train or dk distill')
     .requiredOption('--classes <c,…>', 'classes whose output bias gets the offset (e.g. 3, or 7,8)', intList('classes'))
     .option('--data <mnist|DIR>', "dataset: 'mnist' or an MNIST-style directory", 'mnist')
-    .option('--holdout <n>', 'size of the held-out split of the training set (a count, or a fraction in (0,1)); use the same value and --seed as dk distill --holdout', holdoutAmount, 5000)
+    .option('--holdout <n>', 'size of the held-out split of the training set (a count, or a fraction in (0,1)); use the same value and --seed as dk distill --holdout', holdoutAmount(), 5000)
     .option('--seed <n>', 'seed of the held-out split', num('seed', { int: true, min: 0 }), 1)
     .option('--range <lo:hi:step>', 'candidate offsets', parseRange, biasGrid())
     .option('--out <file.onnx>', 'save the model with the chosen offset added to its output bias')

@@ -2,7 +2,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { Dataset } from '../../data/dataset.js';
 import { loadData } from '../../data/load.js';
+import { holdoutSplit } from '../../distill/bias.js';
 import { type ModelOptions, modelInputShape } from '../../nn/spec.js';
 import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
 import type { ScheduleKind } from '../../optim/schedule.js';
@@ -16,7 +18,7 @@ import type { ProgressSink } from '../../util/progress.js';
 import { trainingProgress } from '../../train/progress.js';
 export { trainingProgress };
 import { checkOutFile } from '../output.js';
-import { choice, num } from '../parse.js';
+import { choice, holdoutAmount, num } from '../parse.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
 
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}): Command {
@@ -151,6 +153,8 @@ export function modelOptionsFrom(f: CommonFlags): ModelOptions {
 export interface TrainJobArgs {
   model: string;
   data: string;
+  /** Train on the rest and score each epoch on this many training examples (or fraction), the split dk distill/bias --holdout draw with the same seed. */
+  holdout?: number;
   options: ModelOptions;
   train: TrainConfig;
   threads?: number;
@@ -162,7 +166,9 @@ export interface TrainJobResult {
   parameters: number;
   seconds: number;
   test?: EvalSummary;
-  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; seconds: number; samplesPerSec: number }[];
+  /** On the held-out split (with --holdout), after the last epoch. */
+  heldOut?: EvalSummary;
+  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; heldOutErrors?: number; seconds: number; samplesPerSec: number }[];
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
@@ -170,10 +176,17 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
   const inputShape = modelInputShape(a.model, split.train.shape);
   const net = Network.create({ spec: a.model, inputShape, classes: split.train.classes, options: a.options }, a.train.seed);
   progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
-  const res = await trainNetwork(net, split.train, a.train, {
+  let data = split.train;
+  let heldOut: Dataset | undefined;
+  if (a.holdout !== undefined) {
+    ({ train: data, holdout: heldOut } = holdoutSplit(split.train, a.holdout, a.train.seed));
+    progress({ kind: 'log', text: `training on ${data.n.toLocaleString('en')} examples; ${heldOut.n.toLocaleString('en')} held out (seed ${a.train.seed}) and scored after each epoch` });
+  }
+  const res = await trainNetwork(net, data, a.train, {
     test: split.test,
+    evalSets: heldOut ? [heldOut] : undefined,
     runtime: { threads: a.threads },
-    onEvent: trainingProgress(progress, 'train', a.train.epochs),
+    onEvent: trainingProgress(progress, 'train', a.train.epochs, ['held-out']),
     onLog: (text) => progress({ kind: 'log', text }),
   });
   writeFileAtomic(a.out, net.toOnnx());
@@ -183,7 +196,8 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
     parameters: net.parameterCount,
     seconds: res.seconds,
     test: last.test,
-    history: res.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
+    heldOut: last.evals?.[0],
+    history: res.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, heldOutErrors: h.evals?.[0]?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
   };
 }
 
@@ -192,17 +206,19 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
     .command('train')
     .description('train a model on a dataset and save it as a standalone .onnx file')
     .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
-    .requiredOption('--out <file.onnx>', 'where to save the trained model');
-  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string }) => {
+    .requiredOption('--out <file.onnx>', 'where to save the trained model')
+    .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
+  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string; holdout?: number }) => {
     const out = checkOutFile(f.out, f.force);
-    const args: TrainJobArgs = { model: f.model, data: f.data, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out };
+    const args: TrainJobArgs = { model: f.model, data: f.data, holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out };
     // Validate the spec here too, for an immediate error.
     const { parseSpec } = await import('../../nn/spec.js');
     parseSpec(f.model);
     const r = (await run('train', args)) as TrainJobResult;
     const t = r.test;
+    const h = r.heldOut;
     process.stdout.write(
-      `saved ${r.out} (${r.parameters.toLocaleString('en')} parameters, ${r.seconds.toFixed(1)} s)${t ? `; test errors ${t.errors}/${t.total}, accuracy ${(100 * t.accuracy).toFixed(2)}%` : ''}\n`,
+      `saved ${r.out} (${r.parameters.toLocaleString('en')} parameters, ${r.seconds.toFixed(1)} s)${h ? `; held-out errors ${h.errors}/${h.total}` : ''}${t ? `; test errors ${t.errors}/${t.total}, accuracy ${(100 * t.accuracy).toFixed(2)}%` : ''}\n`,
     );
   });
 }
