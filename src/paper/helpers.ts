@@ -1,4 +1,5 @@
 /** Small numeric helpers for the paper experiments (plain TypeScript over n × C arrays). */
+import { DivergenceError } from '../util/errors.js';
 
 /** softmax(z/T) for one row, as plain numbers. */
 export function softmaxT(z: Float32Array, off: number, C: number, T: number): number[] {
@@ -38,4 +39,20 @@ export function errorsWithBias(z: Float32Array, labels: Int32Array, C: number, b
     }
   }
   return { errors, focusErrors, focusCount };
+}
+
+/**
+ * Train at `lr`; if the loss diverges (a DivergenceError: non-finite, or exploded past the
+ * trainer's factor), report it through `onRetry` and train once more from scratch at half the
+ * rate. A second divergence, or any other error, propagates. The paper job runs a dozen students
+ * in an hour: one that blows up should cost its own minutes, named in the results, not the run.
+ */
+export async function halveLrOnDivergence<T>(lr: number, train: (lr: number) => Promise<T>, onRetry: (e: DivergenceError, lr: number) => void): Promise<T> {
+  try {
+    return await train(lr);
+  } catch (e) {
+    if (!(e instanceof DivergenceError)) throw e;
+    onRetry(e, lr / 2);
+    return train(lr / 2);
+  }
 }

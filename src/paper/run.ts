@@ -25,7 +25,7 @@ import { Rng } from '../util/rng.js';
 import type { ProgressSink } from '../util/progress.js';
 import { type PaperProfile, PROFILES } from './profiles.js';
 import { specialistsExperiment } from './specialists.js';
-import { errorsWithBias, softmaxT } from './helpers.js';
+import { errorsWithBias, halveLrOnDivergence, softmaxT } from './helpers.js';
 import { logSoftmaxRows } from '../distill/targets.js';
 import { combineTeachers } from '../distill/teacher.js';
 import { holdoutSplit, pickBiasOffset } from '../distill/bias.js';
@@ -57,6 +57,8 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   const t0 = performance.now();
   const phases: { name: string; seconds: number }[] = [];
   const log = (text: string) => progress({ kind: 'log', text });
+  /** Shown in the report: what went differently from the plan (e.g. a student retrained at a lower lr). */
+  const notes: string[] = [];
   const rt = { threads: a.threads };
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const s = performance.now();
@@ -106,14 +108,26 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       const steps = Math.ceil(data.n / Math.min(cfg.batch, data.n)) * cfg.epochs;
       cfg = { ...cfg, schedule: { ...cfg.schedule, warmupSteps: Math.min(STUDENT_WARMUP_MAX, Math.round(0.1 * steps)) } };
     }
-    const net = Network.create({ spec, inputShape: modelInputShape(spec, data.shape), classes: C, options: extra.options ?? {} }, cfg.seed);
-    const res = await trainNetwork(net, data, cfg, {
-      test,
-      evalSets: extra.evalSets,
-      teacher: extra.teacher ? { logits: extra.teacher, classes: C } : undefined,
-      runtime: rt,
-      onEvent: trainingProgress(progress, label, cfg.epochs),
-    });
+    const trained = await halveLrOnDivergence(
+      cfg.lr,
+      async (lr) => {
+        const net = Network.create({ spec, inputShape: modelInputShape(spec, data.shape), classes: C, options: extra.options ?? {} }, cfg.seed);
+        const res = await trainNetwork(net, data, { ...cfg, lr }, {
+          test,
+          evalSets: extra.evalSets,
+          teacher: extra.teacher ? { logits: extra.teacher, classes: C } : undefined,
+          runtime: rt,
+          onEvent: trainingProgress(progress, label, cfg.epochs),
+        });
+        return { net, res };
+      },
+      (e, lr) => {
+        const text = `${label}: ${e.message.split(';')[0]}; trained again from the start at lr ${lr}`;
+        log(text);
+        notes.push(text);
+      },
+    );
+    const { net, res } = trained;
     const last = res.history[res.history.length - 1];
     return { net, history: res.history, seconds: res.seconds, test: last.test! };
   };
@@ -281,14 +295,15 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       trainLogits.push(await networkLogits(f.net, train, rt));
       testLogits.push(await networkLogits(f.net, test, rt));
     }
-    const ensTest = combineTeachers(testLogits.map((out) => ({ out, kind: 'logits' as const })), test.n, C, 'mean');
+    const mode = P.ensemble.combination;
+    const ensTest = combineTeachers(testLogits.map((out) => ({ out, kind: 'logits' as const })), test.n, C, mode);
     const ensErrors = summarise(argmaxRows(ensTest, test.n, C), test.y, C).errors;
-    const ensTrain = combineTeachers(trainLogits.map((out) => ({ out, kind: 'logits' as const })), train.n, C, 'mean');
+    const ensTrain = combineTeachers(trainLogits.map((out) => ({ out, kind: 'logits' as const })), train.n, C, mode);
     const st = await fit('ensemble student', S.spec, train, baseCfg(P.ensemble.studentEpochs, { loss: 'soft-ce' }), { teacher: ensTrain });
     const baseErr = hard.test.errors;
     return {
       members,
-      combination: 'arithmetic mean of probabilities',
+      combination: mode === 'mean' ? 'arithmetic mean of probabilities' : 'geometric mean of probabilities (renormalised): the mean of log-probabilities',
       ensembleTestErrors: ensErrors,
       student: { arch: archOf(st.net), testErrors: st.test.errors, T: P.temperature, alpha: P.alpha, epochs: P.ensemble.studentEpochs },
       baseline: { label: `${archOf(hard.net)} trained on hard labels (${S.epochs} epochs)`, testErrors: baseErr },
@@ -353,7 +368,6 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   };
 
   // ---- results ----
-  const notes: string[] = [];
   const results: Results = {
     schemaVersion: SCHEMA_VERSION,
     createdAt: new Date().toISOString(),

@@ -164,7 +164,7 @@ export function renderReport(results: Results): string {
       `A tiny student cannot copy every detail of the teacher: intermediate temperatures, which ignore the smallest logits, help it most.${r.alphaSweep ? ' The loss is α·T²·CE(soft) + (1 − α)·CE(hard).' : ''}`,
       tempSection(r),
     ),
-    section(++n, 'ensemble', 'Compressing an ensemble', 'Several teachers averaged, then one student distilled from their mean probabilities: how much of the ensemble’s gain it keeps.', ensembleSection(r)),
+    section(++n, 'ensemble', 'Compressing an ensemble', 'Several teachers combined, then one student distilled from their combined probabilities: how much of the ensemble’s gain it keeps.', ensembleSection(r)),
   ];
   if (r.specialists) sections.push(section(++n, 'specialists', 'Specialists', 'Specialists for groups of classes the generalist confuses, combined with it by minimising a sum of KL divergences per example; the paper’s Table 4.', specialistsSection(r)));
   sections.push(section(++n, 'run', 'The run', `Seed ${r.config.seed}, profile “${e(r.config.profile)}”.`, runSection(r)));

@@ -101,7 +101,7 @@ describe('--config', () => {
   });
 
   const bad: [string, unknown, RegExp][] = [
-    ['unknown key', { lrate: 0.1 }, /unknown key 'lrate'; valid keys: command, model, out, data/],
+    ['unknown key', { lrate: 0.1 }, /unknown key 'lrate'; valid keys: command, model, out, holdout, data/],
     ['camelCase key', { stepEpochs: 2 }, /did you mean 'step-epochs'/],
     ['wrong type', { nesterov: 'yes' }, /key 'nesterov' must be a value of type boolean/],
     ['below the minimum', { lr: 0 }, /key 'lr' must be > 0/],
