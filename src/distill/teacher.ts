@@ -25,10 +25,8 @@ import { type TeacherKind, detectTeacherKind, logSoftmaxRows, toLogProbs } from 
 import { sha256Hex } from '../util/hash.js';
 import { readUserFile } from '../util/read.js';
 
-export type TeacherOutputs = 'auto' | TeacherKind;
-export const TEACHER_OUTPUTS: readonly TeacherOutputs[] = ['auto', 'logits', 'probs'];
-export type EnsembleMode = 'mean' | 'geomean';
-export const ENSEMBLE_MODES: readonly EnsembleMode[] = ['mean', 'geomean'];
+export { type TeacherOutputs, TEACHER_OUTPUTS, type EnsembleMode, ENSEMBLE_MODES } from './modes.js';
+import { type TeacherOutputs, TEACHER_OUTPUTS, type EnsembleMode, ENSEMBLE_MODES } from './modes.js';
 
 /** An ONNX teacher as bytes with a name for messages (a file path, or any label). */
 export interface TeacherSource {

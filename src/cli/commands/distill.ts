@@ -5,16 +5,13 @@
  * Both run as the 'distill' job (one registry entry), told apart by `kind`.
  */
 import type { Command } from 'commander';
-import { loadData } from '../../data/load.js';
 import { biasGrid, errorsWithOffset, holdoutSplit, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
-import { distill } from '../../distill/distill.js';
-import { type EnsembleMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_OUTPUTS } from '../../distill/teacher.js';
+import { type EnsembleMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_OUTPUTS } from '../../distill/modes.js';
 import type { TransferOptions } from '../../distill/transfer.js';
 import type { LossKind } from '../../distill/losses.js';
 import type { ModelOptions } from '../../nn/spec.js';
-import { type EvalSummary, networkLogits } from '../../train/evaluate.js';
-import { Network } from '../../train/network.js';
-import type { MixKind, TrainConfig } from '../../train/trainer.js';
+import type { EvalSummary } from '../../train/evaluate.js';
+import type { MixKind, TrainConfig } from '../../train/config.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
@@ -73,6 +70,7 @@ export interface BiasJobResult {
 }
 
 async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Promise<DistillJobResult> {
+  const { distill } = await import('../../distill/distill.js');
   const r = await distill({
     teachers: a.teachers,
     ensemble: a.ensemble,
@@ -102,6 +100,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
 }
 
 async function biasJob(a: BiasJobArgs, progress: ProgressSink): Promise<BiasJobResult> {
+  const [{ loadData }, { Network }, { networkLogits }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/evaluate.js')]);
   const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
   const { train, test } = loadData(a.data);

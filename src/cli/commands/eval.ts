@@ -1,8 +1,6 @@
 /** `dk eval`: evaluate a saved model on a dataset's test split; optional per-class bias offsets. */
 import type { Command } from 'commander';
-import { loadData } from '../../data/load.js';
-import { Network } from '../../train/network.js';
-import { type EvalSummary, argmaxRows, networkLogits, summarise } from '../../train/evaluate.js';
+import type { EvalSummary } from '../../train/evaluate.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { num } from '../parse.js';
@@ -50,6 +48,12 @@ export interface SpecialistsEvalResult {
 }
 
 export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<EvalSummary | SpecialistsEvalResult> {
+  // The engine is loaded here, in the job, so that the command line itself starts fast.
+  const [{ loadData }, { Network }, { argmaxRows, networkLogits, summarise }] = await Promise.all([
+    import('../../data/load.js'),
+    import('../../train/network.js'),
+    import('../../train/evaluate.js'),
+  ]);
   const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
   const { test } = loadData(a.data);

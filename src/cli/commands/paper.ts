@@ -2,12 +2,13 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runPaper, type PaperArgs } from '../../paper/run.js';
+import type { PaperArgs } from '../../paper/run.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { choice, num } from '../parse.js';
 
 export async function paperJob(a: PaperArgs, progress: ProgressSink) {
+  const { runPaper } = await import('../../paper/run.js');
   const { dir, results } = await runPaper(a, progress);
   return {
     dir,

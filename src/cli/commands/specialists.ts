@@ -5,10 +5,7 @@
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { loadData } from '../../data/load.js';
-import { formatGroupConfusions } from '../../specialists/confusability.js';
 import { checkOutDir, writeSpecialistsDir } from '../../specialists/files.js';
-import { buildSpecialists } from '../../specialists/pipeline.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
@@ -49,6 +46,11 @@ export interface SpecialistsJobResult {
 }
 
 export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSink): Promise<SpecialistsJobResult> {
+  const [{ loadData }, { buildSpecialists }, { formatGroupConfusions }] = await Promise.all([
+    import('../../data/load.js'),
+    import('../../specialists/pipeline.js'),
+    import('../../specialists/confusability.js'),
+  ]);
   const bytes = readUserFile(`--generalist ${a.generalist}`, a.generalist);
   const { train } = loadData(a.data);
   const built = await buildSpecialists({

@@ -3,13 +3,11 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Dataset } from '../../data/dataset.js';
-import { loadData } from '../../data/load.js';
 import { holdoutSplit } from '../../distill/bias.js';
 import { type ModelOptions, modelInputShape } from '../../nn/spec.js';
 import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
 import type { ScheduleKind } from '../../optim/schedule.js';
-import { Network } from '../../train/network.js';
-import { type CheckpointConfig, type TrainConfig, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../../train/trainer.js';
+import { type CheckpointConfig, type TrainConfig, DEFAULT_TRAIN, validateTrainConfig } from '../../train/config.js';
 import { CheckpointError, diffKeys, listCheckpoints, readCheckpoint } from '../../train/checkpoint.js';
 import type { EvalSummary } from '../../train/evaluate.js';
 import { writeFileAtomic } from '../../util/atomic.js';
@@ -172,6 +170,7 @@ export interface TrainJobResult {
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
+  const [{ loadData }, { Network }, { trainNetwork }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/trainer.js')]);
   const split = loadData(a.data);
   const inputShape = modelInputShape(a.model, split.train.shape);
   const net = Network.create({ spec: a.model, inputShape, classes: split.train.classes, options: a.options }, a.train.seed);
