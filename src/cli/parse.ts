@@ -45,6 +45,17 @@ export function intList(flag: string): SchemaParser<number[]> {
   }, { anyOf: [{ type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 }, { type: 'string' }] });
 }
 
+/** A non-negative integer, or 'auto'. */
+export function intOrAuto(flag: string): SchemaParser<number | 'auto'> {
+  return withSchema((raw: string): number | 'auto' => {
+    const s = raw.trim();
+    if (s === 'auto') return 'auto';
+    const v = s === '' ? NaN : Number(s);
+    if (!(Number.isInteger(v) && v >= 0)) throw new UsageError(`--${flag}: expected a non-negative integer or 'auto', got '${raw}'`);
+    return v;
+  }, { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'auto' }] });
+}
+
 /** A held-out split's size: a count ≥ 1 or a fraction in (0, 1). */
 export function holdoutAmount(flag = 'holdout'): SchemaParser<number> {
   return withSchema((raw: string): number => {

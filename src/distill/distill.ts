@@ -9,6 +9,7 @@
 import type { DataSplit, Dataset } from '../data/dataset.js';
 import { loadData } from '../data/load.js';
 import { type ModelOptions, modelInputShape } from '../nn/spec.js';
+import { AUTO_WARMUP, autoWarmupSteps } from '../optim/schedule.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { type EvalSummary, argmaxRows, summarise } from '../train/evaluate.js';
 import { Network } from '../train/network.js';
@@ -37,6 +38,11 @@ export interface DistillOptions {
   /** Training settings over DEFAULT_TRAIN, with loss 'soft-ce' (T = 20, α = 0.9) unless given. */
   train?: Partial<TrainConfig>;
   transfer?: TransferOptions;
+  /**
+   * Warm the lr up over AUTO_WARMUP's share of the steps (src/optim/schedule.ts), computed on the
+   * transfer set; replaces the config's warmupSteps. `dk distill` does so unless --warmup N.
+   */
+  autoWarmup?: boolean;
   /** Teacher-output cache directory (default '.dk-cache'); null turns the cache off. */
   cacheDir?: string | null;
   /** Also evaluate the teacher(s) on the test split (default true). */
@@ -103,6 +109,10 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   }
   const teacherSeconds = (performance.now() - t0) / 1000;
   log(`transfer set: ${ts.description}`);
+  if (o.autoWarmup) {
+    cfg.schedule = { ...cfg.schedule, warmupSteps: autoWarmupSteps(ts.data.n, cfg.batch, cfg.epochs) };
+    log(`lr warm-up: ${cfg.schedule.warmupSteps} steps (auto: ${100 * AUTO_WARMUP.fraction}% of the steps, at most ${AUTO_WARMUP.maxSteps})`);
+  }
 
   if (!ts.labeled && cfg.mix === 'alternate') log('unlabeled transfer set: every batch is soft (α = 1); --mix alternate has no hard batches to alternate with');
 

@@ -27,6 +27,20 @@ export function validateSchedule(s: ScheduleConfig): void {
   }
 }
 
+/**
+ * The warm-up distillation uses by default (`dk distill`, the paper job's students): the first 10%
+ * of the steps, at most 400. At a high T the soft term's gradient is T·(softmax(s/T) − softmax(t/T)),
+ * up to T times the hard term's while the student is near uniform; from a confident teacher, the
+ * full lr from the first step blew the loss up to ~1e10 and left dead ReLUs.
+ */
+export const AUTO_WARMUP = { fraction: 0.1, maxSteps: 400 } as const;
+
+/** AUTO_WARMUP's length for n examples in batches of `batch` over `epochs` epochs. */
+export function autoWarmupSteps(n: number, batch: number, epochs: number): number {
+  const steps = Math.ceil(n / Math.max(1, Math.min(batch, n))) * epochs;
+  return Math.min(AUTO_WARMUP.maxSteps, Math.round(AUTO_WARMUP.fraction * steps));
+}
+
 /** Learning rate at global step t (0-based) of totalSteps, in epoch e (0-based, fractional ok). */
 export function learningRate(base: number, s: ScheduleConfig, t: number, totalSteps: number, stepsPerEpoch: number): number {
   const epoch = Math.floor(t / Math.max(1, stepsPerEpoch));

@@ -12,6 +12,7 @@ import type { Dataset } from '../data/dataset.js';
 import { keepClasses, omitClasses, stratifiedFraction, subset } from '../data/subset.js';
 import { modelInputShape } from '../nn/spec.js';
 import { DEFAULT_OPTIM } from '../optim/optimizers.js';
+import { AUTO_WARMUP, autoWarmupSteps } from '../optim/schedule.js';
 import { type EvalSummary, argmaxRows, networkLogits, summarise } from '../train/evaluate.js';
 import { Network } from '../train/network.js';
 import { trainingProgress } from '../train/progress.js';
@@ -47,8 +48,6 @@ const archOf = (net: Network) => {
   const hidden = net.spec.spec.startsWith('mlp:') ? net.spec.spec.slice(4).split(',') : [];
   return net.spec.spec.startsWith('mlp:') ? `${[net.spec.inputShape[0], ...hidden, net.spec.classes].join('-')} ReLU` : net.spec.spec;
 };
-/** Students' linear learning-rate warm-up: the first 10% of their steps, at most this many. */
-const STUDENT_WARMUP_MAX = 400;
 const curveOf = (h: EpochEvent[]): EpochPoint[] => h.map((e) => ({ epoch: e.epoch, testErrors: e.test?.errors ?? -1, trainLoss: e.loss }));
 
 export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ dir: string; results: Results }> {
@@ -105,8 +104,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       // to T times the hard term's while the student is still near uniform; from a confident teacher
       // (logits of ±60) full lr from the first step blew the loss up to ~1e10 and left dead ReLUs
       // (seen in the training loss and accuracy: α = 1 at 10% train accuracy).
-      const steps = Math.ceil(data.n / Math.min(cfg.batch, data.n)) * cfg.epochs;
-      cfg = { ...cfg, schedule: { ...cfg.schedule, warmupSteps: Math.min(STUDENT_WARMUP_MAX, Math.round(0.1 * steps)) } };
+      cfg = { ...cfg, schedule: { ...cfg.schedule, warmupSteps: autoWarmupSteps(data.n, cfg.batch, cfg.epochs) } };
     }
     const trained = await halveLrOnDivergence(
       cfg.lr,
@@ -394,7 +392,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       T: P.temperature,
       alpha: P.alpha,
       epochs: { teacher: T.epochs, student: S.epochs, omit3: P.omit.epochs, only78: P.only78.epochs, fraction3: P.fraction.epochs, tempSweep: P.tempSweep.epochs, ensembleStudent: P.ensemble.studentEpochs },
-      schedule: `cosine; students warm up linearly over the first 10% of their steps (at most ${STUDENT_WARMUP_MAX})`,
+      schedule: `cosine; students warm up linearly over the first ${100 * AUTO_WARMUP.fraction}% of their steps (at most ${AUTO_WARMUP.maxSteps})`,
       optimizer: 'SGD, momentum 0.9',
       teacherLr: T.lr,
       holdout: heldOut.n,

@@ -38,6 +38,8 @@ describe('dk distill / dk bias (CLI)', () => {
     expectExit2(base('--temperature', '-3'), ['--temperature']);
     expectExit2(base('--alpha', '1.5'), ['--alpha', '≤ 1']);
     expectExit2(base('--alpha', '-0.1'), ['--alpha']);
+    expectExit2(base('--warmup', 'soon'), ['--warmup', "a non-negative integer or 'auto'", 'soon']);
+    expectExit2(base('--warmup', '-5'), ['--warmup']);
     expectExit2(base('--loss', 'foo'), ['--loss', 'soft-ce', 'logit-mse', 'foo']);
     expectExit2(base('--mix', 'sometimes'), ['--mix', 'convex', 'alternate']);
     expectExit2(base('--ensemble', 'median'), ['--ensemble', 'mean', 'geomean']);
@@ -64,11 +66,15 @@ describe('dk distill / dk bias (CLI)', () => {
     assert.match(r.stderr, /distill epoch 2\/2: .* held-out errors \d+\/50 test errors/);
     assert.match(r.stderr, /outputs logits \(a dark-knowledge model\)/);
     assert.match(r.stderr, /transfer set: training set, − 50 held out, class 3 omitted/);
+    // The default warm-up, computed on the transfer set: 10% of 2 epochs × ceil(n / 128) steps.
+    const n = Number(/class 3 omitted: ([\d,]+) examples/.exec(r.stderr)![1].replace(/,/g, ''));
+    assert.match(r.stderr, new RegExp(`lr warm-up: ${Math.round(0.1 * 2 * Math.ceil(n / 128))} steps \\(auto: 10% of the steps, at most 400\\)`));
     assert.match(r.stderr, /cached in/);
     assert.equal(readdirSync(join(cwd, '.dk-cache')).length, 2, 'train and test outputs cached');
-    r = dk(distillArgs('s2.onnx'), cwd);
+    r = dk([...distillArgs('s2.onnx'), '--warmup', '0'], cwd);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stderr, /read from cache/);
+    assert.ok(!/lr warm-up/.test(r.stderr), '--warmup 0 turns the default warm-up off');
     assert.ok(!/cached in/.test(r.stderr));
     r = dk(['bias', '--model', 's1.onnx', '--classes', '3', '--data', data, '--holdout', '50', '--threads', '1', '--out', 's1-adjusted.onnx'], cwd);
     assert.equal(r.status, 0, r.stderr);

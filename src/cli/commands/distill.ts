@@ -30,6 +30,8 @@ export interface DistillJobArgs {
   data: string;
   train: TrainConfig;
   transfer: TransferOptions;
+  /** Warm up by AUTO_WARMUP (src/optim/schedule.ts) over the transfer set's steps. */
+  autoWarmup?: boolean;
   cacheDir: string | null;
   threads?: number;
   out: string;
@@ -80,6 +82,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     data: a.data,
     train: a.train,
     transfer: a.transfer,
+    autoWarmup: a.autoWarmup,
     cacheDir: a.cacheDir,
     runtime: { threads: a.threads },
     progress,
@@ -178,7 +181,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
     .option('--no-cache', 'neither read nor write cached teacher outputs')
     .requiredOption('--out <student.onnx>', 'where to save the student');
-  addTrainingFlags(cmd).action(async (f: DistillFlags) => {
+  addTrainingFlags(cmd, {}, { autoWarmup: true }).action(async (f: DistillFlags) => {
     const out = checkOutFile(f.out, f.force);
     const { parseSpec } = await import('../../nn/spec.js');
     parseSpec(f.student);
@@ -194,6 +197,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       data: f.data,
       train: trainConfigFrom(f, { loss: f.loss, temperature: f.temperature, alpha: f.alpha, mix: f.mix }),
       transfer: { omitClasses: f.omitClasses, onlyClasses: f.onlyClasses, fraction: f.fraction, unlabeled: f.unlabeled, holdout: f.holdout },
+      autoWarmup: f.warmup === 'auto',
       cacheDir: f.cache ? f.cacheDir : null,
       threads: f.threads,
       out,

@@ -16,10 +16,12 @@ import type { ProgressSink } from '../../util/progress.js';
 import { trainingProgress } from '../../train/progress.js';
 export { trainingProgress };
 import { checkOutFile } from '../output.js';
-import { choice, holdoutAmount, num } from '../parse.js';
+import { choice, holdoutAmount, intOrAuto, num } from '../parse.js';
+import { AUTO_WARMUP } from '../../optim/schedule.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
 
-export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}): Command {
+/** `autoWarmup`: --warmup also takes 'auto' (the default): AUTO_WARMUP, resolved once the transfer set is known. */
+export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}, opts: { autoWarmup?: boolean } = {}): Command {
   const d = { ...DEFAULT_TRAIN, ...defaults };
   cmd
     .option('--data <mnist|DIR>', "dataset: 'mnist' (built in) or an MNIST-style directory", 'mnist')
@@ -30,7 +32,12 @@ export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = 
     .option('--schedule <kind>', 'learning-rate schedule: constant | cosine | step | exp', choice('schedule', ['constant', 'cosine', 'step', 'exp'] as const), d.schedule.kind)
     .option('--gamma <x>', 'decay factor for the step/exp schedules', num('gamma', { min: 0, max: 1, minExclusive: true }))
     .option('--step-epochs <n>', 'epochs between decays (step schedule)', num('step-epochs', { min: 1, int: true }))
-    .option('--warmup <steps>', 'linear warm-up steps', num('warmup', { min: 0, int: true }), 0)
+    .option(
+      opts.autoWarmup ? '--warmup <steps|auto>' : '--warmup <steps>',
+      opts.autoWarmup ? `linear warm-up steps; 'auto': ${100 * AUTO_WARMUP.fraction}% of the steps, at most ${AUTO_WARMUP.maxSteps} (0: none)` : 'linear warm-up steps',
+      opts.autoWarmup ? intOrAuto('warmup') : num('warmup', { min: 0, int: true }),
+      opts.autoWarmup ? 'auto' : 0,
+    )
     .option('--momentum <x>', 'SGD momentum', num('momentum', { min: 0, max: 0.999 }), d.optim.momentum)
     .option('--nesterov', 'Nesterov momentum', false)
     .option('--weight-decay <x>', 'L2 weight decay (decoupled for adamw)', num('weight-decay', { min: 0 }), 0)
@@ -60,7 +67,8 @@ export interface CommonFlags {
   schedule: ScheduleKind;
   gamma?: number;
   stepEpochs?: number;
-  warmup: number;
+  /** 'auto' only where addTrainingFlags was given autoWarmup. */
+  warmup: number | 'auto';
   momentum: number;
   nesterov: boolean;
   weightDecay: number;
@@ -127,7 +135,7 @@ export function trainConfigFrom(f: CommonFlags, extra: Partial<TrainConfig> = {}
     epochs: f.epochs,
     batch: f.batch,
     lr: f.lr,
-    schedule: { kind: f.schedule, gamma: f.gamma, stepEpochs: f.stepEpochs, warmupSteps: f.warmup },
+    schedule: { kind: f.schedule, gamma: f.gamma, stepEpochs: f.stepEpochs, warmupSteps: f.warmup === 'auto' ? 0 : f.warmup },
     optim: { ...DEFAULT_OPTIM, kind: f.optimizer, momentum: f.optimizer === 'sgd' ? f.momentum : 0, nesterov: f.nesterov, weightDecay: f.weightDecay, maxNorm: f.maxNorm },
     jitter: f.jitter,
     seed: f.seed,
