@@ -100,10 +100,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     extra: { options?: Network['spec']['options']; teacher?: Float32Array; evalSets?: Dataset[]; warmup?: boolean } = {},
   ): Promise<Fitted> => {
     if (extra.warmup ?? true) {
-      // Students warm up: at T = 20 the soft term's gradient is T·(softmax(s/T) − softmax(t/T)), up
-      // to T times the hard term's while the student is still near uniform; from a confident teacher
-      // (logits of ±60) full lr from the first step blew the loss up to ~1e10 and left dead ReLUs
-      // (seen in the training loss and accuracy: α = 1 at 10% train accuracy).
+      // Students warm up as dk distill does by default (AUTO_WARMUP, src/optim/schedule.ts: why).
       cfg = { ...cfg, schedule: { ...cfg.schedule, warmupSteps: autoWarmupSteps(data.n, cfg.batch, cfg.epochs) } };
     }
     const trained = await halveLrOnDivergence(
