@@ -17,7 +17,7 @@ import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intList, num } from '../parse.js';
-import { type CommonFlags, addTrainingFlags, modelOptionsFrom, trainConfigFrom } from './train.js';
+import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, modelOptionsFrom, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
 
 export interface DistillJobArgs {
@@ -48,7 +48,7 @@ export interface DistillJobResult {
   teacherKinds: string[];
   fromCache: boolean;
   transfer: { n: number; labeled: boolean; description: string };
-  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; heldOutErrors?: number; seconds: number; samplesPerSec: number }[];
+  history: HistoryRow[];
 }
 
 export interface BiasJobArgs {
@@ -98,7 +98,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     teacherKinds: r.teacher.kinds,
     fromCache: r.teacher.fromCache,
     transfer: r.transfer,
-    history: r.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, heldOutErrors: h.evals?.[0]?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
+    history: historyRows(r.history),
   };
 }
 

@@ -10,6 +10,7 @@ import type { ScheduleKind } from '../../optim/schedule.js';
 import { type CheckpointConfig, type TrainConfig, DEFAULT_TRAIN, validateTrainConfig } from '../../train/config.js';
 import { CheckpointError, diffKeys, listCheckpoints, readCheckpoint } from '../../train/checkpoint.js';
 import type { EvalSummary } from '../../train/evaluate.js';
+import type { EpochEvent } from '../../train/trainer.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
@@ -156,6 +157,21 @@ export function modelOptionsFrom(f: CommonFlags): ModelOptions {
   return { dropout: f.dropout, inputDropout: f.inputDropout, batchNorm: f.batchnorm };
 }
 
+/** One epoch as the train and distill jobs report it (evals[0]: the held-out split, with --holdout). */
+export interface HistoryRow {
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  testErrors?: number;
+  heldOutErrors?: number;
+  seconds: number;
+  samplesPerSec: number;
+}
+
+export function historyRows(history: readonly EpochEvent[]): HistoryRow[] {
+  return history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, heldOutErrors: h.evals?.[0]?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec }));
+}
+
 export interface TrainJobArgs {
   model: string;
   data: string;
@@ -174,7 +190,7 @@ export interface TrainJobResult {
   test?: EvalSummary;
   /** On the held-out split (with --holdout), after the last epoch. */
   heldOut?: EvalSummary;
-  history: { epoch: number; loss: number; trainAccuracy: number; testErrors?: number; heldOutErrors?: number; seconds: number; samplesPerSec: number }[];
+  history: HistoryRow[];
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
@@ -204,7 +220,7 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
     seconds: res.seconds,
     test: last.test,
     heldOut: last.evals?.[0],
-    history: res.history.map((h) => ({ epoch: h.epoch, loss: h.loss, trainAccuracy: h.trainAccuracy, testErrors: h.test?.errors, heldOutErrors: h.evals?.[0]?.errors, seconds: h.seconds, samplesPerSec: h.samplesPerSec })),
+    history: historyRows(res.history),
   };
 }
 
