@@ -39,6 +39,8 @@ export interface PaperArgs {
 
 interface Fitted {
   net: Network;
+  /** The lr it trained at: the planned one, or half of it after a divergence. */
+  lr: number;
   history: EpochEvent[];
   seconds: number;
   test: EvalSummary;
@@ -114,7 +116,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
           runtime: rt,
           onEvent: trainingProgress(progress, label, cfg.epochs),
         });
-        return { net, res };
+        return { net, res, lr };
       },
       (e, lr) => {
         const text = `${label}: ${e.message.split(';')[0]}; trained again from the start at lr ${lr}`;
@@ -122,9 +124,9 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
         notes.push(text);
       },
     );
-    const { net, res } = trained;
+    const { net, res, lr } = trained;
     const last = res.history[res.history.length - 1];
-    return { net, history: res.history, seconds: res.seconds, test: last.test! };
+    return { net, lr, history: res.history, seconds: res.seconds, test: last.test! };
   };
   const run = (f: Fitted, description?: string): ModelRun => ({
     arch: archOf(f.net),
@@ -133,6 +135,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     testErrors: f.test.errors,
     testAccuracy: f.test.accuracy,
     epochs: f.history.length,
+    lr: f.lr,
     curve: curveOf(f.history),
     wallSeconds: f.seconds,
   });
@@ -164,7 +167,9 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       const s0 = performance.now();
       const points: { alpha: number; testErrors: number }[] = [];
       for (const al of P.alphaSweep) {
+        // α = 0 is the hard loss alone: the hard student's run, step for step.
         if (al === P.alpha) points.push({ alpha: al, testErrors: distilled.test.errors });
+        else if (al === 0) points.push({ alpha: al, testErrors: hard.test.errors });
         else points.push({ alpha: al, testErrors: (await fit(`α=${al}`, S.spec, train, baseCfg(S.epochs, { loss: 'soft-ce', alpha: al }), { teacher: teacherSoft })).test.errors });
       }
       return { T: P.temperature, epochs: S.epochs, points, wallSeconds: (performance.now() - s0) / 1000 };
@@ -189,6 +194,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     return {
       arch: archOf(f.net),
       epochs: P.omit.epochs,
+      lr: f.lr,
       T: P.temperature,
       threesInTest: errorsWithBias(zTest, test.y, C, new Map(), three).focusCount,
       before: { testErrors: curve[0].testErrors, threeErrors: curve[0].threeErrors },
@@ -213,6 +219,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     return {
       arch: archOf(f.net),
       epochs: P.only78.epochs,
+      lr: f.lr,
       T: P.temperature,
       before: { testErrors: curve[0].testErrors, errorRate: curve[0].testErrors / test.n },
       after: { testErrors: best.testErrors, errorRate: best.testErrors / test.n },
@@ -262,15 +269,15 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     const s0 = performance.now();
     const W = P.tempSweep;
     const students = [];
-    for (const spec of W.specs) {
+    for (const { spec, lr = P.lr } of W.students) {
       const units = Number(spec.slice(4).split(',')[0]);
-      const hardRun = await fit(`${spec} hard`, spec, train, baseCfg(W.epochs));
+      const hardRun = await fit(`${spec} hard`, spec, train, baseCfg(W.epochs, { lr }));
       const points = [];
       for (const t of W.temperatures) {
-        const f = await fit(`${spec} T=${t}`, spec, train, baseCfg(W.epochs, { loss: 'soft-ce', temperature: t }), { teacher: teacherSoft });
+        const f = await fit(`${spec} T=${t}`, spec, train, baseCfg(W.epochs, { lr, loss: 'soft-ce', temperature: t }), { teacher: teacherSoft });
         points.push({ T: t, testErrors: f.test.errors });
       }
-      students.push({ hiddenUnits: units, arch: archOf(hardRun.net), hardTestErrors: hardRun.test.errors, points });
+      students.push({ hiddenUnits: units, arch: archOf(hardRun.net), lr, hardTestErrors: hardRun.test.errors, points });
     }
     return { alpha: P.alpha, epochs: W.epochs, students, wallSeconds: (performance.now() - s0) / 1000 };
   });

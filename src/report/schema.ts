@@ -27,6 +27,8 @@ export interface ModelRun {
   testErrors: number;
   testAccuracy: number;
   epochs: number;
+  /** Learning rate the reported run trained at (after any retry at a lower rate). */
+  lr?: number;
   curve: EpochPoint[];
   wallSeconds: number;
 }
@@ -56,6 +58,8 @@ export interface Omit3Point {
 export interface Omit3Result {
   arch: string;
   epochs: number;
+  /** Learning rate the reported student trained at (after any retry at a lower rate). */
+  lr?: number;
   T: number;
   /** Number of threes in the test set (MNIST: 1010). */
   threesInTest: number;
@@ -72,6 +76,8 @@ export interface Omit3Result {
 export interface Only78Result {
   arch: string;
   epochs: number;
+  /** Learning rate the reported student trained at (after any retry at a lower rate). */
+  lr?: number;
   T: number;
   before: { testErrors: number; errorRate: number };
   after: { testErrors: number; errorRate: number };
@@ -117,6 +123,8 @@ export interface Fraction3Result {
 export interface TempSweepStudent {
   hiddenUnits: number;
   arch: string;
+  /** The learning rate of this size's runs (sizes may differ; a run retried at half of it is named in `notes`). */
+  lr?: number;
   /** The same student trained on hard labels only, if measured. */
   hardTestErrors?: number;
   points: { T: number; testErrors: number }[];
@@ -326,6 +334,7 @@ const modelRunProps = {
   testErrors: int(),
   testAccuracy: frac,
   epochs: int(1),
+  'lr?': pos,
   curve: arr(epochPoint, 1),
   wallSeconds: nonneg,
 };
@@ -358,6 +367,7 @@ export const resultsJsonSchema: S = {
     omit3: obj({
       arch: str,
       epochs: int(1),
+      'lr?': pos,
       T: pos,
       threesInTest: int(1),
       before: errs,
@@ -370,6 +380,7 @@ export const resultsJsonSchema: S = {
     only78: obj({
       arch: str,
       epochs: int(1),
+      'lr?': pos,
       T: pos,
       before: errRate,
       after: errRate,
@@ -393,7 +404,7 @@ export const resultsJsonSchema: S = {
       alpha: frac,
       epochs: int(1),
       students: arr(
-        obj({ hiddenUnits: int(1), arch: str, 'hardTestErrors?': int(), points: arr(obj({ T: pos, testErrors: int() }), 1) }),
+        obj({ hiddenUnits: int(1), arch: str, 'lr?': pos, 'hardTestErrors?': int(), points: arr(obj({ T: pos, testErrors: int() }), 1) }),
         1,
       ),
       wallSeconds: nonneg,

@@ -59,6 +59,8 @@ ${chartBox(`dk-${i}`, `teacher distribution for test image ${ex.testIndex}`, 'sh
   return `${toggle}<div class="dk-grid">${cards}</div><div class="grid3" style="margin-top:18px">${heat}${note}</div>`;
 }
 
+const atLr = (lr?: number): string => (lr === undefined ? '' : ` at lr ${lr}`);
+
 export function omitSection(r: Results): string {
   const o = r.omit3;
   const p = r.paper.omit3;
@@ -67,12 +69,12 @@ export function omitSection(r: Results): string {
 ${stat('Before the bias fix', `${fmtInt(o.before.testErrors)} <small>errors</small>`, `${fmtInt(o.before.threeErrors)} on threes (${right(o.before.threeErrors)} right) · paper ${p.before.testErrors} / ${p.before.threeErrors}`)}
 ${stat(`After raising the bias of 3 by ${o.offset}`, `${fmtInt(o.after.testErrors)} <small>errors</small>`, `${fmtInt(o.after.threeErrors)} on threes (${right(o.after.threeErrors)} right) · paper ${p.after.testErrors} / ${p.after.threeErrors}`)}
 </div><p class="cap" style="margin-top:10px">How the offset was chosen: ${e(o.offsetChoice.method)}; ${fmtInt(o.offsetChoice.heldOutSize)} held-out examples. The test-set curves only display the trade-off.</p>`;
-  return `<div class="grid3">${panel('Errors against the bias offset of class 3', `Student ${e(o.arch)}, distilled at T = ${o.T} for ${o.epochs} epochs from a transfer set without a single 3.`, chartBox('omit3', 'errors vs bias offset', 'tall'))}${panel('Numbers', '', stats)}</div>`;
+  return `<div class="grid3">${panel('Errors against the bias offset of class 3', `Student ${e(o.arch)}, distilled at T = ${o.T} for ${o.epochs} epochs${atLr(o.lr)} from a transfer set without a single 3.`, chartBox('omit3', 'errors vs bias offset', 'tall'))}${panel('Numbers', '', stats)}</div>`;
 }
 
 export function only78Section(r: Results): string {
   const q = r.only78;
-  const left = panel('Test error rate', `Student ${e(q.arch)} distilled at T = ${q.T} on 7s and 8s only; offset chosen by: ${e(q.offsetChoice.method)}.`, chartBox('only78', 'only 7 and 8: error rate'));
+  const left = panel('Test error rate', `Student ${e(q.arch)} distilled at T = ${q.T}${atLr(q.lr)} on 7s and 8s only; offset chosen by: ${e(q.offsetChoice.method)}.`, chartBox('only78', 'only 7 and 8: error rate'));
   const right = q.curve
     ? panel('Test errors against the offset', 'Shown for the trade-off only; the offset was chosen on held-out data.', chartBox('only78-curve', 'only 7 and 8: errors vs offset'))
     : panel(
@@ -96,7 +98,7 @@ ${stat('Soft targets', pct(f.soft.testAccuracy), `test accuracy · ${pct(f.soft.
 export function tempSection(r: Results): string {
   const t = r.tempSweep;
   const panels = t.students.map((s) =>
-    panel(`T for ${s.hiddenUnits} units per layer`, `${e(s.arch)}, α = ${t.alpha}, ${t.epochs} epochs per point${s.hardTestErrors === undefined ? '' : '; dashed: same net on hard labels'}.`, chartBox(`temp-${s.hiddenUnits}`, `temperature sweep, ${s.hiddenUnits} units`)),
+    panel(`T for ${s.hiddenUnits} units per layer`, `${e(s.arch)}, α = ${t.alpha}, ${t.epochs} epochs per point${s.lr === undefined ? '' : `, lr ${s.lr}`}${s.hardTestErrors === undefined ? '' : '; dashed: same net on hard labels'}.`, chartBox(`temp-${s.hiddenUnits}`, `temperature sweep, ${s.hiddenUnits} units`)),
   );
   const a = r.alphaSweep;
   if (a) {

@@ -75,6 +75,25 @@ describe('determinism', () => {
   });
 });
 
+describe('α = 0 is the hard loss', () => {
+  // The paper job's α sweep reuses the hard student for α = 0 (src/paper/run.ts): a soft-loss
+  // run at α = 0 must be that run step for step, whatever the teacher says.
+  it('soft-ce at α = 0 trains bitwise the same weights as the hard loss; α = 0.5 does not', async () => {
+    const data = mnistSubset(600, 8);
+    const rng = new Rng(41);
+    const teacher = new Float32Array(60000 * 10).map(() => 4 * rng.normal());
+    const train = async (over: Partial<TrainConfig>, withTeacher: boolean): Promise<Buffer> => {
+      const net = Network.create({ spec: 'mlp:24', inputShape: [784], classes: 10, options: { dropout: 0.2 } }, 3);
+      const cfg: TrainConfig = { ...DEFAULT_TRAIN, epochs: 2, batch: 32, lr: 0.05, seed: 4, temperature: 20, jitter: 1, ...over };
+      await trainNetwork(net, data, cfg, { runtime: RT, teacher: withTeacher ? { logits: teacher, classes: 10 } : undefined });
+      return bytesOf(net);
+    };
+    const hard = await train({ loss: 'hard' }, false);
+    assert.ok(hard.equals(await train({ loss: 'soft-ce', alpha: 0 }, true)), 'α = 0 differs from the hard loss');
+    assert.ok(!hard.equals(await train({ loss: 'soft-ce', alpha: 0.5 }, true)), 'the teacher has no effect at α = 0.5');
+  });
+});
+
 describe('Rng.fillU32', () => {
   it('gives the same values and final state as n calls of nextU32, for fresh seeds and lengths', () => {
     const seeds = new Rng(20261129);

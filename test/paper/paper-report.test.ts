@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { checkReportInBrowser } from '../../src/report/browser.js';
 import { validateResults } from '../../src/report/validate.js';
+import { PROFILES } from '../../src/paper/profiles.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -29,6 +30,14 @@ test('dk paper (tiny profile) writes a valid results.json and a report that rend
   }
   for (const k of ['omit3', 'only78', 'fraction3', 'tempSweep', 'ensemble']) assert.ok(results[k], `results.${k}`);
   assert.equal(results.omit3.threesInTest, 1010);
+  // Each run records the lr it trained at (no run of the tiny profile diverges: no retry notes).
+  const P = PROFILES.tiny;
+  assert.ok(!(results.notes as string[]).some((n) => n.includes('trained again')), 'a tiny-profile run was retried');
+  for (const [k, planned] of [['hard', P.lr], ['distilled', P.lr], ['teacher', P.teacher.lr], ['omit3', P.lr], ['only78', P.lr]] as const) assert.equal(results[k].lr, planned, `${k}.lr`);
+  assert.deepEqual(
+    results.tempSweep.students.map((s: { lr: number }) => s.lr),
+    P.tempSweep.students.map((s) => s.lr ?? P.lr),
+  );
 
   const shot = join(dir, 'report.png');
   const check = await checkReportInBrowser(join(dir, 'report.html'), shot);
