@@ -100,13 +100,17 @@ export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
     },
     ensemble: {
       members: [
-        { spec: 'mlp:800,800', seed: 11, epochs: 10, dropout: 0.3, inputDropout: 0.1, jitter: 1 },
-        { spec: 'mlp:800,800', seed: 12, epochs: 10, dropout: 0.3, inputDropout: 0.1, jitter: 1 },
+        // 30 epochs (was 10), chosen on the held-out split: each MLP member 84 → 60 held-out errors,
+        // the ensemble (with the teacher and the CNN) 44 → 42, its student 64 → 56 (30 student
+        // epochs; 56 at 60 too). What prompted the check: at 10 epochs the geometric mean was worse
+        // on the test set (59) than its CNN member (56).
+        { spec: 'mlp:800,800', seed: 11, epochs: 30, dropout: 0.3, inputDropout: 0.1, jitter: 1 },
+        { spec: 'mlp:800,800', seed: 12, epochs: 30, dropout: 0.3, inputDropout: 0.1, jitter: 1 },
         { spec: 'cnn:16,32:256', seed: 13, epochs: 6, dropout: 0.5, inputDropout: 0, jitter: 1 },
       ],
-      // Chosen on the held-out split (members and teacher trained on the other 55k; students at lr
-      // 0.1, 30 epochs): the arithmetic mean's student 82 held-out errors, the geometric mean's 64
-      // (the ensembles themselves 46 and 44).
+      // Chosen on the held-out split with 10-epoch MLP members (members and teacher trained on the
+      // other 55k; students at lr 0.1, 30 epochs): the arithmetic mean's student 82 held-out errors,
+      // the geometric mean's 64 (the ensembles themselves 46 and 44).
       combination: 'geomean',
       studentEpochs: 60, // as the main students, so that the share of the gain compares like with like
     },
