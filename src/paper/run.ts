@@ -20,7 +20,7 @@ import { type EpochEvent, type TrainConfig, DEFAULT_TRAIN, trainNetwork } from '
 import { writeReport } from '../report/write.js';
 import { paperReference } from '../report/paper.js';
 import { collectMachineInfo } from '../report/machine.js';
-import type { EpochPoint, Fraction3Arm, ModelRun, Results } from '../report/schema.js';
+import type { EpochPoint, Fraction3Arm, ModelRun, Results, Significance } from '../report/schema.js';
 import { SCHEMA_VERSION } from '../report/schema.js';
 import { Rng } from '../util/rng.js';
 import type { ProgressSink } from '../util/progress.js';
@@ -30,6 +30,7 @@ import { errorsWithBias, halveLrOnDivergence, softmaxT } from './helpers.js';
 import { logSoftmaxRows } from '../distill/targets.js';
 import { combineTeachers } from '../distill/teacher.js';
 import { holdoutSplit, pickBiasOffset } from '../distill/bias.js';
+import { errorInterval, mcnemar, wrongMask } from '../util/stats.js';
 
 export interface PaperArgs {
   profile: PaperProfile['name'];
@@ -50,6 +51,8 @@ const archOf = (net: Network) => {
   const hidden = net.spec.spec.startsWith('mlp:') ? net.spec.spec.slice(4).split(',') : [];
   return net.spec.spec.startsWith('mlp:') ? `${[net.spec.inputShape[0], ...hidden, net.spec.classes].join('-')} ReLU` : net.spec.spec;
 };
+/** The confidence level of the report's intervals. */
+const LEVEL = 0.95;
 const curveOf = (h: EpochEvent[]): EpochPoint[] => h.map((e) => ({ epoch: e.epoch, testErrors: e.test?.errors ?? -1, trainLoss: e.loss }));
 
 export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ dir: string; results: Results }> {
@@ -159,6 +162,11 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   const hard = await timed('hard student', () => fit('hard', S.spec, train, baseCfg(S.epochs)));
   const distilled = await timed('distilled student', () => fit('distilled', S.spec, train, baseCfg(S.epochs, { loss: 'soft-ce' }), { teacher: teacherSoft }));
   log(`hard ${hard.test.errors}, distilled ${distilled.test.errors} test errors (teacher ${teacher.test.errors})`);
+  // Which test examples each model gets wrong, for the paired comparisons (significance below).
+  const wrongOf = (logits: Float32Array): Uint8Array => wrongMask(argmaxRows(logits, test.n, C), test.y);
+  const testWrong = async (net: Network): Promise<Uint8Array> => wrongOf(await networkLogits(net, test, rt));
+  const wrong = { teacher: wrongOf(teacherTestLogits), hard: await testWrong(hard.net), distilled: await testWrong(distilled.net) };
+  const alphaWrong = new Map<number, Uint8Array>();
 
   // α sweep (reusing the runs above where they are the same configuration)
   let alphaSweep: Results['alphaSweep'];
@@ -170,7 +178,11 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
         // α = 0 is the hard loss alone: the hard student's run, step for step.
         if (al === P.alpha) points.push({ alpha: al, testErrors: distilled.test.errors });
         else if (al === 0) points.push({ alpha: al, testErrors: hard.test.errors });
-        else points.push({ alpha: al, testErrors: (await fit(`α=${al}`, S.spec, train, baseCfg(S.epochs, { loss: 'soft-ce', alpha: al }), { teacher: teacherSoft })).test.errors });
+        else {
+          const f = await fit(`α=${al}`, S.spec, train, baseCfg(S.epochs, { loss: 'soft-ce', alpha: al }), { teacher: teacherSoft });
+          points.push({ alpha: al, testErrors: f.test.errors });
+          alphaWrong.set(al, await testWrong(f.net));
+        }
       }
       return { T: P.temperature, epochs: S.epochs, points, wallSeconds: (performance.now() - s0) / 1000 };
     });
@@ -283,6 +295,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   });
 
   // ---- 8. ensemble compression ----
+  let ensembleWrong: { ensemble: Uint8Array; student: Uint8Array } | undefined;
   const ensemble = await timed('ensemble', async () => {
     const s0 = performance.now();
     const members = [{ name: 'teacher', arch: archOf(teacher.net), seed: P.seed, testErrors: teacher.test.errors }];
@@ -303,6 +316,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     const ensTrain = combineTeachers(trainLogits.map((out) => ({ out, kind: 'logits' as const })), train.n, C, mode);
     const st = await fit('ensemble student', S.spec, train, baseCfg(P.ensemble.studentEpochs, { loss: 'soft-ce' }), { teacher: ensTrain });
     const baseErr = hard.test.errors;
+    ensembleWrong = { ensemble: wrongOf(ensTest), student: await testWrong(st.net) };
     return {
       members,
       combination: mode === 'mean' ? 'arithmetic mean of probabilities' : 'geometric mean of probabilities (renormalised): the mean of log-probabilities',
@@ -318,6 +332,38 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   const specialists = await timed('specialists', async () => ({
     runs: [await specialistsExperiment(P.specialists, train, test, baseCfg(P.specialists.epochs), a.threads, progress)],
   }));
+
+  // ---- how sure the test-set numbers are ----
+  const significance = ((): Significance => {
+    const errorsIn = (m: Uint8Array): number => m.reduce((a, b) => a + b, 0);
+    const models: [string, Uint8Array][] = [
+      ['teacher', wrong.teacher],
+      ['hard student', wrong.hard],
+      ['distilled student', wrong.distilled],
+      ...(ensembleWrong ? ([['ensemble', ensembleWrong.ensemble], ['ensemble’s student', ensembleWrong.student]] as [string, Uint8Array][]) : []),
+    ];
+    const byName = new Map(models);
+    const pairs: [string, string][] = [
+      ['distilled student', 'hard student'],
+      ['teacher', 'distilled student'],
+      ['ensemble’s student', 'hard student'],
+      ['ensemble’s student', 'distilled student'],
+      ['ensemble', 'teacher'],
+    ];
+    const compare = (a: string, am: Uint8Array, b: string, bm: Uint8Array) => ({ a, b, aErrors: errorsIn(am), bErrors: errorsIn(bm), ...mcnemar(am, bm) });
+    const comparisons = pairs.filter(([a, b]) => byName.has(a) && byName.has(b)).map(([a, b]) => compare(a, byName.get(a)!, b, byName.get(b)!));
+    for (const [al, m] of alphaWrong) comparisons.push(compare(`α = ${al}`, m, `α = ${P.alpha}`, wrong.distilled));
+    return {
+      level: LEVEL,
+      intervalMethod: 'Clopper–Pearson exact binomial interval on the error count',
+      intervals: models.map(([name, m]) => {
+        const errors = errorsIn(m);
+        return { name, testErrors: errors, ...errorInterval(errors, test.n, LEVEL) };
+      }),
+      testMethod: 'exact McNemar test, two-sided: a binomial test on the test examples exactly one of the two models gets wrong',
+      comparisons,
+    };
+  })();
 
   // ---- the dark knowledge itself ----
   const temps = [1, 2, 5, 20];
@@ -385,6 +431,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     ensemble,
     alphaSweep,
     specialists,
+    significance,
     darkKnowledge,
     paper: paperReference(),
     config: {

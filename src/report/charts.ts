@@ -28,14 +28,23 @@ export interface XY {
   y: number | null;
 }
 
+/** A floating bar from the first value to the second (bar charts). */
+export type Range = [number, number];
+
 export interface SeriesSpec {
   label: string;
-  /** Values for category charts, {x, y} points for numeric x axes. */
-  data: (number | null)[] | XY[];
+  /** Values for category charts, {x, y} points for numeric x axes, [from, to] for floating bars. */
+  data: (number | null)[] | XY[] | Range[];
   color: string | string[];
   dashed?: boolean;
   axis?: 'y' | 'y2';
   pointRadius?: number;
+  /** Bars: drawn across the whole category slot, over the other series, rather than beside them. */
+  overlay?: boolean;
+  /** Bars: thickness in pixels. */
+  barThickness?: number;
+  /** Floating bars: the tooltip shows the range (default) or its midpoint. */
+  tooltip?: 'range' | 'mid';
 }
 
 export interface LineMark {
@@ -92,7 +101,11 @@ export function temperatureColors(n: number): string[] {
 export function countPoints(spec: ChartSpec): number {
   let n = 0;
   for (const s of spec.series) {
-    for (const d of s.data as (number | null | XY)[]) {
+    for (const d of s.data as (number | null | XY | Range)[]) {
+      if (Array.isArray(d)) {
+        if (d.every((v) => Number.isFinite(v))) n++;
+        continue;
+      }
       const v = d !== null && typeof d === 'object' ? d.y : d;
       if (typeof v === 'number' && Number.isFinite(v)) n++;
     }
@@ -270,6 +283,32 @@ function ensembleChart(r: Results): ChartSpec {
   };
 }
 
+/** Each model's test errors with the interval around them (results.significance). */
+function intervalsChart(r: Results): ChartSpec | null {
+  const sig = r.significance;
+  if (!sig) return null;
+  const iv = sig.intervals;
+  const colorOf = (name: string): string =>
+    name === 'teacher' ? COLORS.teacher : name === 'hard student' ? COLORS.hard : name === 'distilled student' ? COLORS.distilled : name === 'ensemble' ? COLORS.violet : COLORS.sky;
+  const colors = iv.map((i) => colorOf(i.name));
+  const hi = Math.max(...iv.map((i) => i.hi));
+  // The estimate is drawn as a tick: a floating bar 1/250 of the axis wide.
+  const half = Math.max(hi, 1) / 250;
+  return {
+    id: 'intervals',
+    kind: 'bar',
+    horizontal: true,
+    labels: iv.map((i) => i.name),
+    series: [
+      { label: `${100 * sig.level}% interval`, color: colors.map((c) => `${c}47`), data: iv.map((i): Range => [i.lo, i.hi]), overlay: true, barThickness: 14 },
+      { label: 'test errors', color: colors, data: iv.map((i): Range => [i.testErrors - half, i.testErrors + half]), overlay: true, barThickness: 28, tooltip: 'mid' },
+    ],
+    x: { title: '', type: 'category' },
+    y: { title: 'test errors', type: 'linear', format: 'int', beginAtZero: true, suggestedMax: hi * 1.05 },
+    legend: false,
+  };
+}
+
 function alphaChart(r: Results): ChartSpec | null {
   const a = r.alphaSweep;
   if (!a) return null;
@@ -350,6 +389,7 @@ export function buildCharts(r: Results): Map<string, ChartSpec> {
     ...tempCharts(r),
     ensembleChart(r),
     alphaChart(r),
+    intervalsChart(r),
     ...specialistCharts(r),
     timingsChart(r),
   ].filter((c): c is ChartSpec => c !== null);

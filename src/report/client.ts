@@ -168,6 +168,8 @@ export function clientMain(): void {
         });
       } else {
         Object.assign(base, { borderRadius: 4, maxBarThickness: 46, borderWidth: 0 });
+        if (s.overlay) base.grouped = false;
+        if (s.barThickness) base.barThickness = s.barThickness;
       }
       return base;
     });
@@ -211,6 +213,11 @@ export function clientMain(): void {
             callbacks: {
               label: (item: any) => {
                 const axis = item.dataset.yAxisID === 'y2' ? spec.y2 : spec.y;
+                if (Array.isArray(item.raw)) {
+                  const [from, to] = item.raw as number[];
+                  const how = spec.series[item.datasetIndex]?.tooltip ?? 'range';
+                  return `${item.dataset.label}: ${how === 'mid' ? fmt(axis?.format, (from + to) / 2) : `${fmt(axis?.format, from)}–${fmt(axis?.format, to)}`}`;
+                }
                 const v = spec.horizontal ? item.parsed.x : item.parsed.y;
                 return `${item.dataset.label}: ${fmt(axis?.format, v)}`;
               },
@@ -229,6 +236,10 @@ export function clientMain(): void {
       const elements = meta && meta.data ? meta.data.length : 0;
       let finite = 0;
       for (const d of s.data as any[]) {
+        if (Array.isArray(d)) {
+          if (d.every((v: unknown) => typeof v === 'number' && Number.isFinite(v))) finite++;
+          continue;
+        }
         const v = d !== null && typeof d === 'object' ? d.y : d;
         if (typeof v === 'number' && Number.isFinite(v)) finite++;
       }

@@ -12,6 +12,8 @@ export function gapClosed(hard: number, teacher: number, distilled: number): num
 
 export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
 export const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
+/** A p-value to two significant digits, or "< 0.001". */
+export const fmtP = (p: number): string => (p < 0.001 ? '< 0.001' : p.toPrecision(2));
 
 export interface TableRow {
   group: string;
@@ -135,14 +137,27 @@ export interface Target {
   profiles: string[];
 }
 
+/** "76 (95%: 60–95)" when results.significance has an interval for the model, else "76". */
+export function withInterval(r: Results, name: string, errors: number): string {
+  const sig = r.significance;
+  const iv = sig?.intervals.find((i) => i.name === name);
+  return sig && iv ? `${errors} (${100 * sig.level}%: ${fmtInt(iv.lo)}–${fmtInt(iv.hi)})` : String(errors);
+}
+
 /** The targets set for the runs (issue 4): quick must show distillation helping; full the rest. */
 export function targets(r: Results): Target[] {
   const gap = gapClosed(r.hard.testErrors, r.teacher.testErrors, r.distilled.testErrors);
   const threesRight = 1 - r.omit3.after.threeErrors / r.omit3.threesInTest;
+  const paired = r.significance?.comparisons.find((c) => c.a === 'distilled student' && c.b === 'hard student');
   return [
-    { label: 'Distilled student beats the hard one', value: `${r.distilled.testErrors} vs ${r.hard.testErrors}`, met: r.distilled.testErrors < r.hard.testErrors, profiles: ['quick', 'full'] },
-    { label: 'Teacher ≤ 75 test errors', value: String(r.teacher.testErrors), met: r.teacher.testErrors <= 75, profiles: ['full'] },
-    { label: 'Distilled student ≤ 90 test errors', value: String(r.distilled.testErrors), met: r.distilled.testErrors <= 90, profiles: ['full'] },
+    {
+      label: 'Distilled student beats the hard one',
+      value: `${r.distilled.testErrors} vs ${r.hard.testErrors}${paired ? ` (p ${paired.pValue < 0.001 ? '' : '= '}${fmtP(paired.pValue)})` : ''}`,
+      met: r.distilled.testErrors < r.hard.testErrors,
+      profiles: ['quick', 'full'],
+    },
+    { label: 'Teacher ≤ 75 test errors', value: withInterval(r, 'teacher', r.teacher.testErrors), met: r.teacher.testErrors <= 75, profiles: ['full'] },
+    { label: 'Distilled student ≤ 90 test errors', value: withInterval(r, 'distilled student', r.distilled.testErrors), met: r.distilled.testErrors <= 90, profiles: ['full'] },
     { label: 'Distillation closes ≥ 75% of the gap', value: gap === null ? '—' : pct(gap, 0), met: gap !== null && gap >= 0.75, profiles: ['full'] },
     { label: '≥ 95% of threes right after the bias fix', value: pct(threesRight), met: threesRight >= 0.95, profiles: ['full'] },
     {

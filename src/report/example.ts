@@ -1,4 +1,5 @@
 import { Rng } from '../util/rng.js';
+import { errorInterval, mcnemarP } from '../util/stats.js';
 import { paperReference } from './paper.js';
 import { SCHEMA_VERSION, type EpochPoint, type Fraction3Point, type Results } from './schema.js';
 
@@ -199,6 +200,32 @@ export function exampleResults(): Results {
         { alpha: 1, testErrors: 85 },
       ],
       wallSeconds: 205.3,
+    },
+    significance: {
+      level: 0.95,
+      intervalMethod: 'Clopper–Pearson exact binomial interval on the error count',
+      intervals: (
+        [
+          ['teacher', teacherErrors],
+          ['hard student', hardErrors],
+          ['distilled student', distilledErrors],
+          ['ensemble', ensembleErrors],
+          ['ensemble’s student', ensembleStudent],
+        ] as [string, number][]
+      ).map(([name, errors]) => ({ name, testErrors: errors, ...errorInterval(errors, testSize) })),
+      testMethod: 'exact McNemar test, two-sided: a binomial test on the test examples exactly one of the two models gets wrong',
+      // Illustrative discordant counts: onlyA − onlyB equals the difference in errors.
+      comparisons: (
+        [
+          ['distilled student', distilledErrors, 'hard student', hardErrors, 31],
+          ['teacher', teacherErrors, 'distilled student', distilledErrors, 24],
+          ['ensemble’s student', ensembleStudent, 'hard student', hardErrors, 29],
+          ['α = 0.5', 96, 'α = 0.9', distilledErrors, 38],
+        ] as [string, number, string, number, number][]
+      ).map(([a, aErrors, b, bErrors, onlyA]) => {
+        const onlyB = onlyA - (aErrors - bErrors);
+        return { a, b, aErrors, bErrors, onlyA, onlyB, pValue: mcnemarP(onlyA, onlyB) };
+      }),
     },
     specialists: {
       runs: [

@@ -15,6 +15,7 @@ import {
   only78Section,
   panel,
   section,
+  significanceSection,
   specialistsSection,
   tempSection,
 } from './sections.js';
@@ -151,7 +152,7 @@ export function renderReport(results: Results): string {
   const isExample = r.config.profile === 'example';
   let n = 0;
   const sections: string[] = [
-    section(++n, 'results', 'Results against the paper', `Test errors are out of ${fmtInt(r.dataset.testSize)} ${e(displayName(r.dataset.name))} test images. The paper’s speech and JFT numbers stand beside their MNIST analogues for shape, not as targets.`, resultsTable(r)),
+    section(++n, 'results', 'Results against the paper', `Test errors are out of ${fmtInt(r.dataset.testSize)} ${e(displayName(r.dataset.name))} test images. The paper’s speech and JFT numbers stand beside their MNIST analogues for shape, not as targets.`, resultsTable(r) + significanceSection(r)),
     section(++n, 'curves', 'Teacher, hard student, distilled student', `The same small net trained on hard labels and on the teacher’s soft targets at T = ${r.distilled.T} (α = ${r.distilled.alpha} on the soft loss).`, curvesSection(r)),
     section(++n, 'dark-knowledge', 'The dark knowledge itself', 'Test images with the teacher’s distribution at several temperatures, and the class-similarity matrix of its soft outputs.', darkKnowledgeSection(r)),
     section(++n, 'omit3', 'A digit it never saw: the omitted 3', 'The student learns 3 only from the teacher’s soft targets on other digits; its bias for 3 is too low, and raising it recovers most threes.', omitSection(r)),

@@ -164,6 +164,29 @@ export interface AlphaSweepResult {
   wallSeconds: number;
 }
 
+/** How sure the test-set numbers are (optional: results.json files from before it stay valid). */
+export interface Significance {
+  /** Coverage of the intervals, e.g. 0.95. */
+  level: number;
+  intervalMethod: string;
+  /** An interval on each model's test error count, in errors. */
+  intervals: { name: string; testErrors: number; lo: number; hi: number }[];
+  testMethod: string;
+  /** Paired comparisons on the same test examples. */
+  comparisons: {
+    a: string;
+    b: string;
+    aErrors: number;
+    bErrors: number;
+    /** Test examples A gets wrong and B gets right. */
+    onlyA: number;
+    /** Test examples B gets wrong and A gets right. */
+    onlyB: number;
+    /** Two-sided; small when the difference is unlikely if A and B were equally good. */
+    pValue: number;
+  }[];
+}
+
 export interface CoverageRow {
   /** Number of active specialists whose group contains the correct class. */
   covering: number;
@@ -294,6 +317,7 @@ export interface Results {
   ensemble: EnsembleResult;
   alphaSweep?: AlphaSweepResult;
   specialists?: SpecialistsResult;
+  significance?: Significance;
   darkKnowledge: DarkKnowledge;
   paper: PaperReference;
   config: RunConfig;
@@ -440,6 +464,13 @@ export const resultsJsonSchema: S = {
         }),
         1,
       ),
+    }),
+    'significance?': obj({
+      level: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1 },
+      intervalMethod: str,
+      intervals: arr(obj({ name: str, testErrors: int(), lo: nonneg, hi: nonneg }), 1),
+      testMethod: str,
+      comparisons: arr(obj({ a: str, b: str, aErrors: int(), bErrors: int(), onlyA: int(), onlyB: int(), pValue: frac })),
     }),
     darkKnowledge: obj({
       classNames: arr(str, 2),

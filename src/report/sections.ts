@@ -1,5 +1,5 @@
 import { temperatureColors } from './charts.js';
-import { fmtInt, pct } from './derive.js';
+import { fmtInt, fmtP, pct } from './derive.js';
 import { escapeHtml as e } from './escape.js';
 import { heatmapSvg } from './heatmap.js';
 import type { Results } from './schema.js';
@@ -135,4 +135,29 @@ export function specialistsSection(r: Results): string {
       return `<div class="grid2" style="margin-bottom:18px">${panel(`${run.dataset}: Table 4`, run.description ? e(run.description) : '', table)}${panel('Relative change by specialists covering the correct class', 'Paper: JFT, rows checked by the project.', chartBox(`specialists-${i}`, `specialists ${run.dataset}`))}</div>`;
     })
     .join('');
+}
+
+
+/** Intervals on the main models' test errors and paired tests between them (results.significance). */
+export function significanceSection(r: Results): string {
+  const sig = r.significance;
+  if (!sig) return '';
+  const level = `${100 * sig.level}%`;
+  const rows = sig.comparisons
+    .map((c) => {
+      const better = c.aErrors < c.bErrors ? c.a : c.b;
+      const reading = c.pValue < 1 - sig.level && c.aErrors !== c.bErrors ? `${e(better)} is better` : 'within the noise';
+      return `<tr><td>${e(c.a)} (${fmtInt(c.aErrors)}) <span style="color:var(--muted)">vs</span> ${e(c.b)} (${fmtInt(c.bErrors)})</td><td class="num">${fmtInt(c.onlyA)} / ${fmtInt(c.onlyB)}</td><td class="num">${fmtP(c.pValue)}</td><td>${reading}</td></tr>`;
+    })
+    .join('');
+  const table = `<table class="compact"><thead><tr><th>A (errors) vs B (errors)</th><th class="num">only A / only B wrong</th><th class="num">p</th><th>reading at ${e(level)}</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<div class="grid3" style="margin-top:18px">${panel(
+    'How sure are these numbers? Paired comparisons',
+    `${e(sig.testMethod)}. Every model sees the same test images, so only the images exactly one of the two gets wrong tell them apart; p is how often a split at least this uneven happens when both models are equally good.`,
+    table,
+  )}${panel(
+    `Test errors with ${e(level)} intervals`,
+    `${e(sig.intervalMethod)}: the error counts this model would plausibly make on another test set drawn like this one. A target missed by less than the interval’s half-width is missed within the test set’s noise.`,
+    chartBox('intervals', 'test errors with intervals'),
+  )}</div>`;
 }

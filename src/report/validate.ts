@@ -80,6 +80,17 @@ function checkConsistency(r: Results): void {
     if (units.has(s.hiddenUnits)) fail(`/tempSweep/students/${i}/hiddenUnits`, `repeats ${s.hiddenUnits}; one entry per student size`);
     units.add(s.hiddenUnits);
   });
+  const sig = r.significance;
+  sig?.intervals.forEach((iv, i) => {
+    if (iv.testErrors > n) fail(`/significance/intervals/${i}/testErrors`, `exceeds the test set size ${n}`);
+    if (iv.hi > n) fail(`/significance/intervals/${i}/hi`, `exceeds the test set size ${n}`);
+    if (!(iv.lo <= iv.testErrors && iv.testErrors <= iv.hi)) fail(`/significance/intervals/${i}`, `is [${iv.lo}, ${iv.hi}], which does not contain testErrors ${iv.testErrors}`);
+  });
+  sig?.comparisons.forEach((c, i) => {
+    if (c.onlyA + c.onlyB > n) fail(`/significance/comparisons/${i}`, `has onlyA + onlyB = ${c.onlyA + c.onlyB} above the test set size ${n}`);
+    if (c.aErrors - c.bErrors !== c.onlyA - c.onlyB)
+      fail(`/significance/comparisons/${i}`, `has aErrors − bErrors = ${c.aErrors - c.bErrors} but onlyA − onlyB = ${c.onlyA - c.onlyB}; they count the same examples`);
+  });
   r.specialists?.runs.forEach((run, i) => {
     if (run.generalist.errors > run.testSize) fail(`/specialists/runs/${i}/generalist/errors`, 'exceeds testSize');
     if (run.combined.errors > run.testSize) fail(`/specialists/runs/${i}/combined/errors`, 'exceeds testSize');

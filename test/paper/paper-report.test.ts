@@ -38,6 +38,21 @@ test('dk paper (tiny profile) writes a valid results.json and a report that rend
     results.tempSweep.students.map((s: { lr: number }) => s.lr),
     P.tempSweep.students.map((s) => s.lr ?? P.lr),
   );
+  // The intervals and paired tests count the same test errors as the runs (the models' masks
+  // are recomputed from their final weights; a mismatch would mean a different model or data).
+  const sig = results.significance;
+  const iv = new Map<string, { testErrors: number; lo: number; hi: number }>(sig.intervals.map((i: { name: string }) => [i.name, i]));
+  assert.equal(iv.get('teacher')?.testErrors, results.teacher.testErrors);
+  assert.equal(iv.get('hard student')?.testErrors, results.hard.testErrors);
+  assert.equal(iv.get('distilled student')?.testErrors, results.distilled.testErrors);
+  assert.equal(iv.get('ensemble')?.testErrors, results.ensemble.ensembleTestErrors);
+  assert.equal(iv.get('ensemble’s student')?.testErrors, results.ensemble.student.testErrors);
+  const pair = sig.comparisons.find((c: { a: string; b: string }) => c.a === 'distilled student' && c.b === 'hard student');
+  assert.deepEqual([pair.aErrors, pair.bErrors], [results.distilled.testErrors, results.hard.testErrors]);
+  // The α sweep's own runs are compared with the main α: here α = 1 (α = 0 is the hard run).
+  const alpha1 = sig.comparisons.find((c: { a: string }) => c.a === 'α = 1');
+  assert.equal(alpha1?.aErrors, results.alphaSweep.points.find((q: { alpha: number }) => q.alpha === 1).testErrors);
+  assert.equal(alpha1?.b, `α = ${P.alpha}`);
 
   const shot = join(dir, 'report.png');
   const check = await checkReportInBrowser(join(dir, 'report.html'), shot);

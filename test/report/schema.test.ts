@@ -78,6 +78,7 @@ test('config accepts extra keys; optional sections may be absent', () => {
   r.config.jitterPx = 2;
   delete r.alphaSweep;
   delete r.specialists;
+  delete r.significance;
   delete r.notes;
   delete r.only78.curve;
   validateResults(r);
@@ -109,6 +110,24 @@ test('cross-field rules: accuracy vs errors, class counts, matrix shape, sweep s
   f.hard.testErrors = 10001;
   f.hard.testAccuracy = 0;
   rejects(f, '/hard/testErrors', /exceeds/);
+});
+
+test('significance: intervals contain their count, paired counts agree with the error counts', () => {
+  const a = fresh();
+  a.significance.intervals[0].lo = a.significance.intervals[0].testErrors + 1;
+  rejects(a, '/significance/intervals/0', /does not contain testErrors/);
+  const b = fresh();
+  b.significance.intervals[1].hi = 10001;
+  rejects(b, '/significance/intervals/1/hi', /exceeds the test set size 10000/);
+  const c = fresh();
+  c.significance.comparisons[0].onlyA += 1;
+  rejects(c, '/significance/comparisons/0', /aErrors − bErrors = -59 but onlyA − onlyB = -58/);
+  const d = fresh();
+  d.significance.comparisons[2].pValue = 1.5;
+  rejects(d, '/significance/comparisons/2/pValue');
+  const e = fresh();
+  e.significance.level = 95;
+  rejects(e, '/significance/level');
 });
 
 test('non-objects are rejected at the root', () => {
