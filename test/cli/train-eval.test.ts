@@ -1,13 +1,14 @@
 /**
  * `dk train` then `dk eval --json` on tiny MNIST-style directories: the model file is written,
- * and eval prints {"errors","total","accuracy","perClass"} with numbers that agree with each
- * other, with the test labels, and with what train reported for the same weights.
+ * and eval prints {"errors","total","accuracy","perClass","interval"} with numbers that agree
+ * with each other, with the test labels, and with what train reported for the same weights.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { dk, tempDir, writeMnistSubset, writeRandomIdxDir } from './helpers.js';
+import { errorInterval, mcnemarP } from '../../src/util/stats.js';
 
 const { dir: root, cleanup } = tempDir('dk-cli-train-');
 after(cleanup);
@@ -17,11 +18,14 @@ interface EvalJson {
   total: number;
   accuracy: number;
   perClass: number[];
+  interval: { level: number; lo: number; hi: number };
+  compare?: { model: string; errors: number; interval: { level: number; lo: number; hi: number }; onlyModel: number; onlyCompare: number; pValue: number };
 }
 
 /** Check an eval summary against the test labels it was computed on. */
 function checkConsistent(r: EvalJson, labels: Int32Array, classes: number): void {
-  assert.deepEqual(Object.keys(r), ['errors', 'total', 'accuracy', 'perClass']);
+  assert.deepEqual(Object.keys(r), ['errors', 'total', 'accuracy', 'perClass', 'interval']);
+  assert.deepEqual(r.interval, { level: 0.95, ...errorInterval(r.errors, r.total, 0.95) });
   assert.equal(r.total, labels.length);
   assert.ok(Number.isInteger(r.errors) && r.errors >= 0 && r.errors <= r.total);
   assert.ok(Math.abs(r.accuracy - (r.total - r.errors) / r.total) < 1e-12);
@@ -75,6 +79,54 @@ describe('dk train → dk eval --json', () => {
     const t2 = dk(['train', '--model', 'mlp:64', '--data', data, '--epochs', '1', '--threads', '1', '--out', 'm.onnx', '--batch', '20', '--seed', '3'], again);
     assert.equal(t2.status, 0, t2.stderr);
     assert.ok(readFileSync(join(again, 'm.onnx')).equals(readFileSync(join(cwd, 'm.onnx'))), 'same seed, different model file');
+  });
+
+  it('--compare: a paired test of two models on the same test examples', () => {
+    const data = join(root, 'mnist-subset-compare');
+    writeMnistSubset(data, 600, 300);
+    const cwd = join(root, 'run-compare');
+    mkdirSync(cwd);
+    for (const [out, seed] of [['a.onnx', '3'], ['b.onnx', '4']]) {
+      const t = dk(['train', '--model', 'mlp:16', '--data', data, '--epochs', '1', '--batch', '20', '--seed', seed, '--threads', '1', '--out', out], cwd);
+      assert.equal(t.status, 0, t.stderr);
+    }
+    const evalJson = (...args: string[]): EvalJson => {
+      const e = dk(['eval', '--data', data, '--json', '--threads', '1', ...args], cwd);
+      assert.equal(e.status, 0, e.stderr);
+      return JSON.parse(e.stdout) as EvalJson;
+    };
+    const a = evalJson('--model', 'a.onnx');
+    const b = evalJson('--model', 'b.onnx');
+    const ab = evalJson('--model', 'a.onnx', '--compare', 'b.onnx');
+    const c = ab.compare!;
+    assert.equal(ab.errors, a.errors);
+    assert.equal(c.model, 'b.onnx');
+    assert.equal(c.errors, b.errors);
+    assert.deepEqual(c.interval, b.interval);
+    // The discordant counts differ by exactly the difference in errors, and the p-value is theirs.
+    assert.equal(c.onlyModel - c.onlyCompare, a.errors - b.errors);
+    assert.ok(c.onlyModel + c.onlyCompare > 0, 'two seeds gave identical predictions');
+    assert.equal(c.pValue, mcnemarP(c.onlyModel, c.onlyCompare));
+    // Swapping the models swaps the counts; a model against itself has no discordant examples.
+    const ba = evalJson('--model', 'b.onnx', '--compare', 'a.onnx').compare!;
+    assert.deepEqual([ba.onlyModel, ba.onlyCompare, ba.pValue], [c.onlyCompare, c.onlyModel, c.pValue]);
+    assert.deepEqual(evalJson('--model', 'a.onnx', '--compare', 'a.onnx').compare, { model: 'a.onnx', errors: a.errors, interval: a.interval, onlyModel: 0, onlyCompare: 0, pValue: 1 });
+    // --bias changes --model only: the bias-shifted model against the plain one.
+    const biased = evalJson('--model', 'a.onnx', '--bias', '3=+4', '--compare', 'a.onnx');
+    assert.equal(biased.compare!.errors, a.errors);
+    assert.equal(biased.compare!.onlyModel - biased.compare!.onlyCompare, biased.errors - a.errors);
+    // The plain-text form.
+    const text = dk(['eval', '--model', 'a.onnx', '--compare', 'b.onnx', '--data', data, '--threads', '1'], cwd);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`test errors ${a.errors}/300, accuracy [0-9.]+% \\(95% interval \\d+–\\d+\\)`));
+    assert.match(text.stdout, new RegExp(`only --model wrong: ${c.onlyModel}, only --compare wrong: ${c.onlyCompare}; exact McNemar test p = `));
+    // Bad input: named, exit 2.
+    const missing = dk(['eval', '--model', 'a.onnx', '--compare', 'nope.onnx', '--data', data, '--threads', '1'], cwd);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /--compare nope\.onnx/);
+    const both = dk(['eval', '--model', 'a.onnx', '--compare', 'b.onnx', '--specialists', 'x', '--data', data, '--threads', '1'], cwd);
+    assert.equal(both.status, 2);
+    assert.match(both.stderr, /--compare: cannot be combined with --specialists/);
   });
 
   it('--holdout: trains on the rest, scores the held-out split each epoch; dk bias draws the same split from the same seed', () => {

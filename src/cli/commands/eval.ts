@@ -34,6 +34,28 @@ export interface EvalJobArgs {
   specialists?: string;
   /** Generalist's top-n classes that activate specialists (with `specialists`). */
   topN?: number;
+  /** A second model scored on the same test examples: a paired test of the two. */
+  compare?: string;
+}
+
+/** The confidence level of `dk eval`'s interval. */
+export const EVAL_LEVEL = 0.95;
+
+/** `dk eval`'s result for a single model: the summary, an interval on its errors, and an optional paired comparison. */
+export interface EvalResult extends EvalSummary {
+  /** Clopper–Pearson interval on the error count at `level`. */
+  interval: { level: number; lo: number; hi: number };
+  compare?: {
+    model: string;
+    errors: number;
+    interval: { level: number; lo: number; hi: number };
+    /** Test examples --model gets wrong and --compare gets right. */
+    onlyModel: number;
+    /** Test examples --compare gets wrong and --model gets right. */
+    onlyCompare: number;
+    /** Exact McNemar test, two-sided. */
+    pValue: number;
+  };
 }
 
 /** What `dk eval --specialists` computes: the Table-4 evaluation plus a few counts for the text output. */
@@ -47,21 +69,27 @@ export interface SpecialistsEvalResult {
   total: number;
 }
 
-export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<EvalSummary | SpecialistsEvalResult> {
+export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<EvalResult | SpecialistsEvalResult> {
   // The engine is loaded here, in the job, so that the command line itself starts fast.
-  const [{ loadData }, { Network }, { argmaxRows, networkLogits, summarise }] = await Promise.all([
+  const [{ loadData }, { Network }, { argmaxRows, networkLogits, summarise }, { errorInterval, mcnemar, wrongMask }] = await Promise.all([
     import('../../data/load.js'),
     import('../../train/network.js'),
     import('../../train/evaluate.js'),
+    import('../../util/stats.js'),
   ]);
-  const bytes = readUserFile(`--model ${a.model}`, a.model);
-  const net = Network.fromOnnx(bytes, a.model);
   const { test } = loadData(a.data);
-  if (test.classes > net.spec.classes) throw new UsageError(`--model ${a.model}: outputs ${net.spec.classes} classes but the data has ${test.classes}`);
   const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
-  if (size(test.shape) !== size(net.spec.inputShape)) {
-    throw new UsageError(`--model ${a.model}: takes examples of shape [${net.spec.inputShape}] but --data ${a.data} has [${test.shape}]`);
-  }
+  const load = (flag: string, file: string) => {
+    const bytes = readUserFile(`${flag} ${file}`, file);
+    const net = Network.fromOnnx(bytes, file);
+    if (test.classes > net.spec.classes) throw new UsageError(`${flag} ${file}: outputs ${net.spec.classes} classes but the data has ${test.classes}`);
+    if (size(test.shape) !== size(net.spec.inputShape)) {
+      throw new UsageError(`${flag} ${file}: takes examples of shape [${net.spec.inputShape}] but --data ${a.data} has [${test.shape}]`);
+    }
+    return { bytes, net };
+  };
+  const { bytes, net } = load('--model', a.model);
+  const other = a.compare === undefined ? undefined : load('--compare', a.compare).net;
   if (a.specialists !== undefined) {
     const { loadSpecialists, evaluateSpecialists, DEFAULT_TOP_N } = await import('../../specialists/infer.js');
     const loaded = loadSpecialists(a.specialists, { bytes, network: net, name: a.model });
@@ -71,7 +99,18 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
   }
   const logits = await networkLogits(net, test, { threads: a.threads });
   if (a.bias) applyBias(logits, test.n, net.spec.classes, a.bias);
-  return summarise(argmaxRows(logits, test.n, net.spec.classes), test.y, net.spec.classes);
+  const pred = argmaxRows(logits, test.n, net.spec.classes);
+  const summary = summarise(pred, test.y, net.spec.classes);
+  const interval = (errors: number) => ({ level: EVAL_LEVEL, ...errorInterval(errors, test.n, EVAL_LEVEL) });
+  const out: EvalResult = { ...summary, interval: interval(summary.errors) };
+  if (other && a.compare !== undefined) {
+    const otherPred = argmaxRows(await networkLogits(other, test, { threads: a.threads }), test.n, other.spec.classes);
+    const otherWrong = wrongMask(otherPred, test.y);
+    const m = mcnemar(wrongMask(pred, test.y), otherWrong);
+    const errors = otherWrong.reduce((s, v) => s + v, 0);
+    out.compare = { model: a.compare, errors, interval: interval(errors), onlyModel: m.onlyA, onlyCompare: m.onlyB, pValue: m.pValue };
+  }
+  return out;
 }
 
 export function registerEval(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
@@ -84,20 +123,33 @@ export function registerEval(program: Command, run: (job: string, args: unknown)
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
     .option('--specialists <DIR>', 'evaluate the generalist (--model) combined with the specialists in DIR (written by dk specialists)')
     .option('--top-n <n>', "with --specialists: the generalist's top-n classes activate specialists (default 2; the paper used 1)", num('top-n', { min: 1, int: true }))
+    .option('--compare <other.onnx>', 'also score another model on the same test examples and test the difference (exact McNemar test); --bias applies to --model only')
     .option('--json', 'print the result as JSON', false)
-    .action(async (f: { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean; specialists?: string; topN?: number }) => {
+    .action(async (f: { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean; specialists?: string; topN?: number; compare?: string }) => {
       if (f.topN !== undefined && f.specialists === undefined) throw new UsageError('--top-n: only applies with --specialists DIR');
       if (f.bias && f.specialists !== undefined) throw new UsageError('--bias: cannot be combined with --specialists');
-      const res = (await run('eval', { model: f.model, data: f.data, bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN } satisfies EvalJobArgs)) as EvalSummary | SpecialistsEvalResult;
+      if (f.compare !== undefined && f.specialists !== undefined) throw new UsageError('--compare: cannot be combined with --specialists');
+      const res = (await run('eval', { model: f.model, data: f.data, bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN, compare: f.compare } satisfies EvalJobArgs)) as
+        | EvalResult
+        | SpecialistsEvalResult;
       if ('kind' in res) {
         printSpecialists(res, f.json);
         return;
       }
       const r = res;
-      if (f.json) process.stdout.write(JSON.stringify(r) + '\n');
-      else {
-        process.stdout.write(`test errors ${r.errors}/${r.total}, accuracy ${(100 * r.accuracy).toFixed(2)}%\n`);
-        process.stdout.write(`per class: ${r.perClass.map((a, k) => `${k}:${(100 * a).toFixed(1)}%`).join(' ')}\n`);
+      if (f.json) {
+        process.stdout.write(JSON.stringify(r) + '\n');
+        return;
+      }
+      const w = (s: string) => process.stdout.write(s + '\n');
+      const iv = (i: EvalResult['interval']) => `${100 * i.level}% interval ${Math.round(i.lo)}–${Math.round(i.hi)}`;
+      w(`test errors ${r.errors}/${r.total}, accuracy ${(100 * r.accuracy).toFixed(2)}% (${iv(r.interval)})`);
+      w(`per class: ${r.perClass.map((a, k) => `${k}:${(100 * a).toFixed(1)}%`).join(' ')}`);
+      if (r.compare) {
+        const c = r.compare;
+        const p = c.pValue < 1e-4 ? c.pValue.toExponential(1) : String(+c.pValue.toPrecision(2));
+        w(`--compare ${c.model}: test errors ${c.errors}/${r.total} (${iv(c.interval)})`);
+        w(`  only --model wrong: ${c.onlyModel}, only --compare wrong: ${c.onlyCompare}; exact McNemar test p = ${p}${c.pValue < 0.05 && c.onlyModel !== c.onlyCompare ? ` (${c.onlyModel < c.onlyCompare ? '--model' : '--compare'} is better at the 5% level)` : ' (no significant difference at the 5% level)'}`);
       }
     });
 }
