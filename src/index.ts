@@ -22,4 +22,5 @@ export * as specialists from './specialists/index.js';
 export * as report from './report/index.js';
 export { runPaper } from './paper/run.js';
 export { Rng } from './util/rng.js';
+export { errorInterval, mcnemar, mcnemarP, wrongMask, type CountInterval, type McNemar } from './util/stats.js';
 export { UsageError, DivergenceError } from './util/errors.js';
