@@ -139,3 +139,13 @@ export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
     specialists: { generalist: 'mlp:8', generalistEpochs: 1, groupsPerRun: [3], runs: 1, epochs: 1, temperature: 2 },
   },
 };
+
+/**
+ * The profile run from another seed: `seed` replaces the profile's, and each ensemble member's
+ * seed moves by the same amount, so members stay distinct from each other and from the teacher.
+ */
+export function withSeed(p: PaperProfile, seed: number): PaperProfile {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be a non-negative integer, got ${seed}`);
+  const shift = seed - p.seed;
+  return { ...p, seed, ensemble: { ...p.ensemble, members: p.ensemble.members.map((m) => ({ ...m, seed: m.seed + shift })) } };
+}

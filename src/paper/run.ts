@@ -24,7 +24,7 @@ import type { EpochPoint, Fraction3Arm, ModelRun, Results, Significance } from '
 import { SCHEMA_VERSION } from '../report/schema.js';
 import { Rng } from '../util/rng.js';
 import type { ProgressSink } from '../util/progress.js';
-import { type PaperProfile, PROFILES } from './profiles.js';
+import { type PaperProfile, PROFILES, withSeed } from './profiles.js';
 import { specialistsExperiment } from './specialists.js';
 import { errorsWithBias, halveLrOnDivergence, softmaxT } from './helpers.js';
 import { logSoftmaxRows } from '../distill/targets.js';
@@ -36,6 +36,8 @@ export interface PaperArgs {
   profile: PaperProfile['name'];
   out: string;
   threads?: number;
+  /** Run the profile from another seed (withSeed, src/paper/profiles.ts). */
+  seed?: number;
 }
 
 interface Fitted {
@@ -56,8 +58,9 @@ const LEVEL = 0.95;
 const curveOf = (h: EpochEvent[]): EpochPoint[] => h.map((e) => ({ epoch: e.epoch, testErrors: e.test?.errors ?? -1, trainLoss: e.loss }));
 
 export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ dir: string; results: Results }> {
-  const P = PROFILES[a.profile];
-  if (!P) throw new RangeError(`unknown profile '${a.profile}': expected quick or full`);
+  const P0 = PROFILES[a.profile];
+  if (!P0) throw new RangeError(`unknown profile '${a.profile}': expected quick or full`);
+  const P = a.seed === undefined ? P0 : withSeed(P0, a.seed);
   const t0 = performance.now();
   const phases: { name: string; seconds: number }[] = [];
   const log = (text: string) => progress({ kind: 'log', text });

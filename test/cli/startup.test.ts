@@ -42,6 +42,7 @@ describe('dk start-up', () => {
     ['specialists --help', ['specialists', '--help'], 0],
     ['eval --help', ['eval', '--help'], 0],
     ['paper --help', ['paper', '--help'], 0],
+    ['report --help', ['report', '--help'], 0],
     ['a bad flag value', ['train', '--model', 'mlp:8', '--out', 'x.onnx', '--lr', 'fast'], 2],
     ['an unknown command', ['distil'], 2],
   ];

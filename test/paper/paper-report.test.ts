@@ -65,4 +65,16 @@ test('dk paper (tiny profile) writes a valid results.json and a report that rend
   assert.deepEqual(check.pageErrors, []);
   assert.deepEqual(check.externalRequests, []);
   assert.ok(existsSync(shot));
+
+  // --seed: the same profile from another seed; the members' seeds move with it.
+  const dir2 = join(mkdtempSync(join(tmpdir(), 'dk-paper-seed-')), 'run');
+  const r2 = spawnSync(process.execPath, [CLI, 'paper', '--profile', 'tiny', '--seed', '5', '--out', dir2, '--threads', '1', '--quiet'], { encoding: 'utf8', timeout: 200_000 });
+  assert.equal(r2.status, 0, `dk paper --seed 5 failed: ${r2.stderr}`);
+  const other = JSON.parse(readFileSync(join(dir2, 'results.json'), 'utf8')) as Record<string, any>;
+  assert.equal(other.config.seed, 5);
+  assert.deepEqual(
+    other.ensemble.members.slice(1).map((m: { seed: number }) => m.seed),
+    P.ensemble.members.map((m) => m.seed + 5 - P.seed),
+  );
+  assert.notDeepEqual(other.teacher.curve, results.teacher.curve, 'seed 5 trained the same teacher as seed 1');
 });

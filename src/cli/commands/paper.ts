@@ -26,8 +26,9 @@ export function registerPaper(program: Command, run: (job: string, args: unknown
     .option('--profile <name>', 'quick (≤ 10 min) | full (≤ 60 min)', choice('profile', ['quick', 'full', 'tiny'] as const), 'quick')
     .option('--out <dir>', 'output directory', 'runs/paper')
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
+    .option('--seed <n>', "run from another seed (default: the profile's, 1); the ensemble members' seeds move with it", num('seed', { min: 0, int: true }))
     .option('--force', 'replace an existing report in DIR', false)
-    .action(async (f: { profile: PaperArgs['profile']; out: string; threads?: number; force: boolean }) => {
+    .action(async (f: { profile: PaperArgs['profile']; out: string; threads?: number; seed?: number; force: boolean }) => {
       const dir = resolve(f.out);
       if (existsSync(dir)) {
         if (!statSync(dir).isDirectory()) throw new UsageError(`--out ${f.out}: exists and is not a directory`);
@@ -35,7 +36,7 @@ export function registerPaper(program: Command, run: (job: string, args: unknown
           throw new UsageError(`--out ${f.out}: already holds a report; pass --force to replace it`);
         }
       }
-      const r = (await run('paper', { profile: f.profile, out: dir, threads: f.threads } satisfies PaperArgs)) as Awaited<ReturnType<typeof paperJob>>;
+      const r = (await run('paper', { profile: f.profile, out: dir, threads: f.threads, seed: f.seed } satisfies PaperArgs)) as Awaited<ReturnType<typeof paperJob>>;
       process.stdout.write(
         `teacher ${r.teacher}, hard student ${r.hard}, distilled student ${r.distilled} test errors (${(r.seconds / 60).toFixed(1)} min)\nreport: ${r.dir}/report.html\n`,
       );
