@@ -31,6 +31,7 @@ import { logSoftmaxRows } from '../distill/targets.js';
 import { combineTeachers } from '../distill/teacher.js';
 import { holdoutSplit, pickBiasOffset } from '../distill/bias.js';
 import { errorInterval, mcnemar, wrongMask } from '../util/stats.js';
+import { CACHE_DIR, FitCache } from './cache.js';
 
 export interface PaperArgs {
   profile: PaperProfile['name'];
@@ -38,6 +39,8 @@ export interface PaperArgs {
   threads?: number;
   /** Run the profile from another seed (withSeed, src/paper/profiles.ts). */
   seed?: number;
+  /** Load the training runs an interrupted job in `out` finished (src/paper/cache.ts) instead of training them again. */
+  resume?: boolean;
 }
 
 interface Fitted {
@@ -67,11 +70,17 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   /** Shown in the report: what went differently from the plan (e.g. a student retrained at a lower lr). */
   const notes: string[] = [];
   const rt = { threads: a.threads };
+  const cache = new FitCache(a.out, a.resume ?? false);
+  if (!cache.resume) cache.clear();
+  /** Training runs loaded from the cache, and the seconds they took when they were trained. */
+  const loaded = { runs: 0, seconds: 0, inPhase: 0 };
   const timed = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     const s = performance.now();
+    loaded.inPhase = 0;
     log(`— ${name} —`);
     const r = await fn();
-    phases.push({ name, seconds: (performance.now() - s) / 1000 });
+    // A phase's time includes the original training time of the runs it loaded from the cache.
+    phases.push({ name, seconds: (performance.now() - s) / 1000 + loaded.inPhase });
     return r;
   };
 
@@ -111,6 +120,18 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       // Students warm up as dk distill does by default (AUTO_WARMUP, src/optim/schedule.ts: why).
       cfg = { ...cfg, schedule: { ...cfg.schedule, warmupSteps: autoWarmupSteps(data.n, cfg.batch, cfg.epochs) } };
     }
+    const key = cache.key({ label, spec, config: cfg, options: extra.options ?? {}, data, test, evalSets: extra.evalSets, teacher: extra.teacher });
+    const hit = cache.load(key);
+    if (hit) {
+      log(`${label}: loaded from ${CACHE_DIR} (trained by an earlier run of this job)`);
+      notes.push(...hit.run.notes);
+      loaded.runs++;
+      loaded.seconds += hit.run.seconds;
+      loaded.inPhase += hit.run.seconds;
+      const h = hit.run.history;
+      return { net: hit.net, lr: hit.run.lr, history: h, seconds: hit.run.seconds, test: h[h.length - 1].test! };
+    }
+    const runNotes: string[] = [];
     const trained = await halveLrOnDivergence(
       cfg.lr,
       async (lr) => {
@@ -128,9 +149,11 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
         const text = `${label}: ${e.message.split(';')[0]}; trained again from the start at lr ${lr}`;
         log(text);
         notes.push(text);
+        runNotes.push(text);
       },
     );
     const { net, res, lr } = trained;
+    cache.save(key, net, { lr, history: res.history, seconds: res.seconds, notes: runNotes });
     const last = res.history[res.history.length - 1];
     return { net, lr, history: res.history, seconds: res.seconds, test: last.test! };
   };
@@ -451,14 +474,21 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       teacherLr: T.lr,
       holdout: heldOut.n,
       threads: a.threads ?? cpus().length,
+      ...(loaded.runs ? { resumedRuns: loaded.runs } : {}),
     },
-    timings: { phases, totalSeconds: (performance.now() - t0) / 1000 },
+    timings: { phases, totalSeconds: (performance.now() - t0) / 1000 + loaded.seconds },
     machine: collectMachineInfo(),
     notes,
   };
+  if (loaded.runs) {
+    notes.push(
+      `resumed: ${loaded.runs} training run(s) (${(loaded.seconds / 60).toFixed(1)} min of training) were loaded from an interrupted earlier run of this job; the phase and total times include their original training time`,
+    );
+  }
   if (distilled.test.errors >= hard.test.errors) notes.push(`the distilled student (${distilled.test.errors}) did not beat the hard student (${hard.test.errors}) in this profile`);
   mkdirSync(a.out, { recursive: true });
   writeReport(a.out, results);
+  cache.clear();
   return { dir: a.out, results };
 }
 
