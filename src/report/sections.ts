@@ -2,6 +2,7 @@ import { temperatureColors } from './charts.js';
 import { fmtInt, fmtP, pct } from './derive.js';
 import { escapeHtml as e } from './escape.js';
 import { heatmapSvg } from './heatmap.js';
+import { holmRejects } from '../util/stats.js';
 import type { Results } from './schema.js';
 
 /** The report's experiment sections. Every string from the results is escaped here. */
@@ -143,17 +144,23 @@ export function significanceSection(r: Results): string {
   const sig = r.significance;
   if (!sig) return '';
   const level = `${100 * sig.level}%`;
+  const alpha = 1 - sig.level;
+  const rejects = holmRejects(
+    sig.comparisons.map((c) => c.pValue),
+    alpha,
+  );
   const rows = sig.comparisons
-    .map((c) => {
+    .map((c, i) => {
       const better = c.aErrors < c.bErrors ? c.a : c.b;
-      const reading = c.pValue < 1 - sig.level && c.aErrors !== c.bErrors ? `${e(better)} is better` : 'within the noise';
+      const reading =
+        rejects[i] && c.aErrors !== c.bErrors ? `${e(better)} is better` : c.pValue <= alpha ? 'not after the correction' : 'within the noise';
       return `<tr><td>${e(c.a)} (${fmtInt(c.aErrors)}) <span style="color:var(--muted)">vs</span> ${e(c.b)} (${fmtInt(c.bErrors)})</td><td class="num">${fmtInt(c.onlyA)} / ${fmtInt(c.onlyB)}</td><td class="num">${fmtP(c.pValue)}</td><td>${reading}</td></tr>`;
     })
     .join('');
-  const table = `<table class="compact"><thead><tr><th>A (errors) vs B (errors)</th><th class="num">only A / only B wrong</th><th class="num">p</th><th>reading at ${e(level)}</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const table = `<table class="compact"><thead><tr><th>A (errors) vs B (errors)</th><th class="num">only A / only B wrong</th><th class="num">p</th><th>reading (${+(100 * alpha).toFixed(2)}%, corrected)</th></tr></thead><tbody>${rows}</tbody></table>`;
   return `<div class="grid3" style="margin-top:18px">${panel(
     'How sure are these numbers? Paired comparisons',
-    `${e(sig.testMethod)}. Every model sees the same test images, so only the images exactly one of the two gets wrong tell them apart; p is how often a split at least this uneven happens when both models are equally good.`,
+    `${e(sig.testMethod)}. Every model sees the same test images, so only the images exactly one of the two gets wrong tell them apart; p is how often a split at least this uneven happens when both models are equally good. The reading allows for making ${sig.comparisons.length} comparisons at once (Holm’s method: the smallest p must be below ${+(100 * alpha).toFixed(2)}%/${sig.comparisons.length}, the next below ${+(100 * alpha).toFixed(2)}%/${Math.max(1, sig.comparisons.length - 1)}, and so on).`,
     table,
   )}${panel(
     `Test errors with ${e(level)} intervals`,

@@ -70,6 +70,22 @@ export function mcnemarP(onlyA: number, onlyB: number): number {
   return Math.min(1, 2 * binomialHalfCdf(Math.min(onlyA, onlyB), n));
 }
 
+/**
+ * Holm's step-down procedure (Holm 1979): which of several hypotheses to reject so that the chance
+ * of rejecting any true one stays at most `alpha` together. The k-th smallest p-value (k = 0, 1, …)
+ * must be ≤ alpha / (m − k), and so must every smaller one.
+ */
+export function holmRejects(pValues: readonly number[], alpha = 0.05): boolean[] {
+  const m = pValues.length;
+  const order = pValues.map((p, i) => ({ p, i })).sort((a, b) => a.p - b.p || a.i - b.i);
+  const out = new Array<boolean>(m).fill(false);
+  for (let k = 0; k < m; k++) {
+    if (!(order[k].p <= alpha / (m - k))) break;
+    out[order[k].i] = true;
+  }
+  return out;
+}
+
 /** Which test examples a classifier gets wrong: predicted[i] ≠ labels[i]. */
 export function wrongMask(predicted: ArrayLike<number>, labels: ArrayLike<number>): Uint8Array {
   if (predicted.length !== labels.length) throw new RangeError(`wrongMask: ${predicted.length} predictions for ${labels.length} labels`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { binomialHalfCdf, errorInterval, mcnemar, mcnemarP, wrongMask } from '../../src/util/stats.js';
+import { binomialHalfCdf, errorInterval, holmRejects, mcnemar, mcnemarP, wrongMask } from '../../src/util/stats.js';
 import { Rng } from '../../src/util/rng.js';
 
 /** log C(n, k) summed term by term in float64: the plain reference. */
@@ -89,4 +89,21 @@ test('errorInterval is Clopper–Pearson: each end leaves (1 − level)/2 in its
 test('wrongMask marks the examples whose prediction differs from the label', () => {
   assert.deepEqual([...wrongMask([1, 2, 3, 4], [1, 0, 3, 0])], [0, 1, 0, 1]);
   assert.throws(() => wrongMask([1, 2], [1]), /2 predictions for 1 labels/);
+});
+
+test('holmRejects steps down through the sorted p-values and stops at the first that fails', () => {
+  // m = 4 at 5%: thresholds 0.0125, 0.0167, 0.025, 0.05 for the sorted p-values.
+  assert.deepEqual(holmRejects([0.03, 0.001, 0.012, 0.04]), [false, true, true, false]); // 0.03 > 0.025: stop
+  assert.deepEqual(holmRejects([0.01, 0.015, 0.02, 0.04]), [true, true, true, true]);
+  assert.deepEqual(holmRejects([0.013, 0.001]), [true, true]); // 0.001 ≤ 0.025, then 0.013 ≤ 0.05
+  assert.deepEqual(holmRejects([0.03, 0.03]), [false, false]);
+  // Bonferroni would reject only the first (0.04 > 0.05 / 2); Holm's second threshold is 0.05.
+  assert.deepEqual(holmRejects([0.001, 0.04], 0.05), [true, true]);
+  assert.deepEqual(holmRejects([]), []);
+  // Always at least as strict as testing each one alone.
+  const rng = new Rng(3);
+  for (let t = 0; t < 100; t++) {
+    const ps = Array.from({ length: 1 + rng.int(8) }, () => rng.float() ** 3);
+    holmRejects(ps).forEach((r, i) => assert.ok(!r || ps[i] <= 0.05));
+  }
 });
