@@ -3,7 +3,8 @@
  * (the weights as .onnx, the history as .json), keyed by a hash of everything that determines
  * it — the run's label, model spec, config, options, the training data, the teacher's targets
  * and the test set. `dk paper --resume` loads a run whose key matches instead of training it
- * again; training is deterministic, so the resumed job ends with the results it would have had.
+ * again; training is deterministic, so the resumed job ends with the results it would have had
+ * (bitwise when it runs at the same --threads: the thread count is not part of the key).
  * The cache is removed when the job finishes.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
