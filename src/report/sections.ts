@@ -145,10 +145,7 @@ export function significanceSection(r: Results): string {
   if (!sig) return '';
   const level = `${100 * sig.level}%`;
   const alpha = 1 - sig.level;
-  const rejects = holmRejects(
-    sig.comparisons.map((c) => c.pValue),
-    alpha,
-  );
+  const rejects = holmRejects(sig.comparisons.map((c) => c.pValue), alpha);
   const rows = sig.comparisons
     .map((c, i) => {
       const better = c.aErrors < c.bErrors ? c.a : c.b;
