@@ -20,7 +20,7 @@ import { type EpochEvent, type TrainConfig, DEFAULT_TRAIN, trainNetwork } from '
 import { writeReport } from '../report/write.js';
 import { paperReference } from '../report/paper.js';
 import { collectMachineInfo } from '../report/machine.js';
-import type { EpochPoint, Fraction3Arm, ModelRun, Results, Significance } from '../report/schema.js';
+import type { EnsembleMember, EpochPoint, Fraction3Arm, ModelRun, Results, Significance } from '../report/schema.js';
 import { SCHEMA_VERSION } from '../report/schema.js';
 import { Rng } from '../util/rng.js';
 import type { ProgressSink } from '../util/progress.js';
@@ -177,7 +177,9 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
       warmup: false,
     }),
   );
-  const teacherDesc = `dropout ${T.inputDropout} input / ${T.dropout} hidden, max-norm ${T.maxNorm}, jitter ±${T.jitter} px, ${T.epochs} epochs`;
+  const recipe = (r: { dropout: number; inputDropout: number; jitter: number }): string =>
+    `dropout ${r.inputDropout} input / ${r.dropout} hidden, max-norm ${T.maxNorm}, jitter ±${r.jitter} px`;
+  const teacherDesc = `${recipe(T)}, ${T.epochs} epochs`;
   log(`teacher: ${teacher.test.errors} test errors`);
   const teacherTrainLogits = await networkLogits(teacher.net, train, rt);
   const teacherTestLogits = await networkLogits(teacher.net, test, rt);
@@ -324,7 +326,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   let ensembleWrong: { ensemble: Uint8Array; student: Uint8Array } | undefined;
   const ensemble = await timed('ensemble', async () => {
     const s0 = performance.now();
-    const members = [{ name: 'teacher', arch: archOf(teacher.net), seed: P.seed, testErrors: teacher.test.errors }];
+    const members: EnsembleMember[] = [{ name: 'teacher', arch: archOf(teacher.net), seed: P.seed, testErrors: teacher.test.errors, epochs: teacher.history.length, recipe: recipe(T) }];
     const trainLogits = [teacherTrainLogits];
     const testLogits = [teacherTestLogits];
     for (const m of P.ensemble.members) {
@@ -332,7 +334,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
         options: { dropout: m.dropout, inputDropout: m.inputDropout },
         warmup: false,
       });
-      members.push({ name: `${m.spec} (seed ${m.seed})`, arch: archOf(f.net), seed: m.seed, testErrors: f.test.errors });
+      members.push({ name: `${m.spec} (seed ${m.seed})`, arch: archOf(f.net), seed: m.seed, testErrors: f.test.errors, epochs: f.history.length, recipe: recipe(m) });
       trainLogits.push(await networkLogits(f.net, train, rt));
       testLogits.push(await networkLogits(f.net, test, rt));
     }

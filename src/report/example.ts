@@ -63,7 +63,7 @@ export function exampleResults(): Results {
     { name: 'teacher B', arch: '784-1200-1200-10 ReLU', seed: 2, testErrors: 75 },
     { name: 'teacher C', arch: '784-1200-1200-10 ReLU', seed: 3, testErrors: 69 },
     { name: 'teacher D', arch: '784-1200-1200-10 ReLU', seed: 4, testErrors: 78 },
-    { name: 'CNN <conv32-conv64-fc1024>', arch: 'conv5x5x32-pool-conv5x5x64-pool-1024-10', seed: 5, testErrors: 64 },
+    { name: 'CNN <conv32-conv64-fc1024>', arch: 'conv5x5x32-pool-conv5x5x64-pool-1024-10', seed: 5, testErrors: 64, epochs: 6, recipe: 'dropout 0 input / 0.5 hidden, max-norm 3.5, jitter ±1 px' },
   ];
   const ensembleErrors = 55;
   const ensembleStudent = 76;

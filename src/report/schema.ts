@@ -142,6 +142,10 @@ export interface EnsembleMember {
   arch: string;
   seed: number;
   testErrors: number;
+  /** Epochs it trained for (absent in files from before this field). */
+  epochs?: number;
+  /** How it was regularised, e.g. "dropout 0.1 input / 0.3 hidden, jitter ±1 px". */
+  recipe?: string;
 }
 
 export interface EnsembleResult {
@@ -434,7 +438,7 @@ export const resultsJsonSchema: S = {
       wallSeconds: nonneg,
     }),
     ensemble: obj({
-      members: arr(obj({ name: str, arch: str, seed: { type: 'integer' }, testErrors: int() }), 1),
+      members: arr(obj({ name: str, arch: str, seed: { type: 'integer' }, testErrors: int(), 'epochs?': int(1), 'recipe?': str }), 1),
       combination: str,
       ensembleTestErrors: int(),
       student: obj({ arch: str, testErrors: int(), T: pos, alpha: frac, epochs: int(1) }),

@@ -110,8 +110,13 @@ export function tempSection(r: Results): string {
 
 export function ensembleSection(r: Results): string {
   const en = r.ensemble;
-  const rows = en.members.map((m) => `<tr><td>${e(m.name)}</td><td class="mono">${e(m.arch)}</td><td class="num">${m.seed}</td><td class="num">${fmtInt(m.testErrors)}</td></tr>`).join('');
-  const table = `<table class="compact"><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const rows = en.members
+    .map(
+      (m) =>
+        `<tr><td>${e(m.name)}${m.recipe ? `<div class="sub">${e(m.recipe)}</div>` : ''}</td><td class="mono">${e(m.arch)}</td><td class="num">${m.seed}</td><td class="num">${m.epochs ?? '—'}</td><td class="num">${fmtInt(m.testErrors)}</td></tr>`,
+    )
+    .join('');
+  const table = `<table class="compact"><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">epochs</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>`;
   const stats = `<div class="stats three">${stat('Ensemble', fmtInt(en.ensembleTestErrors), e(en.combination))}${stat('Distilled student', fmtInt(en.student.testErrors), `${e(en.student.arch)}, T = ${en.student.T}, α = ${en.student.alpha}, ${en.student.epochs} epochs`)}${stat('Gain kept', pct(en.gainKept, 0), `of the step from the baseline (${fmtInt(en.baseline.testErrors)}) to the ensemble · paper ${pct(r.paper.ensemble.gainKept, 0)} (speech)`)}</div>`;
   return `<div class="grid3">${panel('Test errors', `Members (indigo), the baseline the gain is measured from (rose: ${e(en.baseline.label)}), the ensemble (violet) and the single distilled student (green).`, chartBox('ensemble', 'ensemble test errors') + stats)}${panel('Members', '', table)}</div>`;
 }

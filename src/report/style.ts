@@ -85,6 +85,7 @@ table.results td:first-child { width: 34%; }
 table.results td.ours { width: 17%; }
 table.compact { font-size: 13px; }
 table.compact td, table.compact th { padding: 6px 8px; }
+table .sub { font-size: 11.5px; color: var(--muted); white-space: normal; }
 td.mono { font-family: var(--mono); font-size: 12px; color: #334155; }
 .kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; font-size: 14px; margin: 0; }
 .kv dt { color: var(--muted); }

@@ -38,6 +38,12 @@ test('dk paper (tiny profile) writes a valid results.json and a report that rend
     results.tempSweep.students.map((s: { lr: number }) => s.lr),
     P.tempSweep.students.map((s) => s.lr ?? P.lr),
   );
+  // The ensemble's members record their epochs and recipe: the teacher first, then the profile's.
+  assert.deepEqual(
+    results.ensemble.members.map((m: { epochs: number }) => m.epochs),
+    [P.teacher.epochs, ...P.ensemble.members.map((m) => m.epochs)],
+  );
+  assert.match(results.ensemble.members[0].recipe, new RegExp(`dropout ${P.teacher.inputDropout} input / ${P.teacher.dropout} hidden`));
   // The intervals and paired tests count the same test errors as the runs (the models' masks
   // are recomputed from their final weights; a mismatch would mean a different model or data).
   const sig = results.significance;

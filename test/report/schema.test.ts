@@ -65,6 +65,9 @@ test('a value of the wrong type or range is named', () => {
   const u = fresh();
   u.darkKnowledge.examples[1].image.pop();
   rejects(u, '/darkKnowledge/examples/1/image');
+  const v = fresh();
+  v.ensemble.members[4].epochs = 0;
+  rejects(v, '/ensemble/members/4/epochs');
 });
 
 test('an unknown field is named (typos do not pass silently)', () => {
@@ -81,6 +84,8 @@ test('config accepts extra keys; optional sections may be absent', () => {
   delete r.significance;
   delete r.notes;
   delete r.only78.curve;
+  delete r.ensemble.members[4].epochs;
+  delete r.ensemble.members[4].recipe;
   validateResults(r);
 });
 
