@@ -54,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   (await import('./commands/specialists.js')).registerSpecialists(program, run);
   registerPaper(program, run);
   (await import('./commands/report.js')).registerReport(program);
+  (await import('./commands/seeds.js')).registerSeeds(program);
   (await import('./commands/distill.js')).registerDistill(program, run);
   for (const c of program.commands) c.exitOverride();
   try {

@@ -9,3 +9,5 @@ export { exampleResults } from './example.js';
 export { paperReference } from './paper.js';
 export { collectMachineInfo } from './machine.js';
 export { gapClosed, targets, resultRows } from './derive.js';
+export { summariseSeeds, describeValues, type SeedsSummary, type SeedMetric, type SeedClaim, type SeedRun } from './seeds.js';
+export { renderSeedsReport } from './seeds-html.js';

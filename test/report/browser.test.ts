@@ -8,6 +8,9 @@ import { exampleResults } from '../../src/report/example.js';
 import { expectedChartPoints } from '../../src/report/html.js';
 import type { Results } from '../../src/report/schema.js';
 import { writeReport } from '../../src/report/write.js';
+import { summariseSeeds } from '../../src/report/seeds.js';
+import { expectedSeedsChartPoints, renderSeedsReport } from '../../src/report/seeds-html.js';
+import { seedRun } from './seed-runs.js';
 
 /**
  * Opens the rendered example in Debian's headless Chromium (apt-get install chromium; .ci/run
@@ -48,6 +51,25 @@ test('a report without the optional sections renders cleanly too', async (t) => 
   delete r.only78.curve;
   r.config.profile = 'quick';
   await renderAndCheck(t, 'minimal', r);
+});
+
+test('the seeds summary page renders its charts in headless Chromium without errors', async (t) => {
+  const dir = join(root, 'seeds');
+  mkdirSync(dir, { recursive: true });
+  const rs = [seedRun(1, 76, 144, 97), seedRun(2, 78, 140, 90), seedRun(3, 71, 150, 100)];
+  const s = summariseSeeds(rs.map((results, i) => ({ source: `s${i + 1}/results.json`, results })));
+  const page = join(dir, 'seeds.html');
+  writeFileSync(page, renderSeedsReport(s, rs));
+  const shot = join(dir, 'screenshot.png');
+  const check = await checkReportInBrowser(page, shot);
+  t.diagnostic(`screenshot: ${shot}`);
+  assert.deepEqual(check.pageErrors, []);
+  assert.deepEqual(check.consoleErrors, []);
+  assert.deepEqual(check.externalRequests, []);
+  const want = expectedSeedsChartPoints(s, rs);
+  assert.deepEqual(new Map(check.charts.map((c) => [c.id, c.points])), want);
+  assert.ok(check.charts.every((c) => c.rendered), JSON.stringify(check.charts));
+  assert.deepEqual([...want.values()], [9, 3]); // three models × three seeds; one gap per seed
 });
 
 test('a missing Chromium is a clear error', async () => {

@@ -13,25 +13,30 @@ export interface ReportArgs {
   force?: boolean;
 }
 
-/** Read, validate and render; returns the report's path. Writes nothing when any step fails. */
-export async function renderReportFile(a: ReportArgs): Promise<string> {
-  const label = `--results ${a.results}`;
-  const raw = Buffer.from(readUserFile(label, a.results)).toString('utf8');
+/** Read a results.json and check it against the schema; errors name `label` (the flag and file). */
+export async function readResultsFile(label: string, path: string): Promise<Results> {
+  const raw = Buffer.from(readUserFile(label, path)).toString('utf8');
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch (e) {
     throw new UsageError(`${label}: not valid JSON (${(e as Error).message})`);
   }
-  const [validate, { renderReport }] = await Promise.all([import('../../report/validate.js'), import('../../report/html.js')]);
-  const { ResultsValidationError } = validate;
+  const validate = await import('../../report/validate.js');
   const check: (v: unknown) => asserts v is Results = validate.validateResults;
   try {
     check(value);
   } catch (e) {
-    if (e instanceof ResultsValidationError) throw new UsageError(`${label}: ${e.message} (the schema: src/report/SCHEMA.md)`);
+    if (e instanceof validate.ResultsValidationError) throw new UsageError(`${label}: ${e.message} (the schema: src/report/SCHEMA.md)`);
     throw e;
   }
+  return value;
+}
+
+/** Read, validate and render; returns the report's path. Writes nothing when any step fails. */
+export async function renderReportFile(a: ReportArgs): Promise<string> {
+  const value = await readResultsFile(`--results ${a.results}`, a.results);
+  const { renderReport } = await import('../../report/html.js');
   const out = resolve(a.out ?? join(dirname(a.results), 'report.html'));
   if (existsSync(out)) {
     if (statSync(out).isDirectory()) throw new UsageError(`--out ${a.out ?? out}: is a directory; expected an .html file path`);

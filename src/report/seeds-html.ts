@@ -1,0 +1,128 @@
+import type { ChartSpec } from './charts.js';
+import { countPoints } from './charts.js';
+import { clientMain, type ClientData } from './client.js';
+import { fmtInt } from './derive.js';
+import { escapeHtml as e, jsonForScript } from './escape.js';
+import { chartJsBundle } from './html.js';
+import type { Results } from './schema.js';
+import { seedsCharts, type SeedFormat, type SeedMetric, type SeedsSummary } from './seeds.js';
+import { chartBox, panel, section } from './sections.js';
+import { REPORT_CSS } from './style.js';
+
+/** The seeds summary as one self-contained page (styles, Chart.js and data inlined), like report.html. */
+
+export function fmtSeedValue(f: SeedFormat, v: number | null): string {
+  if (v === null) return '—';
+  if (f === 'int') return fmtInt(v);
+  if (f === 'pct') return `${(100 * v).toFixed(1)}%`;
+  return String(+v.toPrecision(3));
+}
+
+/** "mean ± sd": an int metric's mean gets one decimal, a percentage's sd is in points. */
+function meanSd(m: SeedMetric): string {
+  if (m.mean === null) return '—';
+  const mean = m.format === 'int' ? m.mean.toFixed(1) : fmtSeedValue(m.format, m.mean);
+  if (m.sd === null) return mean;
+  const sd = m.format === 'int' ? m.sd.toFixed(1) : m.format === 'pct' ? `${(100 * m.sd).toFixed(1)} pts` : String(+m.sd.toPrecision(2));
+  return `${mean} ± ${sd}`;
+}
+
+function metricsTable(s: SeedsSummary): string {
+  let last = '';
+  const head = `<tr><th>experiment</th>${s.seeds.map((x) => `<th class="num">seed ${x}</th>`).join('')}<th class="num">mean ± sd</th><th class="num">range</th><th class="num">paper</th></tr>`;
+  const rows = s.metrics
+    .map((m) => {
+      const group = m.group !== last ? `<tr class="group"><td colspan="${s.seeds.length + 4}">${e(m.group)}</td></tr>` : '';
+      last = m.group;
+      const range = m.min === null || m.max === null ? '—' : `${fmtSeedValue(m.format, m.min)}–${fmtSeedValue(m.format, m.max)}`;
+      return `${group}<tr><td>${e(m.label)}</td>${m.values.map((v) => `<td class="num">${fmtSeedValue(m.format, v)}</td>`).join('')}<td class="num ours">${meanSd(m)}</td><td class="num">${range}</td><td class="num">${e(m.paper ?? '')}</td></tr>`;
+    })
+    .join('');
+  return `<div class="panel" style="padding:0;overflow-x:auto"><table class="results"><thead>${head}</thead><tbody>${rows}</tbody></table></div>`;
+}
+
+function claimsList(s: SeedsSummary): string {
+  const items = s.claims
+    .map((c) => {
+      const cls = c.holds === c.of ? 'ok' : c.holds === 0 ? 'miss' : 'na';
+      const sym = c.holds === c.of ? '✓' : c.holds === 0 ? '✗' : '~';
+      return `<li><span class="mark ${cls}">${sym}</span><span>${e(c.claim)}</span><span class="v">${c.holds} of ${c.of} seeds</span></li>`;
+    })
+    .join('');
+  return `<ul class="targets">${items}</ul>`;
+}
+
+const duration = (sec: number): string => (sec < 120 ? `${sec.toFixed(0)} s` : `${(sec / 60).toFixed(1)} min`);
+
+/** Render the summary of `runs` (the same Results the summary was made from, any order). */
+export function renderSeedsReport(s: SeedsSummary, runs: Results[]): string {
+  const rs = s.seeds.map((seed) => {
+    const r = runs.find((x) => x.config.seed === seed);
+    if (!r) throw new RangeError(`renderSeedsReport: no run for seed ${seed}`);
+    return r;
+  });
+  const charts = seedsCharts(s, rs);
+  const sources = `<table class="compact"><thead><tr><th class="num">seed</th><th>results</th><th>created</th><th class="num">wall time</th></tr></thead><tbody>${s.seeds
+    .map((seed, i) => `<tr><td class="num">${seed}</td><td class="mono">${e(s.sources[i])}</td><td>${e(rs[i].createdAt)}</td><td class="num">${duration(s.totalSeconds[i])}</td></tr>`)
+    .join('')}</tbody></table>`;
+  let n = 0;
+  const body = [
+    section(
+      ++n,
+      'models',
+      'The three main models, seed by seed',
+      `Test errors out of ${fmtInt(s.dataset.testSize)}. A seed sets the initial weights, the batch order, the dropout masks and the jitter of every run; the test set stays the same.`,
+      `<div class="grid2">${panel('Test errors', 'Teacher (indigo), student on hard labels (rose), the same student distilled (green).', chartBox('seeds-models', 'test errors per seed'))}${panel(
+        'Gap closed by distillation',
+        '(hard − distilled) / (hard − teacher) in each run; the grey line is the paper’s.',
+        chartBox('seeds-gap', 'gap closed per seed'),
+      )}</div>`,
+    ),
+    section(++n, 'claims', 'Which findings hold in every seed', 'Each of the paper’s qualitative claims, checked in each run on its own.', panel('Claims', '', claimsList(s))),
+    section(
+      ++n,
+      'table',
+      'Every headline number',
+      'Per seed, with the mean, the sample standard deviation (n − 1) and the range. The seed-to-seed spread is a different uncertainty from the test-set intervals in each run’s own report.',
+      metricsTable(s),
+    ),
+    section(++n, 'runs', 'The runs', `Profile “${e(s.profile)}”; each run’s own report.html sits beside its results.json.`, panel('Runs', '', sources)),
+  ].join('\n');
+  const missing = charts.filter((c) => !body.includes(`data-chart="${c.id}"`));
+  if (missing.length) throw new Error(`renderSeedsReport: no container for chart(s) ${missing.map((c) => c.id).join(', ')}`);
+  const data: ClientData = { charts, digits: [] };
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="dark-knowledge">
+<title>Dark knowledge across ${s.seeds.length} seeds — ${e(s.profile)} profile</title>
+<link rel="icon" href="data:,">
+<style>${REPORT_CSS}</style>
+</head>
+<body>
+<header class="hero"><div class="wrap">
+<div class="kicker">dark-knowledge · across seeds</div>
+<h1>How much the results move with the seed</h1>
+<p class="lede">${s.seeds.length} runs of the paper job’s “${e(s.profile)}” profile on ${e(s.dataset.name)}, identical but for the seed.</p>
+<div class="chips"><span class="chip">profile <b>${e(s.profile)}</b></span><span class="chip">seeds <b>${s.seeds.join(', ')}</b></span><span class="chip">total <b>${duration(s.totalSeconds.reduce((a, b) => a + b, 0))}</b></span></div>
+${s.profile === 'example' ? '<div class="banner"><b>Example data.</b> These runs are <code>exampleResults()</code> with the seed changed: every number on this page is illustrative, not measured.</div>' : ''}
+</div></header>
+<main class="wrap">
+${body}
+</main>
+<footer><div class="wrap">Generated by dark-knowledge (dk seeds) from ${s.seeds.length} results.json files, ${e(s.createdAt)}. Charts: Chart.js (MIT), inlined.</div></footer>
+<script type="application/json" id="dk-data">${jsonForScript(data)}</script>
+<script>${chartJsBundle()}</script>
+<script>(${clientMain.toString()})();</script>
+</body>
+</html>
+`;
+}
+
+/** Expected data-points of the page's charts (id → count), for tests. */
+export function expectedSeedsChartPoints(s: SeedsSummary, runs: Results[]): Map<string, number> {
+  const rs = s.seeds.map((seed) => runs.find((x) => x.config.seed === seed)!);
+  return new Map(seedsCharts(s, rs).map((c: ChartSpec) => [c.id, countPoints(c)]));
+}
