@@ -13,15 +13,14 @@ import { REPORT_CSS } from './style.js';
 
 export function fmtSeedValue(f: SeedFormat, v: number | null): string {
   if (v === null) return '—';
-  if (f === 'int') return fmtInt(v);
-  if (f === 'pct') return `${(100 * v).toFixed(1)}%`;
-  return String(+v.toPrecision(3));
+  const text = f === 'int' ? fmtInt(v) : f === 'pct' ? `${(100 * v).toFixed(1)}%` : String(+v.toPrecision(3));
+  return text.replace(/^-/, '−'); // a minus sign, not a hyphen
 }
 
 /** "mean ± sd": an int metric's mean gets one decimal, a percentage's sd is in points. */
 function meanSd(m: SeedMetric): string {
   if (m.mean === null) return '—';
-  const mean = m.format === 'int' ? m.mean.toFixed(1) : fmtSeedValue(m.format, m.mean);
+  const mean = m.format === 'int' ? m.mean.toFixed(1).replace(/^-/, '−') : fmtSeedValue(m.format, m.mean);
   if (m.sd === null) return mean;
   const sd = m.format === 'int' ? m.sd.toFixed(1) : m.format === 'pct' ? `${(100 * m.sd).toFixed(1)} pts` : String(+m.sd.toPrecision(2));
   return `${mean} ± ${sd}`;
@@ -34,7 +33,8 @@ function metricsTable(s: SeedsSummary): string {
     .map((m) => {
       const group = m.group !== last ? `<tr class="group"><td colspan="${s.seeds.length + 4}">${e(m.group)}</td></tr>` : '';
       last = m.group;
-      const range = m.min === null || m.max === null ? '—' : `${fmtSeedValue(m.format, m.min)}–${fmtSeedValue(m.format, m.max)}`;
+      const sep = m.min !== null && m.min < 0 ? ' to ' : '–';
+      const range = m.min === null || m.max === null ? '—' : `${fmtSeedValue(m.format, m.min)}${sep}${fmtSeedValue(m.format, m.max)}`;
       return `${group}<tr><td>${e(m.label)}</td>${m.values.map((v) => `<td class="num">${fmtSeedValue(m.format, v)}</td>`).join('')}<td class="num ours">${meanSd(m)}</td><td class="num">${range}</td><td class="num">${e(m.paper ?? '')}</td></tr>`;
     })
     .join('');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { escapeHtml } from '../../src/report/escape.js';
 import type { Results } from '../../src/report/schema.js';
 import { describeValues, summariseSeeds, type SeedRun } from '../../src/report/seeds.js';
-import { renderSeedsReport } from '../../src/report/seeds-html.js';
+import { fmtSeedValue, renderSeedsReport } from '../../src/report/seeds-html.js';
 import { Rng } from '../../src/util/rng.js';
 import { seedRun } from './seed-runs.js';
 
@@ -99,4 +99,11 @@ test('the page holds every metric row, every seed column and escapes the sources
   assert.match(html, /<b>Example data\.<\/b>/); // the example's numbers are labelled as such
   assert.ok(html.includes('77.0 ± 1.4'), 'teacher mean ± sd'); // 76, 78: sd √2
   assert.throws(() => renderSeedsReport(s, [rs[0]]), /no run for seed 2/);
+});
+
+test('values are formatted with a minus sign, percentages ×100, counts with separators', () => {
+  assert.equal(fmtSeedValue('pct', -0.195), '−19.5%');
+  assert.equal(fmtSeedValue('int', 10000), '10,000');
+  assert.equal(fmtSeedValue('num', 2.3333333), '2.33');
+  assert.equal(fmtSeedValue('int', null), '—');
 });
