@@ -52,6 +52,11 @@ export async function writeSeedsSummary(a: SeedsArgs): Promise<SeedsWritten> {
   return { json, html, seeds: summary.seeds, distilledMean: mean('Student, distilled'), hardMean: mean('Student, hard labels') };
 }
 
+/** What dk seeds and dk paper --seeds print when the summary is written. */
+export function seedsSummaryText(w: SeedsWritten): string {
+  return `${w.seeds.length} seeds (${w.seeds.join(', ')}): hard student ${w.hardMean.toFixed(1)}, distilled student ${w.distilledMean.toFixed(1)} mean test errors\nsummary: ${w.json}\nreport: ${w.html}\n`;
+}
+
 export function registerSeeds(program: Command): void {
   program
     .command('seeds')
@@ -61,8 +66,6 @@ export function registerSeeds(program: Command): void {
     .option('--force', 'replace an existing summary in DIR', false)
     .action(async (f: { results: string[]; out: string; force: boolean }) => {
       const w = await writeSeedsSummary(f);
-      process.stdout.write(
-        `${w.seeds.length} seeds (${w.seeds.join(', ')}): hard student ${w.hardMean.toFixed(1)}, distilled student ${w.distilledMean.toFixed(1)} mean test errors\nsummary: ${w.json}\nreport: ${w.html}\n`,
-      );
+      process.stdout.write(seedsSummaryText(w));
     });
 }
