@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkReportInBrowser } from '../../src/report/browser.js';
+import { checkReportInBrowser, type BrowserCheck } from '../../src/report/browser.js';
 import { exampleResults } from '../../src/report/example.js';
 import { expectedChartPoints } from '../../src/report/html.js';
 import type { Results } from '../../src/report/schema.js';
@@ -18,6 +18,13 @@ import { seedRun } from './seed-runs.js';
  */
 const root = process.env.DK_REPORT_ARTIFACTS ?? mkdtempSync(join(tmpdir(), 'dk-report-browser-'));
 
+/** No page or console error, no request off the machine. */
+function assertClean(check: BrowserCheck): void {
+  assert.deepEqual(check.pageErrors, []);
+  assert.deepEqual(check.consoleErrors, []);
+  assert.deepEqual(check.externalRequests, []);
+}
+
 async function renderAndCheck(t: { diagnostic(msg: string): void }, name: string, results: Results): Promise<void> {
   const dir = join(root, name);
   mkdirSync(dir, { recursive: true });
@@ -25,9 +32,7 @@ async function renderAndCheck(t: { diagnostic(msg: string): void }, name: string
   const shot = join(dir, 'screenshot.png');
   const check = await checkReportInBrowser(reportPath, shot);
   t.diagnostic(`screenshot: ${shot}`);
-  assert.deepEqual(check.pageErrors, []);
-  assert.deepEqual(check.consoleErrors, []);
-  assert.deepEqual(check.externalRequests, []);
+  assertClean(check);
   assert.ok(check.charts.length > 10, `only ${check.charts.length} charts`);
   for (const c of check.charts) {
     assert.equal(c.rendered, true, `chart ${c.id} did not render`);
@@ -63,9 +68,7 @@ test('the seeds summary page renders its charts in headless Chromium without err
   const shot = join(dir, 'screenshot.png');
   const check = await checkReportInBrowser(page, shot);
   t.diagnostic(`screenshot: ${shot}`);
-  assert.deepEqual(check.pageErrors, []);
-  assert.deepEqual(check.consoleErrors, []);
-  assert.deepEqual(check.externalRequests, []);
+  assertClean(check);
   const want = expectedSeedsChartPoints(s, rs);
   assert.deepEqual(new Map(check.charts.map((c) => [c.id, c.points])), want);
   assert.ok(check.charts.every((c) => c.rendered), JSON.stringify(check.charts));
