@@ -51,6 +51,19 @@ function claimsList(s: SeedsSummary): string {
   return `<ul class="targets">${items}</ul>`;
 }
 
+function targetsList(s: SeedsSummary): string {
+  const known = ['quick', 'full'].includes(s.profile);
+  const items = s.targets
+    .map((t) => {
+      const applies = !known || t.profiles.includes(s.profile);
+      const cls = !applies ? 'na' : t.met === t.of ? 'ok' : 'miss';
+      const sym = !applies ? '·' : t.met === t.of ? '✓' : '✗';
+      return `<li><span class="mark ${cls}" title="${applies ? '' : `applies to the ${e(t.profiles.join('/'))} profile`}">${sym}</span><span>${e(t.target)}</span><span class="v">met in ${t.met} of ${t.of}</span></li>`;
+    })
+    .join('');
+  return `<ul class="targets">${items}</ul>`;
+}
+
 const duration = (sec: number): string => (sec < 120 ? `${sec.toFixed(0)} s` : `${(sec / 60).toFixed(1)} min`);
 
 /** Render the summary of `runs` (the same Results the summary was made from, any order). */
@@ -77,7 +90,13 @@ export function renderSeedsReport(s: SeedsSummary, runs: Results[]): string {
         chartBox('seeds-gap', 'gap closed per seed'),
       )}</div>`,
     ),
-    section(++n, 'claims', 'Which findings hold in every seed', 'Each of the paper’s qualitative claims, checked in each run on its own.', panel('Claims', '', claimsList(s))),
+    section(
+      ++n,
+      'claims',
+      'Which findings hold in every seed',
+      'Each of the paper’s qualitative claims, and each of the reproduction’s targets, checked in each run on its own.',
+      `<div class="grid2">${panel('Claims', '', claimsList(s))}${panel('Targets', `Those of the “${e(s.profile)}” profile are marked; the others (grey) belong to another profile.`, targetsList(s))}</div>`,
+    ),
     section(
       ++n,
       'table',

@@ -1,6 +1,6 @@
 import type { ChartSpec } from './charts.js';
 import { COLORS } from './charts.js';
-import { gapClosed } from './derive.js';
+import { gapClosed, targets } from './derive.js';
 import type { Results } from './schema.js';
 
 /**
@@ -46,6 +46,8 @@ export interface SeedsSummary {
   sources: string[];
   metrics: SeedMetric[];
   claims: SeedClaim[];
+  /** The report's targets (derive.ts), each with the profiles it applies to and the runs that meet it. */
+  targets: { target: string; profiles: string[]; met: number; of: number }[];
   /** Wall time of each run, seconds, in `seeds` order. */
   totalSeconds: number[];
 }
@@ -169,6 +171,7 @@ export function summariseSeeds(runs: SeedRun[], createdAt = new Date().toISOStri
     sources: sorted.map((r) => r.source),
     metrics,
     claims,
+    targets: targets(rs[0]).map((t, i) => ({ target: t.label, profiles: t.profiles, met: rs.filter((r) => targets(r)[i].met).length, of: rs.length })),
     totalSeconds: rs.map((r) => r.timings.totalSeconds),
   };
 }

@@ -51,6 +51,12 @@ test('summariseSeeds orders the runs by seed and summarises each headline number
   const c = (start: string) => s.claims.find((x) => x.claim.startsWith(start))!;
   assert.deepEqual([c('the distilled student makes fewer').holds, c('the distilled student makes fewer').of], [2, 3]);
   assert.equal(c('the teacher makes fewer').holds, 3);
+  // The targets count the runs that meet them: teacher ≤ 75 in seed 3 only, distilled ≤ 90 in none.
+  const tg = (start: string) => s.targets.find((x) => x.target.startsWith(start))!;
+  assert.deepEqual([tg('Teacher ≤ 75').met, tg('Teacher ≤ 75').of], [1, 3]);
+  assert.equal(tg('Distilled student ≤ 90').met, 0);
+  assert.equal(tg('Distilled student beats').met, 2);
+  assert.deepEqual(tg('Teacher ≤ 75').profiles, ['full']);
   assert.equal(s.profile, 'example');
   assert.equal(s.createdAt, 'now');
 });
