@@ -95,7 +95,7 @@ export function renderSeedsReport(s: SeedsSummary, runs: Results[]): string {
       'claims',
       'Which findings hold in every seed',
       'Each of the paper’s qualitative claims, and each of the reproduction’s targets, checked in each run on its own.',
-      `<div class="grid2">${panel('Claims', '', claimsList(s))}${panel('Targets', `Those of the “${e(s.profile)}” profile are marked; the others (grey) belong to another profile.`, targetsList(s))}</div>`,
+      `${panel('Claims', '', claimsList(s))}<div style="margin-top:18px">${panel('Targets', `Those of the “${e(s.profile)}” profile are marked; the others (grey) belong to another profile.`, targetsList(s))}</div>`,
     ),
     section(
       ++n,
