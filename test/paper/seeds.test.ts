@@ -54,6 +54,10 @@ test('dk paper --seeds runs each seed as --seed would and summarises them', { ti
     assert.equal(kept.status, 0, kept.stderr);
     assert.match(kept.stdout, /^seed 1: finished earlier, kept .*\nseed 2: finished earlier, kept /);
     assert.equal(statSync(join(dir, 'seed-1', 'results.json')).mtimeMs, before);
+    // A kept run of another profile is refused before anything trains.
+    const mixed = spawnSync(process.execPath, [CLI, 'paper', '--profile', 'quick', '--out', dir, '--seeds', '1,2', '--resume', '--quiet'], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(mixed.status, 2);
+    assert.match(mixed.stderr, /seed-1\/results\.json is the tiny profile from seed 1, not quick from seed 1; pass --force to run it again/);
 
     for (const [args, msg] of [
       [['--seeds', '1,2', '--seed', '1'], /--seed and --seeds: give one or the other/],

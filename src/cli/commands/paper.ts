@@ -78,6 +78,15 @@ export function registerPaper(program: Command, run: (job: string, args: unknown
       if (!f.force && !f.resume && ['seeds.json', 'seeds.html'].some((n) => existsSync(join(dir, n)))) {
         throw new UsageError(`--out ${f.out}: already holds a seeds summary; pass --force to replace it`);
       }
+      const { readResultsFile } = await import('./report.js');
+      for (const p of plan.filter((q) => q.state === 'done')) {
+        const kept = await readResultsFile(`--out ${f.out}: seed-${p.seed}/results.json`, join(p.sub, 'results.json'));
+        if (kept.config.profile !== f.profile || kept.config.seed !== p.seed) {
+          throw new UsageError(
+            `--out ${f.out}: seed-${p.seed}/results.json is the ${kept.config.profile} profile from seed ${kept.config.seed}, not ${f.profile} from seed ${p.seed}; pass --force to run it again`,
+          );
+        }
+      }
       for (const p of plan) {
         if (p.state === 'done') process.stdout.write(`seed ${p.seed}: finished earlier, kept (${p.sub}/results.json)\n`);
         else say(await job(p.sub, p.seed), `seed ${p.seed}: `);
