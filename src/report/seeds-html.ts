@@ -3,7 +3,7 @@ import { countPoints } from './charts.js';
 import type { ClientData } from './client.js';
 import { fmtInt } from './derive.js';
 import { escapeHtml as e } from './escape.js';
-import { htmlPage } from './html.js';
+import { duration, htmlPage } from './html.js';
 import type { Results } from './schema.js';
 import { seedsCharts, type SeedFormat, type SeedMetric, type SeedsSummary } from './seeds.js';
 import { chartBox, panel, section } from './sections.js';
@@ -64,15 +64,18 @@ function targetsList(s: SeedsSummary): string {
   return `<ul class="targets">${items}</ul>`;
 }
 
-const duration = (sec: number): string => (sec < 120 ? `${sec.toFixed(0)} s` : `${(sec / 60).toFixed(1)} min`);
+/** `runs` in the summary's seed order; a seed without its run is an error. */
+function inSeedOrder(s: SeedsSummary, runs: Results[], who: string): Results[] {
+  return s.seeds.map((seed) => {
+    const r = runs.find((x) => x.config.seed === seed);
+    if (!r) throw new RangeError(`${who}: no run for seed ${seed}`);
+    return r;
+  });
+}
 
 /** Render the summary of `runs` (the same Results the summary was made from, any order). */
 export function renderSeedsReport(s: SeedsSummary, runs: Results[]): string {
-  const rs = s.seeds.map((seed) => {
-    const r = runs.find((x) => x.config.seed === seed);
-    if (!r) throw new RangeError(`renderSeedsReport: no run for seed ${seed}`);
-    return r;
-  });
+  const rs = inSeedOrder(s, runs, 'renderSeedsReport');
   const charts = seedsCharts(s, rs);
   const sources = `<table class="compact"><thead><tr><th class="num">seed</th><th>results</th><th>created</th><th class="num">wall time</th></tr></thead><tbody>${s.seeds
     .map((seed, i) => `<tr><td class="num">${seed}</td><td class="mono">${e(s.sources[i])}</td><td>${e(rs[i].createdAt)}</td><td class="num">${duration(s.totalSeconds[i])}</td></tr>`)
@@ -126,6 +129,5 @@ ${s.profile === 'example' ? example : ''}`,
 
 /** Expected data-points of the page's charts (id → count), for tests. */
 export function expectedSeedsChartPoints(s: SeedsSummary, runs: Results[]): Map<string, number> {
-  const rs = s.seeds.map((seed) => runs.find((x) => x.config.seed === seed)!);
-  return new Map(seedsCharts(s, rs).map((c: ChartSpec) => [c.id, countPoints(c)]));
+  return new Map(seedsCharts(s, inSeedOrder(s, runs, 'expectedSeedsChartPoints')).map((c: ChartSpec) => [c.id, countPoints(c)]));
 }
