@@ -14,7 +14,7 @@ export { Runner, StepRunner, type RuntimeOptions } from './runtime/session.js';
 export { Network } from './train/network.js';
 export { trainNetwork, DEFAULT_TRAIN, type TrainConfig, type TrainEvent, type TrainOptions, type TeacherTargets } from './train/trainer.js';
 export { evaluateNetwork, networkLogits, summarise, argmaxRows, type EvalSummary } from './train/evaluate.js';
-export { buildLoss, type LossKind } from './distill/losses.js';
+export { buildLoss, type LossKind } from './nn/losses.js';
 export { distill, type DistillOptions, type DistillResult } from './distill/distill.js';
 export * as distillation from './distill/index.js';
 export * as data from './data/index.js';

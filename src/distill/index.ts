@@ -3,7 +3,7 @@
  * ensembles, the teacher-output cache, transfer-set control, bias adjustment, and `distill()`.
  */
 export { distill, type DistillOptions, type DistillResult } from './distill.js';
-export { buildLoss, softCrossEntropy, validateLossKind, LOSS_KINDS, type LossKind, type LossGraph } from './losses.js';
+export { buildLoss, softCrossEntropy, validateLossKind, LOSS_KINDS, type LossKind, type LossGraph } from '../nn/losses.js';
 export {
   LOG_PROB_FLOOR,
   PROB_SUM_TOL,

@@ -4,7 +4,7 @@
  */
 import { type OptimConfig, DEFAULT_OPTIM } from '../optim/optimizers.js';
 import { type ScheduleConfig, validateSchedule } from '../optim/schedule.js';
-import type { LossKind } from '../distill/losses.js';
+import { type LossKind, validateLossKind } from '../nn/losses.js';
 
 export type MixKind = 'convex' | 'alternate';
 
@@ -58,6 +58,7 @@ export function validateTrainConfig(c: TrainConfig): void {
   const pos = (k: keyof TrainConfig, v: number, int: boolean) => {
     if (!(Number.isFinite(v) && v > 0 && (!int || Number.isInteger(v)))) throw new RangeError(`${k} must be a ${int ? 'positive integer' : 'positive number'}, got ${v}`);
   };
+  validateLossKind(c.loss);
   pos('epochs', c.epochs, true);
   pos('batch', c.batch, true);
   pos('lr', c.lr, false);

@@ -11,7 +11,7 @@ import { backward } from '../autodiff/walker.js';
 import type { ForwardCtx } from '../nn/module.js';
 import { type OptimConfig, type SgdForm, emitOptimizer } from '../optim/optimizers.js';
 import type { StateBinding } from '../runtime/session.js';
-import { type LossKind, buildLoss } from '../distill/losses.js';
+import { type LossKind, buildLoss } from '../nn/losses.js';
 import type { MaskSpec, Network } from './network.js';
 
 export interface StepGraph {

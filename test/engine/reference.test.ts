@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { backward } from '../../src/autodiff/walker.js';
-import { buildLoss } from '../../src/distill/losses.js';
+import { buildLoss } from '../../src/nn/losses.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { type Graph, type TensorData, type Value, tensor } from '../../src/graph/ir.js';
 import { prune } from '../../src/graph/prune.js';

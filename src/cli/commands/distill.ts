@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { biasGrid, errorsWithOffset, holdoutSplit, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
 import { type EnsembleMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_OUTPUTS } from '../../distill/modes.js';
 import type { TransferOptions } from '../../distill/transfer.js';
-import type { LossKind } from '../../distill/losses.js';
+import type { LossKind } from '../../nn/losses.js';
 import type { ModelOptions } from '../../nn/spec.js';
 import type { EvalSummary } from '../../train/evaluate.js';
 import type { MixKind, TrainConfig } from '../../train/config.js';
@@ -172,7 +172,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--temperature <T>', 'softmax temperature for the soft targets', num('temperature', { min: 0, minExclusive: true }), 20)
     .option('--alpha <a>', 'weight of the soft loss: α·T²·soft + (1−α)·hard', num('alpha', { min: 0, max: 1 }), 0.9)
     .option('--mix <convex|alternate>', "'convex' mixes both losses in every batch; 'alternate' takes hard and soft batches in turn", choice('mix', ['convex', 'alternate'] as const), 'convex')
-    .option('--loss <soft-ce|logit-mse>', 'soft cross-entropy at T (with T²), or matching logits by squared error', choice('loss', ['soft-ce', 'logit-mse'] as const), 'soft-ce')
+    .option('--loss <soft-ce|logit-mse>', 'soft cross-entropy at T (with T²), or matching centred logits by squared error (scaled 1/2C: the T → ∞ limit of the soft term)', choice('loss', ['soft-ce', 'logit-mse'] as const), 'soft-ce')
     .option('--omit-classes <c,…>', 'leave these classes out of the transfer set', intList('omit-classes'))
     .option('--only-classes <c,…>', 'keep only these classes in the transfer set', intList('only-classes'))
     .option('--fraction <f>', 'train on a stratified, seeded fraction of the transfer set', num('fraction', { min: 0, max: 1, minExclusive: true }))

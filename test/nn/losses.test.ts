@@ -5,18 +5,19 @@
  *
  *   soft-ce, α = 1:  ∂L/∂s = T·(softmax(s/T) − g)/N            (the T² factor makes it T, not 1/T)
  *   soft-ce, any α:  ∂L/∂s = [α·T·(softmax(s/T) − g) + (1−α)·(softmax(s) − y)]/N
- *   logit-mse:       ∂L/∂s = [α·((s − s̄) − (t − t̄)) + (1−α)·(softmax(s) − y)]/N
+ *   logit-mse:       ∂L/∂s = [α·((s − s̄) − (t − t̄))/C + (1−α)·(softmax(s) − y)]/N
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { backward } from '../../src/autodiff/walker.js';
-import { type LossKind, buildLoss } from '../../src/distill/losses.js';
+import { type LossKind, buildLoss } from '../../src/nn/losses.js';
 import { logProbsFromProbs, temperedFromLogits, temperedFromProbs } from '../../src/distill/targets.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { type TensorData, tensor } from '../../src/graph/ir.js';
 import { Runner } from '../../src/runtime/session.js';
 import { Rng } from '../../src/util/rng.js';
-import { RT, randn, relErr } from './helpers.js';
+import { RT, randn, relErr } from '../distill/helpers.js';
+import { DEFAULT_TRAIN, validateTrainConfig } from '../../src/train/config.js';
 
 const N = 4;
 const C = 6;
@@ -47,7 +48,7 @@ function refLoss(kind: LossKind, s: Float64Array, y: Int32Array, t: Float64Array
         ms += s[i * C + k] / C;
         mt += t[i * C + k] / C;
       }
-      for (let k = 0; k < C; k++) soft += 0.5 * (s[i * C + k] - ms - (t[i * C + k] - mt)) ** 2;
+      for (let k = 0; k < C; k++) soft += (0.5 / C) * (s[i * C + k] - ms - (t[i * C + k] - mt)) ** 2;
     }
     soft /= N;
   }
@@ -72,7 +73,7 @@ function refGrad(kind: LossKind, s: Float64Array, y: Int32Array, t: Float64Array
         ms += s[i * C + k] / C;
         mt += t[i * C + k] / C;
       }
-      for (let k = 0; k < C; k++) g[i * C + k] += (alpha * (s[i * C + k] - ms - (t[i * C + k] - mt))) / N;
+      for (let k = 0; k < C; k++) g[i * C + k] += (alpha * (s[i * C + k] - ms - (t[i * C + k] - mt))) / (C * N);
     }
   }
   return g;
@@ -181,5 +182,66 @@ describe('losses (float64 graphs vs plain JS references)', () => {
     const a = await lossAndGrad('logit-mse', s, y, t, 1, 0.9);
     const b = await lossAndGrad('logit-mse', s, y, shifted, 1, 0.9);
     assert.ok(Math.abs(a.loss - b.loss) < 1e-10 && relErr(a.grad, b.grad) < 1e-10);
+  });
+});
+
+describe('loss kinds are checked at the boundary', () => {
+  it('buildLoss refuses an unknown kind with a RangeError naming the allowed ones', () => {
+    const g = new GraphBuilder('bad_kind');
+    const s = g.input('logits', 'float32', ['N', C]);
+    assert.throws(
+      () => buildLoss(g, 'soft_ce' as LossKind, s, C),
+      (e: unknown) => e instanceof RangeError && /soft_ce/.test(e.message) && /hard, soft-ce, logit-mse/.test(e.message),
+    );
+  });
+
+  it('trainNetwork (validateTrainConfig) refuses an unknown loss before training', () => {
+    assert.throws(
+      () => validateTrainConfig({ ...DEFAULT_TRAIN, loss: 'kl' as LossKind }),
+      (e: unknown) => e instanceof RangeError && /loss/.test(e.message) && /hard, soft-ce, logit-mse/.test(e.message),
+    );
+  });
+});
+
+/**
+ * The T → ∞ limit (Hinton et al. 2015, §2.1), in plain float64 without the project's graphs:
+ * softmax(x/T)_k = (1 + x̃_k/T + O(T⁻²))/C with x̃ = x − mean x, so the soft-CE gradient
+ * T·(softmax(s/T) − softmax(t/T)) → (s̃ − t̃)/C, and T²·KL → (1/2C)·Σ_k (s̃_k − t̃_k)².
+ * logit-mse is defined on that scale, so α weighs the soft term alike in both losses.
+ */
+describe('logit-mse is the T → ∞ limit of the T²-weighted soft term', () => {
+  const rng = new Rng(77);
+  const s = randn(N * C, rng, 2);
+  const t = randn(N * C, rng, 2);
+  const y = Int32Array.from({ length: N }, () => rng.int(C));
+  before(async () => {
+    runners.clear(); // the suite above released its sessions
+    for (const kind of ['soft-ce', 'logit-mse'] as LossKind[]) {
+      const g = new GraphBuilder(`limit_${kind}`);
+      const v = g.input('logits', 'float64', ['N', C]);
+      const L = buildLoss(g, kind, v, C);
+      const grad = backward(g, L.loss, [v]).get(v.name)!;
+      g.output(L.loss, 'loss');
+      g.output(grad, 'grad');
+      runners.set(kind, await Runner.create(g.build(), RT));
+    }
+  });
+  after(async () => {
+    for (const r of runners.values()) await r.release();
+    runners.clear();
+  });
+
+  it('the logit-mse graph\'s gradient at α = 1 equals the soft-ce graph\'s at T = 1e4 (to 1e-3), and its loss the limit of T²·KL', async () => {
+    const T = 1e4;
+    const soft = await lossAndGrad('soft-ce', s, y, t, T, 1);
+    const mse = await lossAndGrad('logit-mse', s, y, t, T, 1);
+    assert.ok(relErr(soft.grad, mse.grad) < 1e-3, `gradients differ: ${relErr(soft.grad, mse.grad)}`);
+    // T²·KL(softmax(t/T) ‖ softmax(s/T)), computed in float64 from its definition.
+    const pt = softmaxT(t, T);
+    const ps = softmaxT(s, T);
+    let kl = 0;
+    for (let i = 0; i < N * C; i++) kl += pt[i] * (Math.log(pt[i]) - Math.log(ps[i]));
+    const limit = (T * T * kl) / N;
+    assert.ok(Math.abs(mse.loss - limit) < 1e-3 * limit, `loss ${mse.loss} vs T²·KL ${limit}`);
   });
 });
