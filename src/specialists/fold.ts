@@ -66,32 +66,16 @@ export function foldProbs<T extends Floats>(P: T, C: number, group: readonly num
   return out;
 }
 
-/**
- * Class map for labels when C is not given: C is taken as 1 + the largest class id in the
- * labels or the group (labels are checked to be integers >= 0).
- */
-function labelMap(labels: Labels, group: readonly number[], C: number | undefined, fn: string): ClassMap {
-  if (C === undefined) {
-    let mx = -1;
-    for (let i = 0; i < labels.length; i++) {
-      const v = labels[i];
-      if (!Number.isInteger(v) || v < 0) throw new RangeError(`${fn}: labels[${i}] = ${v} is not a class id (an integer >= 0)`);
-      if (v > mx) mx = v;
-    }
-    if (Array.isArray(group)) for (const c of group) if (Number.isInteger(c) && c > mx) mx = c;
-    // One more than the largest id seen, so that a group may hold every labelled class.
-    C = Math.max(2, mx + 2);
-  }
+/** Class map for labels among C classes (C is required: inferring it from the labels would guess). */
+function labelMap(labels: Labels, group: readonly number[], C: number, fn: string): ClassMap {
+  checkClasses(C, fn);
   const map = classMap(group, C);
   checkLabels(labels, C, fn);
   return map;
 }
 
-/**
- * Relabel: class g_i → i, every other class → |G| (the dustbin). `C` (optional) is checked
- * against the labels when given.
- */
-export function foldLabels(labels: Labels, group: readonly number[], C?: number): Int32Array {
+/** Relabel: class g_i → i, every other class → |G| (the dustbin); labels are checked against C. */
+export function foldLabels(labels: Labels, group: readonly number[], C: number): Int32Array {
   const map = labelMap(labels, group, C, 'foldLabels');
   const out = new Int32Array(labels.length);
   for (let i = 0; i < labels.length; i++) out[i] = map.toSpecialist[labels[i]];
@@ -99,7 +83,7 @@ export function foldLabels(labels: Labels, group: readonly number[], C?: number)
 }
 
 /** Fraction f of the examples whose label is in the group (the group's natural frequency). */
-export function groupFraction(labels: Labels, group: readonly number[], C?: number): number {
+export function groupFraction(labels: Labels, group: readonly number[], C: number): number {
   const fn = 'groupFraction';
   const map = labelMap(labels, group, C, fn);
   if (labels.length === 0) throw new RangeError(`${fn}: labels must not be empty`);
@@ -169,8 +153,8 @@ export function applyDustbinBias<T extends Floats>(logits: T, K: number, bias: n
 export interface SpecialistBatchOptions {
   /** Share of each batch drawn from the group's classes, in (0, 1); default 0.5. */
   groupShare?: number;
-  /** Number of classes C, to check the labels against (default: inferred from the labels). */
-  classes?: number;
+  /** Number of classes C, to check the labels against (required). */
+  classes: number;
 }
 
 /**
@@ -197,11 +181,11 @@ export function specialistBatches(
   group: readonly number[],
   batchSize: number,
   rng: Rng,
-  options: SpecialistBatchOptions = {},
+  options: SpecialistBatchOptions,
 ): Generator<Int32Array, void, undefined> {
   // Arguments are checked here, at the call, not lazily at the first next().
   const fn = 'specialistBatches';
-  const map = labelMap(labels, group, options.classes, fn);
+  const map = labelMap(labels, group, options?.classes as number, fn);
   checkPositiveInt(batchSize, fn, 'batchSize', 2);
   if (!(rng instanceof Rng)) throw new TypeError(`${fn}: rng must be an Rng`);
   const share = options.groupShare ?? 0.5;

@@ -70,10 +70,21 @@ test('foldProbs preserves probability mass and keeps member columns', () => {
 
 test('foldLabels and groupFraction', () => {
   const y = [0, 3, 5, 3, 9, 1, 5, 5];
-  assert.deepEqual(Array.from(foldLabels(y, [5, 3])), [2, 0, 1, 0, 2, 2, 1, 1]);
+  assert.deepEqual(Array.from(foldLabels(y, [5, 3], 10)), [2, 0, 1, 0, 2, 2, 1, 1]);
   assert.deepEqual(Array.from(foldLabels(Int32Array.from(y), [5, 3], 10)), [2, 0, 1, 0, 2, 2, 1, 1]);
-  assert.equal(groupFraction(y, [3, 5]), 5 / 8);
+  assert.equal(groupFraction(y, [3, 5], 10), 5 / 8);
   assert.throws(() => foldLabels(y, [3, 5], 6), /labels\[4\] = 9 is not a class id in \[0, 5\]/);
+});
+
+test('the class count is never inferred from the labels (no phantom class C = max label + 2)', () => {
+  const y = [0, 1, 2, 2, 1, 0];
+  // Without C there is no way to know how many classes there are: refused, naming C.
+  assert.throws(() => foldLabels(y, [0, 1], undefined as unknown as number), (e: unknown) => e instanceof TypeError && /foldLabels: C must be a number/.test((e as Error).message));
+  assert.throws(() => groupFraction(y, [0, 1], undefined as unknown as number), TypeError);
+  assert.throws(() => specialistBatches(y, [0, 1], 4, new Rng(1), {} as { classes: number }), TypeError);
+  // With C = 3, classes 0..2 only: a group of two leaves exactly one dustbin class, 2.
+  assert.deepEqual(Array.from(foldLabels(y, [0, 1], 3)), [0, 1, 2, 2, 1, 0]);
+  assert.throws(() => foldLabels(y, [0, 1, 2], 3), /group must hold between 1 and 2 classes \(C = 3\)/);
 });
 
 test('dustbin bias: numeric example and prior-shift correction', () => {
@@ -87,7 +98,7 @@ test('dustbin bias: numeric example and prior-shift correction', () => {
   // priors; adding log(factor) to its dustbin logit gives back the natural folded posterior.
   const prior = [0.1, 0.1, 0.3, 0.25, 0.25]; // natural priors, group {0, 1}: f = 0.2
   const group = [0, 1];
-  const f = groupFraction([0, 1, 2, 2, 2, 3, 3, 4, 4, 4].slice(0, 10), group); // 0.2
+  const f = groupFraction([0, 1, 2, 2, 2, 3, 3, 4, 4, 4].slice(0, 10), group, 5); // 0.2
   assert.equal(f, 0.2);
   const r = 0.5;
   const trainPrior = prior.map((p, k) => (group.includes(k) ? (r * p) / f : ((1 - r) * p) / (1 - f)));
@@ -117,7 +128,7 @@ test('enriched sampler: half-group batches, one pass over the group, reproducibl
   const inG = (i: number) => y[i] === 3 || y[i] === 7;
   const nG = Array.from(y).filter((c) => c === 3 || c === 7).length;
   const B = 32;
-  const batches = [...specialistBatches(y, group, B, new Rng(77))];
+  const batches = [...specialistBatches(y, group, B, new Rng(77), { classes: 10 })];
   assert.equal(batches.length, specialistBatchesPerEpoch(nG, B));
   assert.equal(batches.length, Math.ceil(nG / 16));
   const seenG = new Set<number>();
@@ -134,17 +145,17 @@ test('enriched sampler: half-group batches, one pass over the group, reproducibl
   });
   assert.equal(seenG.size, nG, 'each group example once per epoch');
   // Reproducible from the seed; a different seed or the next epoch differ.
-  const again = [...specialistBatches(y, group, B, new Rng(77))];
+  const again = [...specialistBatches(y, group, B, new Rng(77), { classes: 10 })];
   assert.deepEqual(again, batches);
-  const other = [...specialistBatches(y, group, B, new Rng(78))];
+  const other = [...specialistBatches(y, group, B, new Rng(78), { classes: 10 })];
   assert.notDeepEqual(other, batches);
   const rng = new Rng(77);
-  const e1 = [...specialistBatches(y, group, B, rng)];
-  const e2 = [...specialistBatches(y, group, B, rng)];
+  const e1 = [...specialistBatches(y, group, B, rng, { classes: 10 })];
+  const e2 = [...specialistBatches(y, group, B, rng, { classes: 10 })];
   assert.deepEqual(e1, batches);
   assert.notDeepEqual(e2, e1);
   // Odd batch size and another share.
-  for (const b of specialistBatches(y, group, 9, new Rng(1), { groupShare: 0.25 })) {
+  for (const b of specialistBatches(y, group, 9, new Rng(1), { groupShare: 0.25, classes: 10 })) {
     const g = Array.from(b).filter(inG).length;
     if (b.length === 9) assert.equal(g, 2);
   }
@@ -159,10 +170,10 @@ test('bad calls name the parameter', () => {
   assert.throws(() => oversamplingFactor(0), /groupFraction must be in \(0, 1\)/);
   assert.throws(() => oversamplingFactor(0.5, 1), /batchGroupShare must be in \(0, 1\)/);
   const y = [0, 1, 2, 3];
-  assert.throws(() => specialistBatches(y, [1], 1, new Rng(1)), /batchSize must be an integer >= 2/);
-  assert.throws(() => specialistBatches(y, [1], 4, new Rng(1), { groupShare: 1 }), /groupShare must be in \(0, 1\)/);
-  assert.throws(() => specialistBatches([1, 1, 2], [1, 2], 4, new Rng(1)), /dustbin has no examples/);
-  assert.throws(() => specialistBatches(y, [7], 4, new Rng(1)), /no example in labels belongs to group \[7\]/);
-  assert.throws(() => specialistBatches(y, [1], 4, {} as Rng), TypeError);
+  assert.throws(() => specialistBatches(y, [1], 1, new Rng(1), { classes: 10 }), /batchSize must be an integer >= 2/);
+  assert.throws(() => specialistBatches(y, [1], 4, new Rng(1), { groupShare: 1, classes: 10 }), /groupShare must be in \(0, 1\)/);
+  assert.throws(() => specialistBatches([1, 1, 2], [1, 2], 3, new Rng(1), { classes: 3 }), /dustbin has no examples/);
+  assert.throws(() => specialistBatches(y, [7], 4, new Rng(1), { classes: 10 }), /no example in labels belongs to group \[7\]/);
+  assert.throws(() => specialistBatches(y, [1], 4, {} as Rng, { classes: 10 }), TypeError);
   assert.throws(() => applyDustbinBias(new Float64Array(4), 3, 1), /multiple of 3/);
 });
