@@ -6,6 +6,7 @@
  * interrupted, 1 anything else (a bug). Errors print one line `dk: <message>`; the stack trace
  * only with --debug.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { runInWorker, JobError } from '../runtime/worker.js';
 import { ProgressView } from './view.js';
@@ -14,6 +15,8 @@ import { registerEval } from './commands/eval.js';
 import { registerPaper } from './commands/paper.js';
 
 const REGISTRY = new URL('./jobs.js', import.meta.url);
+/** The version, read from package.json (this file runs as dist/src/cli/main.js). */
+const VERSION = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** System errors that are the machine's or the user's doing (a full disk, permissions), not a bug. */
 const SYSTEM_ERROR = /^(ENOSPC|EDQUOT|EFBIG|EROFS|EACCES|EPERM|ENOENT|ENOTDIR|EISDIR|EMFILE|ENFILE|EIO)\b/;
@@ -44,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
   program
     .name('dk')
     .description("dark-knowledge: Hinton's knowledge distillation — model compression and specialist networks")
-    .version('0.1.0')
+    .version(VERSION)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');

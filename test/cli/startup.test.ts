@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +32,13 @@ describe('dk start-up', () => {
     assert.equal(r.status, 0, r.stderr);
     assert.ok(r.urls.some((u) => /onnxruntime-node/.test(u)), `onnxruntime-node not among ${r.urls.length} modules`);
     assert.ok(r.urls.some((u) => /\/runtime\/session\.js/.test(u)));
+  });
+
+  it('--version prints package.json\'s version', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+    const r = spawnSync(process.execPath, [DK, '--version'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), pkg.version);
   });
 
   const cases: [string, string[], number][] = [
