@@ -36,7 +36,7 @@
  * backtracking is kept as `method: 'gradient'` to cross-check it.
  *
  * Initialisation at z = log p_g (entries of p_g below 1e-300 are raised to 1e-300 so that a
- * specialist can move mass onto them). With no active specialist q = p_g exactly (copied).
+ * specialist can move mass onto them). With no active specialist q = p_g (normalised, as everywhere).
  */
 import { type Floats, checkClasses, checkFloats, checkGroup, checkPositiveInt, rowsOf } from './check.js';
 
@@ -340,7 +340,7 @@ function copyNormalised(src: Floats, off: number, B: number, dst: Float64Array, 
  * The combined distribution q (n×C, float64) for every example: the minimiser of
  * KL(p_g‖q) + Σ_{m active} KL(p_m‖q_m) (see the top of this file). `active` is the n×M mask
  * of {@link activeSpecialists}; `specialists[m].probs` is n×(|G_m|+1). Examples with no active
- * specialist get q = p_g (copied exactly).
+ * specialist get q = p_g, normalised to sum 1 like every solved row.
  */
 export function combine(
   pg: Floats,
@@ -406,11 +406,11 @@ export function combineDetailed(
       copyNormalised(specialists[m].probs, i * K, K, sTerms[m].target, fn, `row ${i} of specialists[${m}].probs`);
       terms.push(sTerms[m]);
     }
+    copyNormalised(pg, i * C, C, gTerm.target, fn, `row ${i} of pg`);
     if (terms.length === 0) {
-      for (let k = 0; k < C; k++) out[i * C + k] = pg[i * C + k];
+      out.set(gTerm.target, i * C); // q = p_g, normalised as on the solved rows
       continue;
     }
-    copyNormalised(pg, i * C, C, gTerm.target, fn, `row ${i} of pg`);
     terms.push(gTerm);
     let sum = 0;
     for (let k = 0; k < C; k++) sum += q[k] = Math.max(gTerm.target[k], FLOOR);

@@ -143,7 +143,7 @@ test('one specialist: matches the closed form; when it dominates, q matches it i
   }
 });
 
-test('combine: no active specialist gives p_g exactly; active rows solve their own problem', () => {
+test('combine: no active specialist gives p_g (normalised in float64); active rows solve their own problem', () => {
   const rng = new Rng(3);
   const C = 6;
   const n = 40;
@@ -161,7 +161,11 @@ test('combine: no active specialist gives p_g exactly; active rows solve their o
   const active = activeSpecialists(pg, C, groups, 1);
   const none = new Uint8Array(n * groups.length);
   const q0 = combine(pg, C, specialists, none);
-  for (let i = 0; i < q0.length; i++) assert.equal(q0[i], pg[i]);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let k = 0; k < C; k++) sum += pg[i * C + k];
+    for (let k = 0; k < C; k++) assert.equal(q0[i * C + k], pg[i * C + k] / sum);
+  }
   const res = combineDetailed(pg, C, specialists, active);
   assert.equal(res.unconverged, 0);
   let solved = 0;
@@ -169,7 +173,7 @@ test('combine: no active specialist gives p_g exactly; active rows solve their o
     const row = Array.from(res.q.subarray(i * C, (i + 1) * C));
     const act = groups.map((_, m) => active[i * 2 + m]);
     if (!act[0] && !act[1]) {
-      assert.deepEqual(row, Array.from(pg.subarray(i * C, (i + 1) * C)));
+      assert.deepEqual(row, Array.from(q0.subarray(i * C, (i + 1) * C)));
       assert.equal(res.iterations[i], 0);
       continue;
     }
@@ -235,4 +239,18 @@ test('bad calls name the parameter', () => {
   assert.throws(() => combine(pg, 2, [sp], new Uint8Array(2), { method: 'newton' as 'em' }), /method must be 'em' or 'gradient'/);
   assert.throws(() => combine(pg, 2, [sp], new Uint8Array([1, 0])), /row 0 of specialists\[0\].probs sums to 0/);
   assert.throws(() => combineExample([], 2), /at least one KL term/);
+});
+
+test('combine: rows are normalised alike with or without an active specialist', () => {
+  // An unnormalised generalist row (sums to 4): with no specialist active, q is normalised p_g,
+  // as it is (as the start and the KL target) on rows where one is active.
+  const C = 3;
+  const pg = Float64Array.from([2, 1, 1, 2, 1, 1]);
+  const spec = { group: [0, 1], probs: Float64Array.from([0.5, 0.25, 0.25, 0.5, 0.25, 0.25]) };
+  const q = combine(pg, C, [spec], new Uint8Array([0, 1]));
+  assert.deepEqual(Array.from(q.subarray(0, 3)), [0.5, 0.25, 0.25]);
+  const s1 = q[3] + q[4] + q[5];
+  assert.ok(Math.abs(s1 - 1) < 1e-12, `active row sums to ${s1}`);
+  // The specialist agrees with the normalised generalist, so the solved row is p_g too.
+  for (let k = 0; k < C; k++) assert.ok(Math.abs(q[3 + k] - q[k]) < 1e-9, `class ${k}: ${q[3 + k]} vs ${q[k]}`);
 });
