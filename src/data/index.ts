@@ -22,6 +22,7 @@ export {
   stratifiedFraction,
   subset,
   splitHoldout,
+  holdoutSplit,
   type HoldoutSplit,
 } from './subset.js';
 export { datasetHash } from './hash.js';

@@ -5,7 +5,7 @@
  * sorted Int32Arrays of row numbers; `subset` turns them into a Dataset.
  */
 import { UsageError } from '../util/errors.js';
-import type { Rng } from '../util/rng.js';
+import { Rng } from '../util/rng.js';
 import { featureSize, type Dataset } from './dataset.js';
 
 /** Number of examples of each class. */
@@ -187,4 +187,9 @@ export function splitHoldout(ds: Dataset, amount: number, rng: Rng): HoldoutSpli
     trainIndices,
     holdoutIndices,
   };
+}
+
+/** The stratified held-out split of `train` for seed `seed` (the paper job's stream too). */
+export function holdoutSplit(train: Dataset, amount: number, seed: number): HoldoutSplit {
+  return splitHoldout(train, amount, Rng.derive(seed, 'holdout'));
 }

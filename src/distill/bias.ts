@@ -9,15 +9,11 @@
  * `dk bias --holdout N` (used to pick the offset) draw, from the same seed.
  */
 import type { Dataset } from '../data/dataset.js';
-import { type HoldoutSplit, splitHoldout } from '../data/subset.js';
 import type { Network } from '../train/network.js';
 import { UsageError } from '../util/errors.js';
-import { Rng } from '../util/rng.js';
 
-/** The stratified held-out split of `train` for seed `seed` (the paper job's stream too). */
-export function holdoutSplit(train: Dataset, amount: number, seed: number): HoldoutSplit {
-  return splitHoldout(train, amount, Rng.derive(seed, 'holdout'));
-}
+/** Moved to data/subset.ts; re-exported here for the modules that still import it from distill. */
+export { holdoutSplit } from '../data/subset.js';
 
 /** Default candidates: −10 … +10 in steps of 0.25. */
 export function biasGrid(lo = -10, hi = 10, step = 0.25): number[] {

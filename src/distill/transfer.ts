@@ -8,7 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { keepClasses, omitClasses, stratifiedFraction, subset } from '../data/subset.js';
 import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
-import { holdoutSplit } from './bias.js';
+import { holdoutSplit } from '../data/subset.js';
 
 export interface TransferOptions {
   /** Classes removed from the transfer set (e.g. [3]). */

@@ -5,7 +5,8 @@
  * Both run as the 'distill' job (one registry entry), told apart by `kind`.
  */
 import type { Command } from 'commander';
-import { biasGrid, errorsWithOffset, holdoutSplit, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
+import { biasGrid, errorsWithOffset, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
+import { holdoutSplit } from '../../data/subset.js';
 import { type EnsembleMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_OUTPUTS } from '../../distill/modes.js';
 import type { TransferOptions } from '../../distill/transfer.js';
 import type { LossKind } from '../../nn/losses.js';
