@@ -225,8 +225,17 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const { g } = c;
     const x = inp(c, 0);
     const r = x.shape.length;
-    const starts = constInts(g.constOf(c.inputs[1]))!;
-    const ends = constInts(g.constOf(c.inputs[2]))!;
+    const constant = (i: number, what: string): number[] => {
+      const v = constInts(g.constOf(c.inputs[i]));
+      if (!v) throw new RangeError(`node '${c.node.name}' (Slice): ${what} must be a constant for the gradient rule (it is computed at run time)`);
+      return v;
+    };
+    const starts = constant(1, 'starts');
+    const ends = constant(2, 'ends');
+    if (c.inputs[4]) {
+      const steps = constant(4, 'steps');
+      if (steps.some((s) => s !== 1)) throw new RangeError(`node '${c.node.name}' (Slice): steps=[${steps.join(',')}] is not supported by its gradient rule (supported: all 1)`);
+    }
     const axes = (constInts(g.constOf(c.inputs[3])) ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + r : a));
     const pads = new Array(2 * r).fill(0);
     axes.forEach((a, i) => {

@@ -4,6 +4,7 @@
  * unbroadcasting gradients to their inputs' shapes, and the error for an op with no rule.
  * Gradient rules themselves live in rules.ts, one entry per op.
  */
+import { checkGradAttrs } from './attrs.js';
 import type { GraphBuilder } from '../graph/builder.js';
 import type { Node, Value } from '../graph/ir.js';
 import { GRAD_RULES } from './rules.js';
@@ -82,6 +83,7 @@ export function backward(g: GraphBuilder, loss: Value, wrt: readonly Value[], op
     if (!needs.some(Boolean)) continue;
     const rule = GRAD_RULES[n.op];
     if (!rule) throw new NoGradientRuleError(n.op, n.name);
+    checkGradAttrs(n);
     const inputs = n.inputs.map((x) => (x ? g.get(x) : null));
     const outputs = n.outputs.map((y) => (y ? g.get(y) : null));
     const gy = n.outputs.map((y) => (y ? total(y) : null));

@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { NoGradientRuleError, backward, GRAD_RULES } from '../../src/autodiff/index.js';
+import { NoGradientRuleError, UnsupportedAttributeError, backward, checkGradAttrs, GRAD_RULES } from '../../src/autodiff/index.js';
 import { GraphBuilder, f } from '../../src/graph/builder.js';
 import { type TensorData, type Value, tensor } from '../../src/graph/ir.js';
 import { Runner } from '../../src/runtime/session.js';
@@ -481,5 +481,48 @@ describe('backward walker', () => {
       () => backward(g, loss, [x]),
       (e: unknown) => e instanceof NoGradientRuleError && /'Floor'/.test(e.message) && /Floor/.test(e.message),
     );
+  });
+});
+
+describe('attributes a rule does not handle are refused, naming node, op and attribute', () => {
+  const conv = (attrs: Record<string, string | number | number[]>) => {
+    const g = new GraphBuilder('attr_conv');
+    const x = g.input('x', 'float32', [1, 1, 4, 4]);
+    const w = g.input('w', 'float32', [1, 1, 3, 3]);
+    const y = g.op('Conv', [x, w], { kernel_shape: [3, 3], ...attrs }, { out: [{ dtype: 'float32', shape: [1, 1, 4, 4] }] });
+    return { g, x, w, loss: g.op('ReduceSum', [y], { keepdims: 0 }) };
+  };
+  const pool = (op: 'MaxPool' | 'AveragePool', attrs: Record<string, string | number | number[]>) => {
+    const g = new GraphBuilder('attr_pool');
+    const x = g.input('x', 'float32', [1, 1, 5, 5]);
+    const y = g.opN(op, [x], op === 'MaxPool' ? 2 : 1, { kernel_shape: [2, 2], strides: [2, 2], ...attrs }, { out: op === 'MaxPool' ? [{ dtype: 'float32', shape: [1, 1, 3, 3] }, { dtype: 'int64', shape: [1, 1, 3, 3] }] : [{ dtype: 'float32', shape: [1, 1, 3, 3] }] })[0];
+    return { g, x, loss: g.op('ReduceSum', [y], { keepdims: 0 }) };
+  };
+  const refused = (attr: string, op: string) => (e: unknown) =>
+    e instanceof UnsupportedAttributeError && e.attribute === attr && e.op === op && new RegExp(`node '[^']+' \\(${op}\\): ${attr}=`).test(e.message);
+
+  it('Conv auto_pad=SAME_UPPER (its padding would be read as none)', () => {
+    const { g, x, w, loss } = conv({ auto_pad: 'SAME_UPPER' });
+    assert.throws(() => backward(g, loss, [x, w]), refused('auto_pad', 'Conv'));
+  });
+  it('Conv auto_pad=VALID is no padding, which the rule handles', () => {
+    const { g, x, w } = conv({ auto_pad: 'VALID' });
+    void g; void x; void w; // building the forward with VALID must not be refused by the check itself
+    assert.doesNotThrow(() => checkGradAttrs({ name: 'c', op: 'Conv', domain: '', inputs: [], outputs: [], attrs: { auto_pad: { type: 'string', value: 'VALID' } } }));
+  });
+  for (const op of ['MaxPool', 'AveragePool'] as const) {
+    it(`${op} ceil_mode=1 and auto_pad=SAME_LOWER`, () => {
+      for (const [k, v] of [['ceil_mode', 1], ['auto_pad', 'SAME_LOWER']] as const) {
+        const { g, x, loss } = pool(op, { [k]: v });
+        assert.throws(() => backward(g, loss, [x]), refused(k, op));
+      }
+    });
+  }
+  it('Slice with steps other than 1', () => {
+    const g = new GraphBuilder('attr_slice');
+    const x = g.input('x', 'float32', [6]);
+    const y = g.op('Slice', [x, g.ints([0]), g.ints([6]), g.ints([0]), g.ints([2])], {}, { out: [{ dtype: 'float32', shape: [3] }] });
+    const loss = g.op('ReduceSum', [y], { keepdims: 0 });
+    assert.throws(() => backward(g, loss, [x]), /node '.*' \(Slice\): steps=\[2\] is not supported/);
   });
 });
