@@ -7,7 +7,7 @@
 import type { GraphBuilder } from '../graph/builder.js';
 import type { Value } from '../graph/ir.js';
 import { attrInt, attrInts, constInts } from '../graph/shapes.js';
-import type { GradCtx, GradRule } from './walker.js';
+import type { GradCtx, GradRule } from './types.js';
 
 const ONNX_DTYPE: Record<string, number> = { float32: 1, float64: 11 };
 

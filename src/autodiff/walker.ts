@@ -8,6 +8,7 @@ import { checkGradAttrs } from './attrs.js';
 import type { GraphBuilder } from '../graph/builder.js';
 import type { Node, Value } from '../graph/ir.js';
 import { GRAD_RULES } from './rules.js';
+export type { GradCtx, GradRule } from './types.js';
 
 export class NoGradientRuleError extends Error {
   constructor(op: string, node: string) {
@@ -105,15 +106,3 @@ export function backward(g: GraphBuilder, loss: Value, wrt: readonly Value[], op
   return res;
 }
 
-export interface GradCtx {
-  g: GraphBuilder;
-  node: Node;
-  inputs: (Value | null)[];
-  outputs: (Value | null)[];
-  /** Gradient of the loss w.r.t. each output (null where the loss does not depend on it). */
-  gy: (Value | null)[];
-  /** Which inputs need a gradient; rules may skip the others (return null). */
-  needs: boolean[];
-}
-/** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
-export type GradRule = (c: GradCtx) => (Value | null)[];
