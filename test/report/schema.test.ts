@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
+import { Kind } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { exampleResults } from '../../src/report/example.js';
 import { paperReference } from '../../src/report/paper.js';
-import { SCHEMA_VERSION, resultsJsonSchema } from '../../src/report/schema.js';
+import { SCHEMA_VERSION, resultsJsonSchema, type Results } from '../../src/report/schema.js';
 import { ResultsValidationError, validateResults } from '../../src/report/validate.js';
 
 /** A deep copy of the example as plain JSON, to break freely. */
@@ -138,4 +140,45 @@ test('significance: intervals contain their count, paired counts agree with the 
 test('non-objects are rejected at the root', () => {
   rejects(null, '', /object/);
   rejects([], '', /object/);
+});
+
+/** A file at the repository root, from dist/test/report/. */
+const repoFile = (path: string): unknown => JSON.parse(readFileSync(new URL(`../../../${path}`, import.meta.url), 'utf8'));
+
+/**
+ * The schema as plain JSON with every `required` list sorted (its order means nothing) and an
+ * object's absent `required` written as [] (the same thing).
+ */
+function normalise(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(normalise);
+  if (node === null || typeof node !== 'object') return node;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(node)) out[k] = k === 'required' ? [...(v as string[])].sort() : normalise(v);
+  if (out.type === 'object' && out.properties && !out.required) out.required = [];
+  return out;
+}
+
+test('the generated JSON Schema equals the hand-written one it replaced (golden file)', () => {
+  const golden = repoFile('test/report/fixtures/results.schema.v1.json');
+  assert.deepStrictEqual(normalise(JSON.parse(JSON.stringify(resultsJsonSchema))), normalise(golden));
+});
+
+test('every node of the JSON Schema is built by TypeBox, so the TypeScript types are derived from it', () => {
+  const unbuilt: string[] = [];
+  const walk = (node: Record<string | symbol, any>, at: string): void => {
+    if (typeof node[Kind] !== 'string') unbuilt.push(at || '/');
+    for (const [k, v] of Object.entries(node.properties ?? {})) walk(v as Record<string, any>, `${at}/${k}`);
+    if (node.items && typeof node.items === 'object') walk(node.items, `${at}/items`);
+    if (node.additionalProperties && typeof node.additionalProperties === 'object') walk(node.additionalProperties, `${at}/*`);
+  };
+  walk(resultsJsonSchema as Record<string | symbol, any>, '');
+  assert.deepEqual(unbuilt, []);
+});
+
+test('the published full-profile results.json files are valid', () => {
+  for (const path of ['docs/full-profile/results.json', 'docs/full-profile-seed2/results.json']) {
+    const r = repoFile(path);
+    validateResults(r);
+    assert.equal((r as Results).config.profile, 'full', path);
+  }
 });
