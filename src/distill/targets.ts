@@ -9,16 +9,13 @@
  * The identity g(y;T) = softmax(log y / T) is why a probability teacher is fed to the trainer
  * as log-probabilities in place of logits: the loss computes softmax(teacher / T) either way.
  *
- * Zero probabilities: log 0 = −∞ would make a class impossible at every temperature, which is
- * not what the teacher meant. A float32 softmax rounds to 0 exactly when the true value is below
- * the smallest positive float32 (2^−149 ≈ 1.4e−45), so log-probabilities are clamped at
- * LOG_PROB_FLOOR = log(2^−149) ≈ −103.28, the largest value such a zero can stand for. (A floor
- * of log(1e−30) ≈ −69 would claim a smaller logit gap than the teacher had and overstate that
- * class by up to e^((103.28−69.08)/T), ×5.5 at T = 20.)
+ * Zero probabilities are clamped at LOG_PROB_FLOOR = log(2^−149) ≈ −103.28 (see src/util/softmax.ts,
+ * where the softmax, log-softmax, the floor and the log-probabilities live for every module).
  */
 
-/** log(2^−149): the log of the smallest positive float32; log-probabilities are clamped here. */
-export const LOG_PROB_FLOOR = -149 * Math.LN2;
+import { LOG_PROB_FLOOR, logProbsFromProbs, logSoftmaxRows, softmaxRows } from '../util/softmax.js';
+
+export { LOG_PROB_FLOOR, logProbsFromProbs, logSoftmaxRows };
 
 export type TeacherKind = 'logits' | 'probs';
 
@@ -34,51 +31,11 @@ function checkT(T: number): void {
   if (!(Number.isFinite(T) && T > 0)) throw new RangeError(`temperature must be a positive number, got ${T}`);
 }
 
-/** Row-wise log-softmax of logits (float64 accumulation); returns float64 unless `out` is given. */
-export function logSoftmaxRows<A extends Float32Array | Float64Array = Float64Array>(z: ArrayLike<number>, n: number, C: number, out?: A): A {
-  checkShape(z, n, C, 'logSoftmaxRows');
-  const o = (out ?? new Float64Array(n * C)) as A;
-  for (let i = 0; i < n; i++) {
-    const off = i * C;
-    let m = -Infinity;
-    for (let k = 0; k < C; k++) if (z[off + k] > m) m = z[off + k];
-    let s = 0;
-    for (let k = 0; k < C; k++) s += Math.exp(z[off + k] - m);
-    const lse = m + Math.log(s);
-    for (let k = 0; k < C; k++) o[off + k] = z[off + k] - lse;
-  }
-  return o;
-}
-
-/**
- * Row-wise log-probabilities from probabilities: log y clamped at LOG_PROB_FLOOR, then
- * renormalised in the log domain (rows that sum to 1 up to rounding are barely changed).
- */
-export function logProbsFromProbs<A extends Float32Array | Float64Array = Float64Array>(p: ArrayLike<number>, n: number, C: number, out?: A): A {
-  checkShape(p, n, C, 'logProbsFromProbs');
-  const l = new Float64Array(C);
-  const o = (out ?? new Float64Array(n * C)) as A;
-  for (let i = 0; i < n; i++) {
-    const off = i * C;
-    for (let k = 0; k < C; k++) {
-      const v = p[off + k];
-      l[k] = v > 0 ? Math.max(Math.log(v), LOG_PROB_FLOOR) : LOG_PROB_FLOOR;
-    }
-    logSoftmaxRows(l, 1, C, l);
-    for (let k = 0; k < C; k++) o[off + k] = l[k];
-  }
-  return o;
-}
-
-/** softmax(z/T) row by row, computed stably (max subtracted). */
+/** softmax(z/T) row by row, computed stably (max subtracted): {@link softmaxRows} with its default order. */
 export function temperedFromLogits(z: ArrayLike<number>, n: number, C: number, T: number): Float64Array {
   checkShape(z, n, C, 'temperedFromLogits');
   checkT(T);
-  const s = new Float64Array(n * C);
-  for (let i = 0; i < n * C; i++) s[i] = z[i] / T;
-  const out = logSoftmaxRows(s, n, C, s);
-  for (let i = 0; i < n * C; i++) out[i] = Math.exp(out[i]);
-  return out;
+  return softmaxRows(z, n, C, { temperature: T });
 }
 
 /** g(y;T)_k = y_k^(1/T) / Σ y_k'^(1/T), computed as softmax(log y / T) (zeros clamped, see LOG_PROB_FLOOR). */

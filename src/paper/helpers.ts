@@ -1,18 +1,10 @@
 /** Small numeric helpers for the paper experiments (plain TypeScript over n × C arrays). */
 import { DivergenceError } from '../util/errors.js';
+import { softmaxRows } from '../util/softmax.js';
 
-/** softmax(z/T) for one row, as plain numbers. */
+/** softmax(z/T) for the row of C values at `off`, as plain numbers ({@link softmaxRows}, T applied first). */
 export function softmaxT(z: Float32Array, off: number, C: number, T: number): number[] {
-  let m = -Infinity;
-  for (let k = 0; k < C; k++) m = Math.max(m, z[off + k] / T);
-  const e: number[] = [];
-  let s = 0;
-  for (let k = 0; k < C; k++) {
-    const v = Math.exp(z[off + k] / T - m);
-    e.push(v);
-    s += v;
-  }
-  return e.map((v) => v / s);
+  return Array.from(softmaxRows(z.subarray(off, off + C), 1, C, { temperature: T }));
 }
 
 /** Errors of argmax(z + bias) against labels, overall and on the rows whose label is in `focus`. */

@@ -1,4 +1,5 @@
 import { Rng } from '../util/rng.js';
+import { softmaxRows } from '../util/softmax.js';
 import { errorInterval, mcnemarP } from '../util/stats.js';
 import { paperReference } from './paper.js';
 import { SCHEMA_VERSION, type EpochPoint, type Fraction3Point, type Results } from './schema.js';
@@ -307,12 +308,9 @@ export function exampleResults(): Results {
   };
 }
 
-/** softmax(z / T). */
+/** softmax(z / T), T applied after the shift (the order these example numbers were made in). */
 function softmax(z: number[], T: number): number[] {
-  const m = Math.max(...z);
-  const e = z.map((v) => Math.exp((v - m) / T));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
+  return Array.from(softmaxRows(z, 1, z.length, { temperature: T, order: 'shift-then-scale' }));
 }
 
 /** A plausible class-similarity matrix: each class mostly itself, with known MNIST confusions. */

@@ -39,6 +39,7 @@
  * specialist can move mass onto them). With no active specialist q = p_g (normalised, as everywhere).
  */
 import { type Floats, checkClasses, checkFloats, checkGroup, checkPositiveInt, rowsOf } from './check.js';
+import { softmaxRows } from '../util/softmax.js';
 
 /** One specialist's predictions on n examples: n×(|G|+1) probabilities, last column the dustbin. */
 export interface SpecialistPredictions {
@@ -132,25 +133,12 @@ function ratios(terms: readonly KLTerm[], q: ArrayLike<number>, s: Float64Array,
   return T;
 }
 
-function softmaxInto(z: ArrayLike<number>, q: Float64Array): void {
-  const C = q.length;
-  let mx = -Infinity;
-  for (let k = 0; k < C; k++) if (z[k] > mx) mx = z[k];
-  let sum = 0;
-  for (let k = 0; k < C; k++) {
-    const e = Math.exp(z[k] - mx);
-    q[k] = e;
-    sum += e;
-  }
-  for (let k = 0; k < C; k++) q[k] /= sum;
-}
-
 /** ∇_z F at z: q ⊙ (T − R) with q = softmax(z) (see the derivation at the top of this file). */
 export function combinationGradient(terms: readonly KLTerm[], z: ArrayLike<number>, out?: Float64Array): Float64Array {
   const C = z.length;
   const g = out ?? new Float64Array(C);
   const q = new Float64Array(C);
-  softmaxInto(z, q);
+  softmaxRows(z, 1, C, { out: q });
   const R = new Float64Array(C);
   const T = ratios(terms, q, new Float64Array(C + 1), R);
   for (let k = 0; k < C; k++) g[k] = q[k] * (T - R[k]);
@@ -212,7 +200,7 @@ function solveGD(terms: readonly KLTerm[], q: Float64Array, sc: Scratch, maxIt: 
     let accepted = false;
     for (let tries = 0; tries < 60; tries++) {
       for (let k = 0; k < C; k++) z2[k] = z[k] - eta * g[k];
-      softmaxInto(z2, q2);
+      softmaxRows(z2, 1, C, { out: q2 });
       const F2 = combinationObjective(terms, q2, s);
       if (F2 < F && F2 <= F - 1e-4 * eta * gg) {
         z.set(z2);

@@ -21,6 +21,7 @@
  */
 import { kmeans } from 'ml-kmeans';
 import { Rng } from '../util/rng.js';
+import { softmaxRows } from '../util/softmax.js';
 import {
   type Floats,
   type Labels,
@@ -41,36 +42,6 @@ function checkTemperature(T: unknown, fn: string): number {
   if (typeof T !== 'number') throw new TypeError(`${fn}: temperature must be a number, got ${typeof T}`);
   if (!(T > 0) || !Number.isFinite(T)) throw new RangeError(`${fn}: temperature must be a finite number > 0, got ${T}`);
   return T;
-}
-
-/**
- * Row-wise softmax(z/T), computed stably (the row maximum is subtracted before exp), in float64.
- * `logits` is n×C row-major.
- */
-export function softmaxRows(logits: Floats, C: number, temperature = 1): Float64Array {
-  const fn = 'softmaxRows';
-  checkFloats(logits, fn, 'logits');
-  checkClasses(C, fn);
-  const T = checkTemperature(temperature, fn);
-  const n = rowsOf(logits, C, fn, 'logits');
-  const out = new Float64Array(n * C);
-  for (let i = 0; i < n; i++) {
-    const o = i * C;
-    let mx = -Infinity;
-    for (let k = 0; k < C; k++) {
-      const v = logits[o + k];
-      if (!Number.isFinite(v)) throw new RangeError(`${fn}: logits[${i}, ${k}] = ${v}; logits must be finite`);
-      if (v > mx) mx = v;
-    }
-    let s = 0;
-    for (let k = 0; k < C; k++) {
-      const e = Math.exp((logits[o + k] - mx) / T);
-      out[o + k] = e;
-      s += e;
-    }
-    for (let k = 0; k < C; k++) out[o + k] /= s;
-  }
-  return out;
 }
 
 /**
@@ -103,10 +74,24 @@ export function softenProbs(probs: Floats, C: number, temperature = 1): Float64A
   return out;
 }
 
-/** The generalist's soft outputs P (n×C, float64) at the input's temperature (default 1). */
+/**
+ * The generalist's soft outputs P (n×C, float64) at the input's temperature (default 1): from
+ * logits softmax(z/T) (src/util/softmax.ts), from probabilities {@link softenProbs}.
+ */
 export function softOutputs(input: SoftOutputsInput, C: number): Float64Array {
   const T = input.temperature ?? 1;
-  if ('logits' in input) return softmaxRows(input.logits, C, T);
+  if ('logits' in input) {
+    const fn = 'softOutputs';
+    const z = checkFloats(input.logits, fn, 'logits');
+    checkClasses(C, fn);
+    checkTemperature(T, fn);
+    const n = rowsOf(z, C, fn, 'logits');
+    for (let i = 0; i < z.length; i++) {
+      if (!Number.isFinite(z[i])) throw new RangeError(`${fn}: logits[${Math.floor(i / C)}, ${i % C}] = ${z[i]}; logits must be finite`);
+    }
+    // T after the shift, exp((z − max z)/T): the order the published groups were computed in.
+    return softmaxRows(z, n, C, { temperature: T, order: 'shift-then-scale' });
+  }
   if ('probs' in input) return softenProbs(input.probs, C, T);
   throw new TypeError('softOutputs: input must be { probs, temperature? } or { logits, temperature? }');
 }
@@ -339,27 +324,6 @@ export function findConfusableGroups(
 
 // ---------------------------------------------------------------------------------------------
 // Confusion counts inside groups
-
-/** Index of the largest entry of each row (first on ties). */
-export function argmaxRows(P: Floats, C: number): Int32Array {
-  const fn = 'argmaxRows';
-  checkFloats(P, fn, 'P');
-  checkClasses(C, fn);
-  const n = rowsOf(P, C, fn, 'P');
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let b = 0;
-    let bv = P[i * C];
-    for (let k = 1; k < C; k++) {
-      if (P[i * C + k] > bv) {
-        bv = P[i * C + k];
-        b = k;
-      }
-    }
-    out[i] = b;
-  }
-  return out;
-}
 
 /** Confusion counts, C×C row-major: entry [t, p] = number of examples of true class t predicted p. */
 export function confusionMatrix(labels: Labels, predicted: Labels, C: number): Float64Array {

@@ -10,7 +10,6 @@ export {
   type ConfusableGroupsOptions,
   type KMeansOutcome,
   type GroupConfusion,
-  softmaxRows,
   softenProbs,
   softOutputs,
   classCovariance,
@@ -19,11 +18,12 @@ export {
   compareGroups,
   confusableGroups,
   findConfusableGroups,
-  argmaxRows,
   confusionMatrix,
   groupConfusions,
   formatGroupConfusions,
 } from './confusability.js';
+/** The house's one softmax, argmax and log-probability floor (src/util/softmax.ts). */
+export { LOG_PROB_FLOOR, argmaxRows, softmaxRows } from '../util/softmax.js';
 export {
   type ClassMap,
   type SpecialistBatchOptions,
@@ -73,7 +73,6 @@ export { type DustbinInit, type DustbinReadout, DUSTBIN_INITS, fitDustbinReadout
 export {
   type SpecialistTrainOptions,
   type TrainedSpecialist,
-  LOG_PROB_FLOOR,
   specialistNetwork,
   foldedLogProbs,
   foldedDataset,

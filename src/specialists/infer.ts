@@ -26,7 +26,7 @@ import { Network } from '../train/network.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { UsageError } from '../util/errors.js';
 import { type CombineOptions, type SpecialistPredictions, activeSpecialists, combineDetailed } from './combine.js';
-import { argmaxRows as argmaxProbs, softmaxRows } from './confusability.js';
+import { softmaxRows } from '../util/softmax.js';
 import { type SpecialistEvaluation, coveringCounts, evaluateCombination } from './evaluate.js';
 import { readSpecialistsDir } from './files.js';
 import type { SpecialistEntry, SpecialistsManifest } from './manifest.js';
@@ -108,7 +108,7 @@ export async function evaluateSpecialists(o: EvaluateSpecialistsOptions): Promis
   if (!Number.isInteger(topN) || topN < 1 || topN > C) throw new UsageError(`--top-n must be an integer in [1, ${C}], got ${topN}`);
   const n = ds.n;
   const gLogits = await networkLogits(g, ds, o.runtime);
-  const pg = softmaxRows(gLogits, C, 1);
+  const pg = softmaxRows(gLogits, n, C);
   const groups = o.specialists.map((s) => s.entry.group);
   const M = groups.length;
   const active = activeSpecialists(pg, C, groups, topN);
@@ -126,7 +126,7 @@ export async function evaluateSpecialists(o: EvaluateSpecialistsOptions): Promis
     const probs = new Float64Array(n * K);
     if (rows.length > 0) {
       const sub: Dataset = { x: gatherRows(ds.x, D, rows), y: new Int32Array(rows.length), n: rows.length, shape: ds.shape, classes: K, source: ds.source };
-      const p = softmaxRows(await networkLogits(o.specialists[m].network, sub, o.runtime), K, 1);
+      const p = softmaxRows(await networkLogits(o.specialists[m].network, sub, o.runtime), rows.length, K);
       rows.forEach((r, j) => probs.set(p.subarray(j * K, j * K + K), r * K));
     }
     preds.push({ group: groups[m], probs });
@@ -134,7 +134,7 @@ export async function evaluateSpecialists(o: EvaluateSpecialistsOptions): Promis
   const res = combineDetailed(pg, C, preds, active, o.combine);
 
   const generalistPred = argmaxRows(gLogits, n, C);
-  const qPred = argmaxProbs(res.q, C);
+  const qPred = argmaxRows(res.q, n, C);
   const combinedPred = new Int32Array(n);
   let examplesWithActive = 0;
   for (let i = 0; i < n; i++) {

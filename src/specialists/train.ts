@@ -40,12 +40,9 @@ import { Network } from '../train/network.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { Rng } from '../util/rng.js';
 import { type ClassMap, classMap, dustbinLogBias, foldLabels, foldProbs, groupFraction, oversamplingFactor, specialistBatches, specialistBatchesPerEpoch } from './fold.js';
-import { softmaxRows } from './confusability.js';
+import { LOG_PROB_FLOOR, logProbsFromProbs, softmaxRows } from '../util/softmax.js';
 import type { Labels } from './check.js';
 import { type DustbinInit, type DustbinReadout, fitDustbinReadout, meanDustbinReadout } from './dustbin.js';
-
-/** Log-probabilities below this (probabilities that underflow to 0) are clamped to it. */
-export const LOG_PROB_FLOOR = -80;
 
 /**
  * A specialist for `group` built from `generalist`: same architecture and weights, output layer
@@ -92,14 +89,15 @@ export function specialistNetwork(generalist: Network, group: readonly number[],
 
 /**
  * The generalist's probabilities (softmax of its logits at T = 1), folded onto the group +
- * dustbin, as log-probabilities (n×(|G|+1), float32; log 0 clamped to {@link LOG_PROB_FLOOR}).
+ * dustbin, as log-probabilities (n×(|G|+1), float32; log 0 clamped to {@link LOG_PROB_FLOOR} and
+ * each row renormalised, exactly as distillation's teacher targets are).
  * The trainer's soft target softmax(t/T) of these is g(p_folded; T).
  */
 export function foldedLogProbs(generalistLogits: Float32Array, C: number, group: readonly number[]): Float32Array {
-  const folded = foldProbs(softmaxRows(generalistLogits, C, 1), C, group);
-  const out = new Float32Array(folded.length);
-  for (let i = 0; i < folded.length; i++) out[i] = folded[i] > 0 ? Math.max(LOG_PROB_FLOOR, Math.log(folded[i])) : LOG_PROB_FLOOR;
-  return out;
+  const n = generalistLogits.length / C;
+  const folded = foldProbs(softmaxRows(generalistLogits, n, C), C, group);
+  const K = group.length + 1;
+  return logProbsFromProbs(folded, n, K, new Float32Array(n * K));
 }
 
 /**
@@ -179,7 +177,7 @@ export async function trainSpecialist(o: SpecialistTrainOptions): Promise<Traine
   const factor = oversamplingFactor(f, share);
   const bias = dustbinLogBias(f, share);
   const init = o.dustbinInit ?? 'mean';
-  const readout = init === 'fit' ? fitDustbinReadout(o.generalistLogits, softmaxRows(o.generalistLogits, C, 1), C, map.group) : meanDustbinReadout(C, map.group);
+  const readout = init === 'fit' ? fitDustbinReadout(o.generalistLogits, softmaxRows(o.generalistLogits, o.train.n, C), C, map.group) : meanDustbinReadout(C, map.group);
   const net = specialistNetwork(o.generalist, map.group, readout);
   const data = foldedDataset(o.train, map.group, C);
   const soft = o.config.alpha > 0;

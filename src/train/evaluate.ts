@@ -8,6 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { featureSize } from '../data/dataset.js';
 import { type RuntimeOptions, Runner } from '../runtime/session.js';
 import type { Network } from './network.js';
+import { argmaxRows } from '../util/softmax.js';
 
 export interface EvalSummary {
   errors: number;
@@ -67,22 +68,8 @@ export async function predictAll(
   return { out: out ?? new Float32Array(0), width };
 }
 
-export function argmaxRows(p: Float32Array, n: number, C: number): Int32Array {
-  const pred = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bv = p[i * C];
-    for (let k = 1; k < C; k++) {
-      const v = p[i * C + k];
-      if (v > bv) {
-        bv = v;
-        best = k;
-      }
-    }
-    pred[i] = best;
-  }
-  return pred;
-}
+/** One argmax for the house (src/util/softmax.ts): the index of each row's largest entry. */
+export { argmaxRows };
 
 export function summarise(pred: Int32Array, labels: Int32Array, classes: number): EvalSummary {
   const right = new Array(classes).fill(0);

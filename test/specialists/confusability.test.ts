@@ -10,7 +10,7 @@ import {
   groupConfusions,
   kmeansPlusPlus,
   softenProbs,
-  softmaxRows,
+  softOutputs,
 } from '../../src/specialists/index.js';
 import { plantedOutputs } from './synthetic.js';
 
@@ -19,13 +19,13 @@ const PLANTED = [
   [5, 6],
 ];
 
-test('softmaxRows is stable for large logits and applies the temperature', () => {
+test('the soft outputs from logits are stable for large logits and apply the temperature', () => {
   const z = new Float64Array([1000, 1001, 999, -5, 0, 5]);
-  const p = softmaxRows(z, 3);
+  const p = softOutputs({ logits: z }, 3);
   const e = [Math.exp(-1), 1, Math.exp(-2)];
   const s = e[0] + e[1] + e[2];
   for (let k = 0; k < 3; k++) assert.ok(Math.abs(p[k] - e[k] / s) < 1e-15);
-  const pT = softmaxRows(z, 3, 5);
+  const pT = softOutputs({ logits: z, temperature: 5 }, 3);
   const eT = [-5 / 5, 0, 5 / 5].map(Math.exp);
   const sT = eT[0] + eT[1] + eT[2];
   for (let k = 0; k < 3; k++) assert.ok(Math.abs(pT[3 + k] - eT[k] / sT) < 1e-15);
@@ -43,7 +43,7 @@ test('softenProbs(y, T) equals softmax(log y / T)', () => {
   const logy = y.map(Math.log);
   for (const T of [1, 2.5, 20]) {
     const a = softenProbs(y, C, T);
-    const b = softmaxRows(logy, C, T);
+    const b = softOutputs({ logits: logy, temperature: T }, C);
     for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) < 1e-14);
   }
 });
@@ -172,7 +172,7 @@ test('bad calls name the parameter', () => {
   assert.throws(() => confusableGroups(cov, 4, { runs: 0 }), RangeError);
   assert.throws(() => classCovariance([1, 2] as unknown as Float64Array, 2), TypeError);
   assert.throws(() => classCovariance(new Float64Array(5), 2), /multiple of 2/);
-  assert.throws(() => softmaxRows(new Float64Array(4), 2, 0), /temperature must be a finite number > 0/);
+  assert.throws(() => softOutputs({ logits: new Float64Array(4), temperature: 0 }, 2), /softOutputs: temperature must be a finite number > 0/);
   assert.throws(() => softenProbs(new Float64Array([0.5, 0.6]), 2), /sums to 1.1/);
   assert.throws(() => confusionMatrix([0, 4], [0, 1], 4), /labels\[1\] = 4 is not a class id in \[0, 3\]/);
   assert.throws(() => groupConfusions(new Float64Array(16), 4, [[0, 7]]), /groups\[0\] holds 7/);

@@ -109,10 +109,10 @@ test('dustbin bias: numeric example and prior-shift correction', () => {
   const trained = likelihood.map((l, k) => l * trainPrior[k]);
   // The specialist's logits: log of its (unnormalised) folded training posterior.
   const z = new Float64Array([Math.log(trained[0]), Math.log(trained[1]), Math.log(trained[2] + trained[3] + trained[4])]);
-  const before = softmaxRows(z, 3);
+  const before = softmaxRows(z, 1, 3);
   assert.ok(Math.abs(before[2] - naturalFolded[2]) > 0.05, 'uncorrected dustbin is off');
   applyDustbinBias(z, 3, dustbinLogBias(f, r));
-  const after = softmaxRows(z, 3);
+  const after = softmaxRows(z, 1, 3);
   for (let j = 0; j < 3; j++) assert.ok(Math.abs(after[j] - naturalFolded[j]) < 1e-14, `output ${j}`);
 });
 

@@ -5,7 +5,8 @@ import { networkLogits } from '../../src/train/evaluate.js';
 import { Network } from '../../src/train/network.js';
 import { DEFAULT_TRAIN, type TrainConfig } from '../../src/train/trainer.js';
 import { Rng } from '../../src/util/rng.js';
-import { dustbinLogBias, foldProbs, groupFraction, softmaxRows } from '../../src/specialists/index.js';
+import { LOG_PROB_FLOOR, dustbinLogBias, foldProbs, groupFraction, softmaxRows } from '../../src/specialists/index.js';
+import { LOG_PROB_FLOOR as TARGETS_FLOOR, logProbsFromProbs } from '../../src/distill/targets.js';
 import { fitDustbinReadout, meanDustbinReadout } from '../../src/specialists/dustbin.js';
 import { enrichedSampler, foldedLogProbs, specialistNetwork, trainSpecialist } from '../../src/specialists/train.js';
 
@@ -77,9 +78,20 @@ test('folded log-probabilities exponentiate to the folded generalist distributio
   const rng = new Rng(5);
   const logits = new Float32Array(7 * C).map(() => 4 * rng.normal());
   const lp = foldedLogProbs(logits, C, [0, 2]);
-  const ref = foldProbs(softmaxRows(logits, C, 1), C, [0, 2]);
+  const ref = foldProbs(softmaxRows(logits, 7, C), C, [0, 2]);
   assert.equal(lp.length, 7 * 3);
   for (let i = 0; i < lp.length; i++) assert.ok(Math.abs(Math.exp(lp[i]) - ref[i]) < 1e-6);
+});
+
+test('folded log-probabilities use the distillation targets\' floor and renormalise like them', () => {
+  assert.equal(LOG_PROB_FLOOR, TARGETS_FLOOR);
+  // Row 0: classes 2 (in the group) and 3 (in the dustbin, with 1 and 4) underflow to probability 0.
+  const logits = Float32Array.from([0, -1, -5000, -5000, 2, 1, 1, 1, 1, 1]);
+  const lp = foldedLogProbs(logits, C, [0, 2]);
+  const want = logProbsFromProbs(foldProbs(softmaxRows(logits, 2, C), C, [0, 2]), 2, 3, new Float32Array(6));
+  assert.deepEqual(lp, want);
+  const lse = Math.log(1 + Math.exp(TARGETS_FLOOR));
+  assert.equal(lp[1], Math.fround(TARGETS_FLOOR - lse), 'the zero of class 2 is log(2^-149), renormalised');
 });
 
 test('the enriched sampler counts its steps and rows', () => {
@@ -109,7 +121,7 @@ test('the fitted dustbin readout is exact when the outside logits allow it, and 
     z[i * 3] = 3 * rng.normal();
     z[i * 3 + 1] = z[i * 3 + 2] = 3 * rng.normal();
   }
-  const p = softmaxRows(z, C3, 1);
+  const p = softmaxRows(z, n, C3);
   const th = fitDustbinReadout(z, p, C3, [0]);
   for (let i = 0; i < n; i++) {
     const zd = th[0] * z[i * 3] + th[1] * z[i * 3 + 1] + th[2] * z[i * 3 + 2] + th[3];
@@ -117,7 +129,7 @@ test('the fitted dustbin readout is exact when the outside logits allow it, and 
   }
   // General logits: the fit's cross-entropy is at most the mean readout's.
   const zz = new Float32Array(300 * C).map(() => 3 * rng.normal());
-  const pp = softmaxRows(zz, C, 1);
+  const pp = softmaxRows(zz, 300, C);
   const ce = (a: Float64Array) => {
     let s = 0;
     for (let i = 0; i < 300; i++) {
