@@ -3,7 +3,7 @@
  * summary the CLI prints (errors, accuracy, per-class accuracy).
  */
 import { GraphBuilder } from '../graph/builder.js';
-import { type Graph, tensor } from '../graph/ir.js';
+import { type Graph, type TensorData, tensor } from '../graph/ir.js';
 import type { Dataset } from '../data/dataset.js';
 import { featureSize } from '../data/dataset.js';
 import { type RuntimeOptions, Runner } from '../runtime/session.js';
@@ -46,7 +46,7 @@ export async function predictAll(
   x: Float32Array,
   n: number,
   inputShape: number[],
-  opts: { batch?: number; inputName?: string; outputName?: string; extra?: Record<string, import('../graph/ir.js').TensorData>; onBatch?: (done: number) => void } = {},
+  opts: { batch?: number; inputName?: string; outputName?: string; extra?: Record<string, TensorData>; onBatch?: (done: number) => void } = {},
 ): Promise<{ out: Float32Array; width: number }> {
   const B = opts.batch ?? 1000;
   const D = inputShape.reduce((a, b) => a * b, 1);
@@ -100,4 +100,30 @@ export async function networkLogits(net: Network, ds: Dataset, rt: RuntimeOption
 export async function evaluateNetwork(net: Network, ds: Dataset, rt: RuntimeOptions = {}): Promise<EvalSummary> {
   const logits = await networkLogits(net, ds, rt);
   return summarise(argmaxRows(logits, ds.n, net.spec.classes), ds.y, ds.classes);
+}
+
+/**
+ * Evaluation during training: the forward graph compiled once with the parameters as inputs, fed
+ * the step's live state (no copy into the network, no rebuild).
+ */
+export class LiveEvaluator {
+  private constructor(
+    private readonly net: Network,
+    private readonly runner: Runner,
+  ) {}
+
+  static async create(net: Network, rt: RuntimeOptions = {}): Promise<LiveEvaluator> {
+    return new LiveEvaluator(net, await Runner.create(forwardGraphWithParamInputs(net), rt));
+  }
+
+  async evaluate(ds: Dataset, state: ReadonlyMap<string, TensorData>): Promise<EvalSummary> {
+    const extra = Object.fromEntries(state);
+    const { out } = await predictAll(this.runner, ds.x, ds.n, this.net.spec.inputShape, { extra, inputName: 'input', outputName: 'logits' });
+    const C = this.net.spec.classes;
+    return summarise(argmaxRows(out, ds.n, C), ds.y, Math.max(C, ds.classes));
+  }
+
+  release(): Promise<void> {
+    return this.runner.release();
+  }
 }
