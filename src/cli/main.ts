@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { runInWorker, JobError } from '../runtime/worker.js';
 import { ProgressView } from './view.js';
+import { describeForCli } from './flags.js';
+import type { ParamProblem } from '../util/errors.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerPaper } from './commands/paper.js';
@@ -67,7 +69,8 @@ export async function main(argv: string[]): Promise<number> {
     const code = exitCodeOf(e);
     if (e instanceof CommanderError) return code; // commander already printed its message
     const err = e instanceof Error ? e : new Error(String(e));
-    const msg = err.message.split('\n')[0];
+    const problem = (e as { problem?: ParamProblem }).problem;
+    const msg = (problem ? describeForCli(problem) : err.message).split('\n')[0];
     process.stderr.write(`dk: ${code === 1 ? 'internal error: ' : ''}${msg}\n`);
     if (debug) process.stderr.write(`${(e instanceof JobError && e.workerStack) || err.stack}\n`);
     else if (code === 1) process.stderr.write('dk: this is a bug; run again with --debug for the stack trace, and please report it\n');

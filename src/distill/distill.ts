@@ -79,11 +79,11 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const t0 = performance.now();
   const progress: ProgressSink = o.progress ?? (() => {});
   const log = (text: string) => progress({ kind: 'log', text });
-  if (!Array.isArray(o.teachers) || o.teachers.length === 0) throw new UsageError('--teacher: at least one teacher is needed');
+  if (!Array.isArray(o.teachers) || o.teachers.length === 0) throw new UsageError({ param: 'teachers', detail: 'at least one teacher is needed' });
   const ensemble = validateEnsembleMode(o.ensemble ?? 'mean');
   const outputs = validateTeacherOutputs(o.teacherOutputs ?? 'auto');
   const cfg: TrainConfig = { ...DEFAULT_TRAIN, loss: 'soft-ce', ...o.train };
-  if (cfg.loss === 'hard') throw new UsageError("--loss: distillation needs a soft loss: soft-ce or logit-mse (train on hard labels with 'dk train')");
+  if (cfg.loss === 'hard') throw new UsageError({ param: 'train.loss', detail: "distillation needs a soft loss: soft-ce or logit-mse (train on hard labels with 'dk train')" });
   try {
     validateTrainConfig(cfg);
   } catch (e) {

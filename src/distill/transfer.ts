@@ -32,10 +32,10 @@ export interface TransferSet {
   heldOut?: Dataset;
 }
 
-function checkClassList(list: unknown, classes: number, flag: string): number[] {
-  if (!Array.isArray(list) || list.length === 0) throw new UsageError(`${flag}: expected a non-empty list of class ids`);
+function checkClassList(list: unknown, classes: number, param: string): number[] {
+  if (!Array.isArray(list) || list.length === 0) throw new UsageError({ param, detail: 'expected a non-empty list of class ids' });
   for (const c of list) {
-    if (!(Number.isInteger(c) && c >= 0 && c < classes)) throw new UsageError(`${flag}: class ${c} is out of range; the data has classes 0..${classes - 1}`);
+    if (!(Number.isInteger(c) && c >= 0 && c < classes)) throw new UsageError({ param, detail: `class ${c} is out of range; the data has classes 0..${classes - 1}` });
   }
   return list as number[];
 }
@@ -50,17 +50,17 @@ export function transferSet(train: Dataset, o: TransferOptions, seed: number): T
     parts.push(`− ${train.n - data.n} held out`);
   }
   if (o.onlyClasses !== undefined) {
-    const cs = checkClassList(o.onlyClasses, train.classes, '--only-classes');
+    const cs = checkClassList(o.onlyClasses, train.classes, 'onlyClasses');
     data = subset(data, keepClasses(data, cs));
     parts.push(`only class${cs.length > 1 ? 'es' : ''} ${cs.join(',')}`);
   }
   if (o.omitClasses !== undefined) {
-    const cs = checkClassList(o.omitClasses, train.classes, '--omit-classes');
+    const cs = checkClassList(o.omitClasses, train.classes, 'omitClasses');
     data = subset(data, omitClasses(data, cs));
     parts.push(`class${cs.length > 1 ? 'es' : ''} ${cs.join(',')} omitted`);
   }
   if (o.fraction !== undefined) {
-    if (!(typeof o.fraction === 'number' && o.fraction > 0 && o.fraction <= 1)) throw new UsageError(`--fraction: must be in (0, 1], got ${o.fraction}`);
+    if (!(typeof o.fraction === 'number' && o.fraction > 0 && o.fraction <= 1)) throw new UsageError({ param: 'fraction', detail: `must be in (0, 1], got ${o.fraction}` });
     if (o.fraction < 1) {
       data = subset(data, stratifiedFraction(data, o.fraction, Rng.derive(seed, 'fraction')));
       parts.push(`${+(100 * o.fraction).toPrecision(4)}% stratified`);

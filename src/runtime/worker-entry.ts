@@ -1,5 +1,6 @@
 /** Worker-thread side of runInWorker: load the job registry, run the job, post events and result. */
 import { parentPort, workerData } from 'node:worker_threads';
+import type { ParamProblem } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
 import type { WorkerMessage } from './worker.js';
 
@@ -15,6 +16,6 @@ try {
   const value = await fn(args, (event) => post({ type: 'progress', event }));
   post({ type: 'result', value });
 } catch (e) {
-  const err = e as Error & { exitCode?: number };
-  post({ type: 'error', name: err.name ?? 'Error', message: err.message ?? String(e), exitCode: err.exitCode, stack: err.stack });
+  const err = e as Error & { exitCode?: number; problem?: ParamProblem };
+  post({ type: 'error', name: err.name ?? 'Error', message: err.message ?? String(e), exitCode: err.exitCode, problem: err.problem, stack: err.stack });
 }

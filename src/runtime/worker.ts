@@ -5,12 +5,13 @@
  * plain-JSON result. Errors come back with their name and exit code.
  */
 import { Worker } from 'node:worker_threads';
+import type { ParamProblem } from '../util/errors.js';
 import type { ProgressEvent } from '../util/progress.js';
 
 export type WorkerMessage =
   | { type: 'progress'; event: ProgressEvent }
   | { type: 'result'; value: unknown }
-  | { type: 'error'; name: string; message: string; exitCode?: number; stack?: string };
+  | { type: 'error'; name: string; message: string; exitCode?: number; problem?: ParamProblem; stack?: string };
 
 export class JobError extends Error {
   constructor(
@@ -18,6 +19,8 @@ export class JobError extends Error {
     message: string,
     readonly exitCode: number | undefined,
     readonly workerStack?: string,
+    /** The parameter problem of a UsageError, carried across the thread boundary. */
+    readonly problem?: ParamProblem,
   ) {
     super(message);
     this.name = name;
@@ -44,7 +47,7 @@ export function runInWorker(registryUrl: URL, job: string, args: unknown, onProg
         resolve(m.value);
       } else if (m.type === 'error') {
         settled = true;
-        reject(new JobError(m.name, m.message, m.exitCode, m.stack));
+        reject(new JobError(m.name, m.message, m.exitCode, m.stack, m.problem));
       }
     });
     w.on('error', (e) => {

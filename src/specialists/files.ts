@@ -17,16 +17,16 @@ export const MANIFEST_FILE = 'manifest.json';
 
 /**
  * Check that `dir` can be written: it does not exist, or is an empty directory, or `force`;
- * its parent exists. Returns the absolute path. UsageError otherwise (naming `flag`).
+ * its parent exists. Returns the absolute path. UsageError otherwise (naming the parameter `param`).
  */
-export function checkOutDir(dir: string, force: boolean, flag = 'out'): string {
+export function checkOutDir(dir: string, force: boolean, param = 'outDir'): string {
   const p = resolve(dir);
   if (existsSync(p)) {
-    if (!statSync(p).isDirectory()) throw new UsageError(`--${flag} ${dir}: is a file, expected a directory`);
-    if (readdirSync(p).length > 0 && !force) throw new UsageError(`--${flag} ${dir}: directory exists and is not empty; pass --force to replace it`);
+    if (!statSync(p).isDirectory()) throw new UsageError({ param, value: dir, detail: 'is a file, expected a directory' });
+    if (readdirSync(p).length > 0 && !force) throw new UsageError({ param, value: dir, detail: 'directory exists and is not empty; pass {force} to replace it' });
   }
   const parent = dirname(p);
-  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UsageError(`--${flag} ${dir}: parent directory ${parent} does not exist`);
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UsageError({ param, value: dir, detail: `parent directory ${parent} does not exist` });
   return p;
 }
 
@@ -77,9 +77,9 @@ export interface SpecialistsDir {
  * must hash to its manifest entry. UsageError (exit 2) otherwise, naming both values.
  */
 export function readSpecialistsDir(dir: string, generalist: { bytes: Uint8Array; classes: number; name?: string }): SpecialistsDir {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--specialists ${dir}: not a directory`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError({ param: 'specialistsDir', value: dir, detail: 'not a directory' });
   const mpath = join(dir, MANIFEST_FILE);
-  if (!existsSync(mpath)) throw new UsageError(`--specialists ${dir}: no ${MANIFEST_FILE} (write one with dk specialists)`);
+  if (!existsSync(mpath)) throw new UsageError({ param: 'specialistsDir', value: dir, detail: `no ${MANIFEST_FILE} (write one with dk specialists)` });
   const manifest = parseManifest(readFileSync(mpath, 'utf8'), mpath);
   checkManifestMatchesGeneralist(manifest, { classes: generalist.classes, sha256: sha256Hex(generalist.bytes), name: generalist.name }, mpath);
   if (manifest.specialists.length === 0) throw new UsageError(`${mpath}: lists no specialists`);

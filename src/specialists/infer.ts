@@ -11,7 +11,7 @@
  *    on held-out validation splits (never the test sets): MNIST with an mlp:30 generalist,
  *    330 errors → 293 (n = 1) / 286 (n = 2); two-digit MNIST numbers (100 classes, mlp:64),
  *    1390 → 1351 / 1318 (specialists from the fitted dustbin start). The cost is at most twice
- *    the specialist evaluations. `--top-n 1` gives the paper's setting;
+ *    the specialist evaluations. `topN = 1` (`--top-n 1`) gives the paper's setting;
  * 3. each active specialist's probabilities over its group + dustbin (softmax of its logits,
  *    whose dustbin bias was raised at training time);
  * 4. q = argmin KL(p_g‖q) + Σ_m KL(p_m‖q_m) per example ({@link combine}, EM solver), q = p_g
@@ -105,7 +105,7 @@ export async function evaluateSpecialists(o: EvaluateSpecialistsOptions): Promis
   const ds = o.data;
   if (ds.classes > C) throw new UsageError(`the generalist outputs ${C} classes but the data has ${ds.classes}`);
   const topN = o.topN ?? DEFAULT_TOP_N;
-  if (!Number.isInteger(topN) || topN < 1 || topN > C) throw new UsageError(`--top-n must be an integer in [1, ${C}], got ${topN}`);
+  if (!Number.isInteger(topN) || topN < 1 || topN > C) throw new UsageError({ param: 'topN', detail: `must be an integer in [1, ${C}], got ${topN}` });
   const n = ds.n;
   const gLogits = await networkLogits(g, ds, o.runtime);
   const pg = softmaxRows(gLogits, n, C);

@@ -83,7 +83,7 @@ export function openCheckpoints(
       const r = resumed.header.run;
       if (c.run !== undefined && r !== undefined) {
         const diff = diffKeys(r, c.run);
-        if (diff.length) throw new UsageError(`--resume ${c.dir}: the run differs from the checkpointed one in ${diff.join(', ')}`);
+        if (diff.length) throw new UsageError({ param: 'checkpoint.dir', value: c.dir, detail: `the run differs from the checkpointed one in ${diff.join(', ')}` });
       }
     }
   }

@@ -31,7 +31,7 @@ import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync,
 import { join } from 'node:path';
 import { type DType, type TensorData, typedFromBytes } from '../graph/ir.js';
 import { removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
-import { UsageError } from '../util/errors.js';
+import { type ParamProblem, UsageError } from '../util/errors.js';
 import type { RngState } from '../util/rng.js';
 import { sha256Hex } from '../util/hash.js';
 
@@ -107,7 +107,7 @@ export interface Checkpoint {
 
 /** A checkpoint file that cannot be used (torn, corrupt, foreign): exit code 2, names the file. */
 export class CheckpointError extends UsageError {
-  constructor(message: string) {
+  constructor(message: string | ParamProblem) {
     super(message);
     this.name = 'CheckpointError';
   }
@@ -284,8 +284,8 @@ export function saveCheckpoint(dir: string, name: string, header: Omit<Checkpoin
  * identity differs from `identity` is refused, naming the keys that differ.
  */
 export function loadForResume(dir: string, name: string, identity: RunIdentity, log: (text: string) => void): Checkpoint | null {
-  if (!existsSync(dir)) throw new UsageError(`--resume ${dir}: directory does not exist`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--resume ${dir}: is a file, expected a checkpoint directory`);
+  if (!existsSync(dir)) throw new UsageError({ param: 'checkpoint.dir', value: dir, detail: 'directory does not exist' });
+  if (!statSync(dir).isDirectory()) throw new UsageError({ param: 'checkpoint.dir', value: dir, detail: 'is a file, expected a checkpoint directory' });
   for (const t of removeStaleTemps(dir)) log(`removed ${t} (left by a writer that was killed)`);
   const { latest, prev } = checkpointPaths(dir, name);
   const problems: string[] = [];
@@ -300,7 +300,7 @@ export function loadForResume(dir: string, name: string, identity: RunIdentity, 
       continue;
     }
     const diff = diffKeys(ck.header.identity, identity);
-    if (diff.length) throw new UsageError(`--resume ${dir}: the run differs from the checkpointed one in ${diff.join(', ')}; start a new run (another --checkpoint-dir) or use the original settings`);
+    if (diff.length) throw new UsageError({ param: 'checkpoint.dir', value: dir, detail: `the run differs from the checkpointed one in ${diff.join(', ')}; start a new run (in another checkpoint directory) or use the original settings` });
     if (problems.length) {
       // Keep the damaged file for inspection, out of the way of the next save.
       if (p === prev && existsSync(latest)) renameSync(latest, latest + '.corrupt');
@@ -308,7 +308,7 @@ export function loadForResume(dir: string, name: string, identity: RunIdentity, 
     }
     return ck;
   }
-  if (problems.length) throw new CheckpointError(`--resume ${dir}: no usable checkpoint: ${problems.join('; ')}`);
+  if (problems.length) throw new CheckpointError({ param: 'checkpoint.dir', value: dir, detail: `no usable checkpoint: ${problems.join('; ')}` });
   return null;
 }
 

@@ -4,10 +4,31 @@
  */
 export class UsageError extends Error {
   readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
+  /** The library parameter the error is about, when there is one (see ParamProblem). */
+  readonly problem?: ParamProblem;
+  constructor(message: string | ParamProblem) {
+    super(typeof message === 'string' ? message : describeProblem(message));
+    if (typeof message !== 'string') this.problem = message;
     this.name = 'UsageError';
   }
+}
+
+/**
+ * A bad value of a named parameter of the library API — `param` as the API spells it (e.g.
+ * 'omitClasses', 'checkpoint.dir'), its value, and what is wrong. `{name}` in `detail` refers to
+ * another parameter. The library's message names the parameters as the API does; the CLI names
+ * them by the flags that set them (src/cli/flags.ts), so library code never words errors as flags.
+ */
+export interface ParamProblem {
+  param: string;
+  value?: string;
+  detail: string;
+}
+
+/** The message for a parameter problem, each parameter named by `name` (default: as the API spells it). */
+export function describeProblem(p: ParamProblem, name: (param: string) => string = (q) => q): string {
+  const detail = p.detail.replace(/\{([A-Za-z.]+)\}/g, (_m, q: string) => name(q));
+  return `${name(p.param)}${p.value === undefined ? '' : ` ${p.value}`}: ${detail}`;
 }
 
 /** A non-finite loss or weight during training: exit code 3. */

@@ -85,8 +85,9 @@ describe('transfer set', () => {
   });
 
   it('refuses out-of-range classes and bad fractions (UsageError naming the flag)', () => {
-    assert.throws(() => transferSet(train, { omitClasses: [12] }, 1), (e: Error) => e instanceof UsageError && /--omit-classes: class 12/.test(e.message));
-    assert.throws(() => transferSet(train, { onlyClasses: [] }, 1), (e: Error) => e instanceof UsageError && /--only-classes/.test(e.message));
-    assert.throws(() => transferSet(train, { fraction: 1.5 }, 1), (e: Error) => e instanceof UsageError && /--fraction/.test(e.message));
+    // In the library's words (the parameter's name); the CLI says --omit-classes (src/cli/flags.ts).
+    assert.throws(() => transferSet(train, { omitClasses: [12] }, 1), (e: Error) => e instanceof UsageError && /^omitClasses: class 12 is out of range/.test(e.message));
+    assert.throws(() => transferSet(train, { onlyClasses: [] }, 1), (e: Error) => e instanceof UsageError && /^onlyClasses: expected a non-empty list/.test(e.message));
+    assert.throws(() => transferSet(train, { fraction: 1.5 }, 1), (e: Error) => e instanceof UsageError && /^fraction: must be in \(0, 1\]/.test(e.message));
   });
 });
