@@ -24,26 +24,6 @@ const USER_CODES: Record<string, string> = {
   EIO: 'I/O error',
 };
 
-/**
- * Test hook, never set in normal use: `DK_FAULT_INJECT=write` makes every atomic write fail
- * half-way with ENOSPC (as on a full disk); `DK_FAULT_INJECT=write:SUBSTR` only writes whose
- * target file name contains SUBSTR.
- */
-function injectedFault(path: string): boolean {
-  const f = process.env.DK_FAULT_INJECT;
-  if (!f) return false;
-  if (f === 'write') return true;
-  return f.startsWith('write:') && basename(path).includes(f.slice('write:'.length));
-}
-
-function enospc(path: string): NodeJS.ErrnoException {
-  const e = new Error(`ENOSPC: no space left on device, write '${path}'`) as NodeJS.ErrnoException;
-  e.code = 'ENOSPC';
-  e.errno = -28;
-  e.syscall = 'write';
-  return e;
-}
-
 /** fsync a directory so a rename in it survives a power loss (best effort: not every system allows it). */
 function fsyncDir(dir: string): void {
   let fd = -1;
@@ -70,11 +50,8 @@ export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   try {
     fd = openSync(tmp, 'wx');
     const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    const fault = injectedFault(path);
-    const end = fault ? buf.length >> 1 : buf.length;
     let off = 0;
-    while (off < end) off += writeSync(fd, buf, off, end - off);
-    if (fault) throw enospc(path);
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;

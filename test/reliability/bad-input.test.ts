@@ -11,7 +11,7 @@
  * Unreadable files: the tests run as root, where `chmod 000` does not stop reads, so
  * "unreadable" is a directory where a file is expected (EISDIR) or a path through a regular
  * file (ENOTDIR). A full disk: a real 64 KiB tmpfs when `mount -t tmpfs` works here, and
- * always the injected write error (`DK_FAULT_INJECT=write`, a hook in writeFileAtomic).
+ * always the injected write error (a full disk simulated by the test's preload, ./full-disk.ts).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -64,6 +64,8 @@ interface Case {
   /** Files (or directories, null) created in the working directory first. */
   files?: Files;
   env?: Record<string, string>;
+  /** Simulate a full disk for writes to files whose name contains this (helpers.ts dk). */
+  fullDisk?: string;
   code?: number;
   /** Fragments the error line must contain. */
   expect: (string | RegExp)[];
@@ -195,9 +197,9 @@ const CASES: Case[] = [
   { group: 'files', name: 'missing teacher', args: DISTILL('gone.onnx'), expect: ['gone.onnx'] },
   { group: 'files', name: 'missing generalist', args: ['specialists', '--generalist', 'gone.onnx', '--data', X.good, '--out', 'sp', '--epochs', '1', '--threads', '1', '--quiet'], expect: ['gone.onnx'] },
   // full disk
-  { group: 'disk', name: 'injected ENOSPC writing the model', args: TRAIN(), env: { DK_FAULT_INJECT: 'write' }, expect: ['out.onnx', 'no space left', 'ENOSPC'] },
-  { group: 'disk', name: 'injected ENOSPC over an existing model (--force): old file intact', args: TRAIN('--force'), files: { 'out.onnx': 'old model' }, env: { DK_FAULT_INJECT: 'write' }, expect: ['out.onnx', 'ENOSPC', 'unchanged'], check: (cwd) => assert.equal(readFileSync(join(cwd, 'out.onnx'), 'utf8'), 'old model') },
-  { group: 'disk', name: 'injected ENOSPC writing a checkpoint', args: TRAIN('--checkpoint-dir', 'ck'), files: { ck: null }, env: { DK_FAULT_INJECT: 'write:.dkc' }, expect: ['.dkc', 'ENOSPC'] },
+  { group: 'disk', name: 'injected ENOSPC writing the model', args: TRAIN(), fullDisk: 'out.onnx', expect: ['out.onnx', 'no space left', 'ENOSPC'] },
+  { group: 'disk', name: 'injected ENOSPC over an existing model (--force): old file intact', args: TRAIN('--force'), files: { 'out.onnx': 'old model' }, fullDisk: 'out.onnx', expect: ['out.onnx', 'ENOSPC', 'unchanged'], check: (cwd) => assert.equal(readFileSync(join(cwd, 'out.onnx'), 'utf8'), 'old model') },
+  { group: 'disk', name: 'injected ENOSPC writing a checkpoint', args: TRAIN('--checkpoint-dir', 'ck'), files: { ck: null }, fullDisk: '.dkc', expect: ['.dkc', 'ENOSPC'] },
   { group: 'disk', name: 'a real full disk (64 KiB tmpfs)', args: [...TRAIN('--model', 'mlp:512'), '--out', join(X.tmpfs, 'big.onnx')], expect: ['big.onnx', 'ENOSPC'], when: () => tmpfsMounted, check: () => assert.deepEqual(readdirSync(X.tmpfs), []) },
   // divergence
   { group: 'divergence', name: 'a huge learning rate', args: TRAIN('--lr', '1e10', '--schedule', 'constant', '--epochs', '3'), code: 3, expect: [/loss (became (NaN|Infinity)|exploded to \S+)/, 'step', 'learning rate'] },
@@ -267,7 +269,7 @@ async function runCase(c: Case, i: number): Promise<void> {
     else writeFileSync(join(cwd, f), content);
   }
   const before = listAll(cwd);
-  const r = await dk(c.args, { cwd, env: c.env, timeoutMs: 60_000 });
+  const r = await dk(c.args, { cwd, env: c.env, fullDisk: c.fullDisk, timeoutMs: 60_000 });
   const what = `[${c.group}] ${c.name}: dk ${c.args.join(' ')}\n--- stderr:\n${r.stderr}--- stdout:\n${r.stdout}`;
   assert.ok(!r.timedOut, `hung (killed after 60 s): ${what}`);
   assert.equal(r.code, c.code ?? 2, `exit code ${r.code}: ${what}`);

@@ -18,10 +18,10 @@ export interface DkResult {
 }
 
 /** Run a node script (by default `dk`) with a hard timeout (SIGKILL): a hang shows as timedOut. */
-export function runNode(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; script?: string } = {}): Promise<DkResult> {
+export function runNode(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; script?: string; nodeArgs?: string[] } = {}): Promise<DkResult> {
   const t0 = Date.now();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [opts.script ?? DK, ...args], {
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script ?? DK, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,8 +42,17 @@ export function runNode(args: string[], opts: { env?: Record<string, string>; ti
   });
 }
 
-export function dk(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string } = {}): Promise<DkResult> {
-  return runNode(args, opts);
+/** The test-only preload that simulates a full disk (./full-disk.ts). */
+const FULL_DISK = new URL('./full-disk.js', import.meta.url).href;
+
+/**
+ * Run `dk`. `fullDisk`: writes to files whose name contains this string fail half-way with
+ * ENOSPC (a simulated full disk, preloaded by the test; the product has no such hook).
+ */
+export function dk(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; cwd?: string; fullDisk?: string } = {}): Promise<DkResult> {
+  const { fullDisk, ...rest } = opts;
+  if (fullDisk === undefined) return runNode(args, rest);
+  return runNode(args, { ...rest, nodeArgs: ['--import', FULL_DISK], env: { ...rest.env, DK_TEST_FULL_DISK: fullDisk } });
 }
 
 export function tempDir(prefix = 'dk-rel-'): { dir: string; cleanup: () => void } {
