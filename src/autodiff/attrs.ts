@@ -16,11 +16,22 @@ const intIs = (n: number): Limit => ({ ok: (v) => (v.type === 'int' || v.type ==
 const allOnes: Limit = { ok: (v) => (v.type === 'ints' || v.type === 'floats') && v.value.every((d) => d === 1), expected: 'all 1' };
 /** NOTSET uses `pads`; VALID means no padding, which is what an absent `pads` gives. */
 const autoPad = oneOf('NOTSET', 'VALID');
+/** An attribute of an old opset whose meaning moved to an input: the rule reads the input only. */
+const absent = (instead: string): Limit => ({ ok: () => false, expected: `absent (${instead})` });
+/** noop_with_empty_axes=1 makes an empty axes list the identity; the rules reduce over all axes. */
+const reduce = { noop_with_empty_axes: intIs(0) };
 
 export const ATTR_LIMITS: Readonly<Record<string, Readonly<Record<string, Limit>>>> = {
-  Conv: { auto_pad: autoPad },
+  Conv: { auto_pad: autoPad, group: intIs(1), dilations: allOnes },
   MaxPool: { auto_pad: autoPad, ceil_mode: intIs(0), dilations: allOnes, storage_order: intIs(0) },
   AveragePool: { auto_pad: autoPad, ceil_mode: intIs(0), dilations: allOnes },
+  ReduceSum: reduce,
+  ReduceMean: reduce,
+  ReduceMax: reduce,
+  // spatial=0 (opset < 9) keeps statistics per activation, not per channel.
+  BatchNormalization: { spatial: intIs(1) },
+  // Opset < 11 gave the bounds as attributes.
+  Clip: { min: absent('the bounds as inputs 1 and 2, opset ≥ 11'), max: absent('the bounds as inputs 1 and 2, opset ≥ 11') },
 };
 
 export class UnsupportedAttributeError extends RangeError {

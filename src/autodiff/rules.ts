@@ -8,6 +8,7 @@ import type { GraphBuilder } from '../graph/builder.js';
 import type { Value } from '../graph/ir.js';
 import { attrInt, attrInts, constInts } from '../graph/shapes.js';
 import type { GradCtx, GradRule } from './types.js';
+import { UnsupportedAttributeError } from './attrs.js';
 
 const ONNX_DTYPE: Record<string, number> = { float32: 1, float64: 11 };
 
@@ -49,10 +50,20 @@ function normAxes(axes: number[] | undefined, rank: number): number[] {
   const a = axes && axes.length ? axes : [...Array(rank).keys()];
   return a.map((k) => (k < 0 ? k + rank : k)).sort((p, q) => p - q);
 }
+/** A value the rule cannot handle: refused, naming node, op and input or attribute (as attrs.ts does). */
+function unsupported(c: GradCtx, what: string, shown: string, supported: string): UnsupportedAttributeError {
+  return new UnsupportedAttributeError(c.node.op, c.node.name, what, `node '${c.node.name}' (${c.node.op}): ${what}=${shown} is not supported by its gradient rule (supported: ${supported})`);
+}
+/** Input i's integer values, which the rule needs at build time (a run-time value is refused). */
+function constantInput(c: GradCtx, i: number, what: string): number[] {
+  const v = constInts(c.g.constOf(c.inputs[i]));
+  if (!v) throw unsupported(c, what, '<computed at run time>', 'a constant');
+  return v;
+}
 /** The reduce node's axes (input 1 at opset ≥ 13/18) and keepdims. */
 function reduceInfo(c: GradCtx): { axes: number[]; keep: boolean } {
   const x = inp(c, 0);
-  const axes = normAxes(constInts(c.g.constOf(c.inputs[1])) ?? attrInts(c.node.attrs, 'axes'), x.shape.length);
+  const axes = normAxes(c.inputs[1] ? constantInput(c, 1, 'axes') : attrInts(c.node.attrs, 'axes'), x.shape.length);
   return { axes, keep: attrInt(c.node.attrs, 'keepdims', 1) === 1 };
 }
 /** gy of a reduction brought back to rank of x (size 1 on reduced axes). */
@@ -225,18 +236,13 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const { g } = c;
     const x = inp(c, 0);
     const r = x.shape.length;
-    const constant = (i: number, what: string): number[] => {
-      const v = constInts(g.constOf(c.inputs[i]));
-      if (!v) throw new RangeError(`node '${c.node.name}' (Slice): ${what} must be a constant for the gradient rule (it is computed at run time)`);
-      return v;
-    };
-    const starts = constant(1, 'starts');
-    const ends = constant(2, 'ends');
+    const starts = constantInput(c, 1, 'starts');
+    const ends = constantInput(c, 2, 'ends');
     if (c.inputs[4]) {
-      const steps = constant(4, 'steps');
-      if (steps.some((s) => s !== 1)) throw new RangeError(`node '${c.node.name}' (Slice): steps=[${steps.join(',')}] is not supported by its gradient rule (supported: all 1)`);
+      const steps = constantInput(c, 4, 'steps');
+      if (steps.some((s) => s !== 1)) throw unsupported(c, 'steps', `[${steps.join(',')}]`, 'all 1');
     }
-    const axes = (constInts(g.constOf(c.inputs[3])) ?? starts.map((_, i) => i)).map((a) => (a < 0 ? a + r : a));
+    const axes = (c.inputs[3] ? constantInput(c, 3, 'axes') : starts.map((_, i) => i)).map((a) => (a < 0 ? a + r : a));
     const pads = new Array(2 * r).fill(0);
     axes.forEach((a, i) => {
       const d = x.shape[a];
@@ -324,9 +330,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const { g } = c;
     const [X, W] = [inp(c, 0), inp(c, 1)];
     const G = gyOf(c);
-    if (attrInt(c.node.attrs, 'group', 1) !== 1) throw new RangeError('Conv: gradient rule supports group = 1 only');
-    const dil = attrInts(c.node.attrs, 'dilations');
-    if (dil && dil.some((d) => d !== 1)) throw new RangeError('Conv: gradient rule supports dilation 1 only');
+    // group ≠ 1 and dilations ≠ 1 are refused before any rule runs (attrs.ts).
     const k = W.shape.slice(2) as number[];
     const sp = k.length;
     const strides = attrInts(c.node.attrs, 'strides') ?? Array(sp).fill(1);

@@ -516,11 +516,49 @@ describe('attributes a rule does not handle are refused, naming node, op and att
       }
     });
   }
+  it('Conv group ≠ 1 and dilations ≠ 1 (named by the table, before the rule runs)', () => {
+    for (const [k, v] of [['group', 2], ['dilations', [2, 2]]] as [string, number | number[]][]) {
+      const { g, x, w, loss } = conv({ [k]: v });
+      assert.throws(() => backward(g, loss, [x, w]), refused(k, 'Conv'));
+    }
+  });
+  const reduceLoss = (op: string, attrs: Record<string, number>, axes?: 'fed') => {
+    const g = new GraphBuilder('attr_reduce');
+    const x = g.input('x', 'float32', [2, 3]);
+    const ins = axes === 'fed' ? [x, g.input('axes', 'int64', [1])] : [x];
+    const y = g.op(op, ins, { keepdims: 0, ...attrs }, { out: [{ dtype: 'float32', shape: [] }] });
+    return { g, x, loss: y };
+  };
+  for (const op of ['ReduceSum', 'ReduceMean', 'ReduceMax']) {
+    it(`${op} noop_with_empty_axes=1 (an empty axes list would be the identity), and axes from a fed input`, () => {
+      const a = reduceLoss(op, { noop_with_empty_axes: 1 });
+      assert.throws(() => backward(a.g, a.loss, [a.x]), refused('noop_with_empty_axes', op));
+      const b = reduceLoss(op, {}, 'fed');
+      assert.throws(() => backward(b.g, b.loss, [b.x]), refused('axes', op));
+    });
+  }
+  it('BatchNormalization spatial=0 and Clip with min/max attributes (old opsets)', () => {
+    const bn = { name: 'bn', op: 'BatchNormalization', domain: '', inputs: [], outputs: [], attrs: { spatial: { type: 'int' as const, value: 0 } } };
+    assert.throws(() => checkGradAttrs(bn), refused('spatial', 'BatchNormalization'));
+    const clip = { name: 'clip', op: 'Clip', domain: '', inputs: [], outputs: [], attrs: { min: { type: 'float' as const, value: 0 } } };
+    assert.throws(() => checkGradAttrs(clip), refused('min', 'Clip'));
+    assert.doesNotThrow(() => checkGradAttrs({ ...bn, attrs: { spatial: { type: 'int' as const, value: 1 } } }));
+  });
   it('Slice with steps other than 1', () => {
     const g = new GraphBuilder('attr_slice');
     const x = g.input('x', 'float32', [6]);
     const y = g.op('Slice', [x, g.ints([0]), g.ints([6]), g.ints([0]), g.ints([2])], {}, { out: [{ dtype: 'float32', shape: [3] }] });
     const loss = g.op('ReduceSum', [y], { keepdims: 0 });
     assert.throws(() => backward(g, loss, [x]), /node '.*' \(Slice\): steps=\[2\] is not supported/);
+  });
+  it('Slice with starts or axes computed at run time', () => {
+    for (const which of ['starts', 'axes'] as const) {
+      const g = new GraphBuilder('attr_slice_fed');
+      const x = g.input('x', 'float32', [6]);
+      const fed = g.input('fed', 'int64', [1]);
+      const ins = which === 'starts' ? [x, fed, g.ints([6])] : [x, g.ints([0]), g.ints([6]), fed];
+      const y = g.op('Slice', ins, {}, { out: [{ dtype: 'float32', shape: [6] }] });
+      assert.throws(() => backward(g, g.op('ReduceSum', [y], { keepdims: 0 }), [x]), refused(which, 'Slice'));
+    }
   });
 });
