@@ -76,7 +76,7 @@ describe('determinism', () => {
 });
 
 describe('α = 0 is the hard loss', () => {
-  // The paper job's α sweep reuses the hard student for α = 0 (src/paper/run.ts): a soft-loss
+  // The paper job's α sweep reuses the hard student for α = 0 (src/paper/experiments/students.ts): a soft-loss
   // run at α = 0 must be that run step for step, whatever the teacher says.
   it('soft-ce at α = 0 trains bitwise the same weights as the hard loss; α = 0.5 does not', async () => {
     const data = mnistSubset(600, 8);
