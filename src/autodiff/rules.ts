@@ -193,6 +193,13 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const n = countAlong(g, x, reduceInfo(c).axes);
     return [expandLike(g, g.div(unreduce(c, gyOf(c)), n), x), null];
   },
+  // y = mean over the spatial axes (2…), kept as size 1: dx = gy/n broadcast back
+  GlobalAveragePool: (c) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const n = countAlong(g, x, Array.from({ length: x.shape.length - 2 }, (_, i) => i + 2));
+    return [expandLike(g, g.div(gyOf(c), n), x)];
+  },
   // y = max_axes x: dx = gy at the arg-max positions, split evenly between ties
   ReduceMax: (c) => {
     const { g } = c;

@@ -198,6 +198,9 @@ const CASES: Case[] = [
   reduce('ReduceMean', [2, 3, 4], null, 1),
   reduce('ReduceMean', [4, 3], [0], 0, ['N', 3]),
   reduce('ReduceMean', [4, 3, 2], [0, 2], 1, ['N', 3, 2]),
+  // onnxruntime has GlobalAveragePool in float32 only; it is linear, so float32 differences at ε = 0.01 are exact to ~1e-5
+  { ...unary('GlobalAveragePool', [2, 3, 4, 5], normal, {}, 'GlobalAveragePool [2,3,4,5] (float32)'), dtype: 'float32', eps: 1e-2, tol: 1e-3 },
+  { ...unary('GlobalAveragePool', [2, 3, 4, 5], normal, {}, 'GlobalAveragePool [N,3,?,5] (count from the shape at run time, float32)'), dtype: 'float32', eps: 1e-2, tol: 1e-3, inputs: [{ name: 'x', dims: [2, 3, 4, 5], shape: ['N', 3, '?', 5] }] },
   reduce('ReduceMax', [2, 3, 4], [1], 0),
   reduce('ReduceMax', [2, 3, 4], [0, 2], 1),
   reduce('ReduceMax', [2, 3, 4], null, 0),
