@@ -8,11 +8,12 @@
  */
 import type { DataSplit, Dataset } from '../data/dataset.js';
 import { loadData } from '../data/load.js';
-import { type ModelOptions, modelInputShape } from '../nn/spec.js';
+import type { ModelOptions } from '../nn/spec.js';
 import { AUTO_WARMUP, autoWarmupSteps } from '../optim/schedule.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { type EvalSummary, argmaxRows, summarise } from '../train/evaluate.js';
-import { Network } from '../train/network.js';
+import type { Network } from '../train/network.js';
+import { createStudent } from '../train/student.js';
 import { trainingProgress } from '../train/progress.js';
 import { type EpochEvent, type TrainConfig, type TrainEvent, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../train/trainer.js';
 import { UsageError } from '../util/errors.js';
@@ -117,10 +118,8 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   if (!ts.labeled && cfg.mix === 'alternate') log('unlabeled transfer set: every batch is soft (α = 1); --mix alternate has no hard batches to alternate with');
 
   let net: Network;
-  if (typeof o.student === 'string') {
-    const inputShape = modelInputShape(o.student, train.shape);
-    net = Network.create({ spec: o.student, inputShape, classes: train.classes, options: o.studentOptions ?? {} }, cfg.seed);
-  } else net = o.student;
+  if (typeof o.student === 'string') net = createStudent(o.student, train.shape, train.classes, o.studentOptions ?? {}, cfg.seed);
+  else net = o.student;
   if (net.spec.classes !== train.classes) throw new UsageError(`student outputs ${net.spec.classes} classes but the data has ${train.classes}`);
   const desc = cfg.loss === 'soft-ce' ? `soft-ce, T=${cfg.temperature}, α=${cfg.alpha}, ${cfg.mix}` : `logit-mse, α=${cfg.alpha}, ${cfg.mix}`;
   log(`student ${net.spec.spec}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters); loss ${desc}`);

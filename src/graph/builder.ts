@@ -35,6 +35,8 @@ export interface OpOptions {
   names?: string[];
   /** Explicit output types/shapes, for ops whose shape cannot be inferred statically. */
   out?: OutInfo[];
+  /** The node's name (made unique if taken; default: generated from the op). */
+  nodeName?: string;
 }
 
 export class GraphBuilder {
@@ -132,7 +134,7 @@ export class GraphBuilder {
         throw new RangeError(`${op}(${inputs.map((x) => (x ? `${x.name}:[${x.shape}]` : '-')).join(', ')}): ${(e as Error).message}`);
       }
     }
-    const nodeName = this.fresh(op);
+    const nodeName = o.nodeName !== undefined && !this.nodes.some((m) => m.name === o.nodeName) ? o.nodeName : this.fresh(o.nodeName ?? op);
     const outs: Value[] = [];
     for (let i = 0; i < n; i++) {
       const nm = o.names?.[i] ?? (n === 1 ? nodeName + ':out' : `${nodeName}:out${i}`);

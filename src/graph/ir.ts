@@ -49,6 +49,8 @@ export interface Graph {
   values: Map<string, Value>;
   /** Free-form string metadata stored in the model (sorted on write for determinism). */
   metadata?: Record<string, string>;
+  /** The model's producer_name as read from a file (e.g. 'pytorch'); not written. */
+  producer?: string;
 }
 
 export function numel(dims: readonly number[]): number {

@@ -172,5 +172,66 @@ export function fromOnnxBytes(bytes: Uint8Array): Graph {
   const opset = num((m.opsetImport ?? []).find((o) => !o.domain)?.version ?? 0);
   const metadata: Record<string, string> = {};
   for (const p of m.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
-  return { name: gp.name ?? 'graph', opset, inputs, outputs, initializers, nodes, values, metadata };
+  return { name: gp.name ?? 'graph', opset, inputs, outputs, initializers, nodes, values, metadata, producer: m.producerName ?? undefined };
+}
+
+/**
+ * `bytes` (an ONNX model) with the float32 initializers named in `values` replaced, and nothing
+ * else changed: values stored as raw data are overwritten in place, so the file keeps every field,
+ * order and byte it had (identical values give an identical file); others are re-encoded.
+ * RangeError for a name that is not a float32 initializer of the model, or a size that differs.
+ */
+export function patchInitializers(bytes: Uint8Array, values: ReadonlyMap<string, Float32Array>): Uint8Array {
+  const m = onnx.ModelProto.decode(bytes);
+  const out = new Uint8Array(bytes);
+  const byName = new Map((m.graph?.initializer ?? []).map((t) => [t.name ?? '', t]));
+  let reencode = false;
+  for (const [name, v] of values) {
+    const t = byName.get(name);
+    if (!t || t.dataType !== DT_TO_ONNX.float32) throw new RangeError(`'${name}' is not a float32 initializer of the model`);
+    const n = (t.dims ?? []).map(num).reduce((a, b) => a * b, 1);
+    if (n !== v.length) throw new RangeError(`initializer '${name}' holds ${n} values, got ${v.length}`);
+    const raw = t.rawData;
+    if (raw && raw.length === 4 * n && raw.buffer === bytes.buffer) {
+      const dv = new DataView(out.buffer, out.byteOffset + (raw.byteOffset - bytes.byteOffset), 4 * n);
+      for (let i = 0; i < n; i++) dv.setFloat32(4 * i, v[i], true);
+    } else {
+      t.floatData = [];
+      t.rawData = new Uint8Array(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+      reencode = true;
+    }
+  }
+  if (!reencode) return out;
+  // Float data stored as repeated floats: rewrite the model (field values kept, bytes may move).
+  for (const [name, v] of values) {
+    const t = byName.get(name)!;
+    t.floatData = [];
+    t.rawData = new Uint8Array(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+  return onnx.ModelProto.encode(m).finish();
+}
+
+/**
+ * `bytes` in inference form: BatchNormalization nodes with training_mode=1 (a training export)
+ * use their running statistics (training_mode 0, only the first output kept — the others must be
+ * unused), and Dropout nodes lose their training_mode input (default: off). Node order, names,
+ * graph inputs and outputs stay as they are; a model already in inference form is returned as is.
+ */
+export function inferenceForm(bytes: Uint8Array): Uint8Array {
+  const m = onnx.ModelProto.decode(bytes);
+  let changed = false;
+  for (const n of m.graph?.node ?? []) {
+    if (n.opType === 'BatchNormalization') {
+      const tm = (n.attribute ?? []).find((a) => a.name === 'training_mode');
+      if (tm && num(tm.i) !== 0) {
+        n.attribute = (n.attribute ?? []).filter((a) => a.name !== 'training_mode' && a.name !== 'momentum');
+        n.output = (n.output ?? []).slice(0, 1);
+        changed = true;
+      }
+    } else if (n.opType === 'Dropout' && (n.input ?? []).length > 2 && n.input![2]) {
+      n.input = n.input!.slice(0, 2);
+      changed = true;
+    }
+  }
+  return changed ? onnx.ModelProto.encode(m).finish() : bytes;
 }

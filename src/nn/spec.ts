@@ -61,6 +61,11 @@ export function parseSpec(spec: string): ParsedSpec {
   return { kind: 'cnn', conv, hidden: sizes(f, 'fully connected sizes', spec) };
 }
 
+/** Whether a student/model argument names an ONNX file (src/train/student.ts) rather than a spec string. */
+export function isModelFile(spec: string): boolean {
+  return /\.onnx$/i.test(spec.trim());
+}
+
 /** The per-example input shape a spec's graph takes, given the data's image shape. */
 export function modelInputShape(spec: string, dataShape: number[]): number[] {
   const p = parseSpec(spec);

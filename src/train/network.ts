@@ -5,7 +5,9 @@
  */
 import { GraphBuilder } from '../graph/builder.js';
 import { type Graph, type TensorData, type Value, tensor } from '../graph/ir.js';
-import { fromOnnxBytes, toOnnxBytes } from '../graph/onnx.js';
+import { fromOnnxBytes, inferenceForm, patchInitializers, toOnnxBytes } from '../graph/onnx.js';
+import { type ImportedGraph, ImportedModule, importStudent } from '../nn/imported.js';
+import { sha256Hex } from '../util/hash.js';
 import type { BufferSpec, ForwardCtx, Module, ParamSpec } from '../nn/module.js';
 import { initParam } from '../nn/module.js';
 import { type ModelSpec, buildModel } from '../nn/spec.js';
@@ -58,8 +60,10 @@ export class Network {
     readonly spec: ModelSpec,
     readonly params: Map<string, Float32Array>,
     readonly buffers: Map<string, Float32Array>,
+    /** The ONNX file of a student given as one (its graph is the module; see src/nn/imported.ts). */
+    readonly imported?: ImportedGraph,
   ) {
-    this.module = buildModel(spec);
+    this.module = imported ? new ImportedModule(imported) : buildModel(spec);
     const s = collectSpecs(this.module, spec.inputShape);
     this.paramSpecs = s.params;
     this.bufferSpecs = s.buffers;
@@ -95,7 +99,7 @@ export class Network {
 
   clone(): Network {
     const cp = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, v.slice()]));
-    return new Network(JSON.parse(JSON.stringify(this.spec)), cp(this.params), cp(this.buffers));
+    return new Network(JSON.parse(JSON.stringify(this.spec)), cp(this.params), cp(this.buffers), this.imported);
   }
 
   /** Build the forward pass into g with parameters as initialisers (inference). */
@@ -124,8 +128,35 @@ export class Network {
     return g.build();
   }
 
+  /**
+   * The model file. A student given as an ONNX file is saved as that file with the trained
+   * weights and BN statistics in place — same graph, node names, inputs, outputs and opset — so
+   * whatever loaded the original loads it; identical weights give an identical file. A training
+   * export is saved in inference form (BN on its running statistics, Dropout off: graph/onnx.ts
+   * inferenceForm), which is how the student was evaluated.
+   */
   toOnnx(): Uint8Array {
+    if (this.imported) return inferenceForm(patchInitializers(this.imported.bytes, new Map([...this.params, ...this.buffers])));
     return toOnnxBytes(this.inferenceGraph());
+  }
+
+  /**
+   * A student given as an ONNX file (any exporter): its float initializers are the parameters,
+   * with the file's values as the starting point. UsageError naming `source` if it cannot be one.
+   */
+  static fromStudentFile(bytes: Uint8Array, source: string): Network {
+    let graph: Graph;
+    try {
+      graph = fromOnnxBytes(bytes);
+    } catch (e) {
+      throw new UsageError(`${source}: ${(e as Error).message.split('\n')[0]}`);
+    }
+    const im = importStudent(bytes, graph, source);
+    const take = (name: string) => (graph.initializers.get(name)!.data as Float32Array).slice();
+    const params = new Map(im.params.map((p) => [p.name, take(p.name)]));
+    const buffers = new Map(im.buffers.map((b) => [b.name, take(b.name)]));
+    const spec: ModelSpec = { spec: `onnx:${sha256Hex(bytes).slice(0, 16)}`, inputShape: im.inputShape, classes: im.classes, options: {} };
+    return new Network(spec, params, buffers, im);
   }
 
   /** Rebuild a network saved by `toOnnx` (needs our metadata). */

@@ -169,7 +169,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .requiredOption('--teacher <t.onnx[,t2.onnx…]>', 'teacher ONNX file(s): saved by dk train, or any classifier taking [N,D] or [N,C,H,W] input; several make an ensemble')
     .option('--ensemble <mean|geomean>', 'combine an ensemble by the mean of probabilities or the geometric mean', choice('ensemble', ENSEMBLE_MODES), 'mean')
     .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto')
-    .requiredOption('--student <spec>', "student architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
+    .requiredOption('--student <spec>', "student architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
     .option('--temperature <T>', 'softmax temperature for the soft targets', num('temperature', { min: 0, minExclusive: true }), 20)
     .option('--alpha <a>', 'weight of the soft loss: α·T²·soft + (1−α)·hard', num('alpha', { min: 0, max: 1 }), 0.9)
     .option('--mix <convex|alternate>', "'convex' mixes both losses in every batch; 'alternate' takes hard and soft batches in turn", choice('mix', ['convex', 'alternate'] as const), 'convex')
@@ -184,8 +184,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .requiredOption('--out <student.onnx>', 'where to save the student');
   addTrainingFlags(cmd, {}, { autoWarmup: true }).action(async (f: DistillFlags) => {
     const out = checkOutFile(f.out, f.force);
-    const { parseSpec } = await import('../../nn/spec.js');
-    parseSpec(f.student);
+    const { isModelFile, parseSpec } = await import('../../nn/spec.js');
+    if (!isModelFile(f.student)) parseSpec(f.student);
     const teachers = f.teacher.split(',').map((s) => s.trim());
     if (teachers.some((t) => t === '')) throw new UsageError(`--teacher: expected comma-separated file names, got '${f.teacher}'`);
     const args: DistillJobArgs = {

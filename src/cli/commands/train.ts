@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Dataset } from '../../data/dataset.js';
 import { holdoutSplit } from '../../data/subset.js';
-import { type ModelOptions, modelInputShape } from '../../nn/spec.js';
+import type { ModelOptions } from '../../nn/spec.js';
 import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
 import type { ScheduleKind } from '../../optim/schedule.js';
 import { type CheckpointConfig, type TrainConfig, DEFAULT_TRAIN, validateTrainConfig } from '../../train/config.js';
@@ -194,11 +194,10 @@ export interface TrainJobResult {
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
-  const [{ loadData }, { Network }, { trainNetwork }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/trainer.js')]);
+  const [{ loadData }, { createStudent }, { trainNetwork }] = await Promise.all([import('../../data/load.js'), import('../../train/student.js'), import('../../train/trainer.js')]);
   const split = loadData(a.data);
-  const inputShape = modelInputShape(a.model, split.train.shape);
-  const net = Network.create({ spec: a.model, inputShape, classes: split.train.classes, options: a.options }, a.train.seed);
-  progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
+  const net = createStudent(a.model, split.train.shape, split.train.classes, a.options, a.train.seed);
+  progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
   let data = split.train;
   let heldOut: Dataset | undefined;
   if (a.holdout !== undefined) {
@@ -228,15 +227,15 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
   const cmd = program
     .command('train')
     .description('train a model on a dataset and save it as a standalone .onnx file')
-    .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
+    .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
     .requiredOption('--out <file.onnx>', 'where to save the trained model')
     .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
   addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string; holdout?: number }) => {
     const out = checkOutFile(f.out, f.force);
     const args: TrainJobArgs = { model: f.model, data: f.data, holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out };
     // Validate the spec here too, for an immediate error.
-    const { parseSpec } = await import('../../nn/spec.js');
-    parseSpec(f.model);
+    const { isModelFile, parseSpec } = await import('../../nn/spec.js');
+    if (!isModelFile(f.model)) parseSpec(f.model);
     const r = (await run('train', args)) as TrainJobResult;
     const t = r.test;
     const h = r.heldOut;
