@@ -376,3 +376,33 @@ export function combineTeachers(members: { out: ArrayLike<number>; kind: Teacher
   // Renormalise (each member's rows sum to 1, so this only removes rounding).
   return logSoftmaxRows(acc, n, C, out);
 }
+
+/**
+ * Score a model that dark-knowledge did not save (a foreign ONNX classifier) on `data` the way a
+ * teacher is run: its class scores as float32 log-probabilities (n × classes), with the kind
+ * detected from them. `flag` and `names` name the options in messages (e.g. dk eval's '--model').
+ */
+export async function foreignLogProbs(
+  file: string,
+  data: Dataset,
+  opts: { prep?: TeacherPrep; names: PrepNames; runtime?: RuntimeOptions; progress?: ProgressSink },
+): Promise<{ logProbs: Float32Array; kind: TeacherKind; report: string }> {
+  const src = readTeacherFile(file, opts.names.model);
+  const t = await OnnxTeacher.load(src, { shape: data.shape, classes: data.classes }, { prep: opts.prep, names: opts.names, runtime: opts.runtime, progress: opts.progress });
+  try {
+    const out = await t.outputs(data);
+    const { kind, report } = t.resolveKind(out, data.n);
+    return { logProbs: toLogProbs(out, data.n, data.classes, kind), kind, report };
+  } finally {
+    await t.release();
+  }
+}
+
+/** Whether bytes are an ONNX model that dark-knowledge did not save (no model metadata of ours); false for our models and for anything that is not ONNX. */
+export function isForeignModel(bytes: Uint8Array): boolean {
+  try {
+    return !scanOnnx(bytes).metadata[SPEC_KEY];
+  } catch {
+    return false;
+  }
+}
