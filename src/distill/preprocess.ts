@@ -8,6 +8,7 @@
  * image input [C,H,W] or [H,W,C] that only one of the two orders fits, otherwise the caller is
  * asked to say which.
  */
+import { basename } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import type { TeacherLayout, TeacherPrep } from './modes.js';
 
@@ -63,13 +64,14 @@ const fits = (declared: readonly (number | string)[], want: readonly number[]) =
 
 /**
  * The layout to feed: as given, or (auto) decided from the teacher's declared per-example input
- * dims `declared` (symbolic dims as strings) and the data's shape. Returns the layout and, when
+ * dims `declared` (symbolic dims as strings) and the data's shape; `file` names the model in
+ * messages. Returns the layout and, when
  * auto chose channels last, a note for the log.
  */
-export function resolveLayout(layout: TeacherLayout, declared: readonly (number | string)[], shape: readonly number[], who: string, names: PrepNames = TEACHER_FLAGS): { layout: 'nchw' | 'nhwc'; note?: string } {
+export function resolveLayout(layout: TeacherLayout, declared: readonly (number | string)[], shape: readonly number[], file: string, names: PrepNames = TEACHER_FLAGS): { layout: 'nchw' | 'nhwc'; note?: string } {
   const flag = `${names.prefix}layout`;
   if (shape.length !== 3) {
-    if (layout === 'nhwc') throw new UsageError(`${flag} nhwc: ${who} would take channels-last images, but the data's examples are ${fmt(shape)}, not images [C,H,W]`);
+    if (layout === 'nhwc') throw new UsageError(`${flag} nhwc: ${file} would take channels-last images, but the data's examples are ${fmt(shape)}, not images [C,H,W]`);
     return { layout: 'nchw' };
   }
   if (layout !== 'auto') return { layout };
@@ -78,9 +80,9 @@ export function resolveLayout(layout: TeacherLayout, declared: readonly (number 
   const first = fits(declared, [C, H, W]);
   const last = fits(declared, [H, W, C]);
   if (first && !last) return { layout: 'nchw' };
-  if (last && !first) return { layout: 'nhwc', note: `${who}: input ${fmt(['N', ...declared])} is channels-last; examples ${fmt(shape)} are fed as ${fmt([H, W, C])}` };
+  if (last && !first) return { layout: 'nhwc', note: `${basename(file)}: input ${fmt(['N', ...declared])} is channels-last; examples ${fmt(shape)} are fed as ${fmt([H, W, C])}` };
   const why = first && last ? 'fits both channels-first and channels-last images' : `is not an image input ${fmt(['N', C, H, W])} or ${fmt(['N', H, W, C])}`;
-  throw new UsageError(`${names.model} ${who}: cannot tell the input layout: its input ${fmt(['N', ...declared])} ${why} for the data's ${C}-channel examples ${fmt(shape)}; give ${flag} nchw or nhwc`);
+  throw new UsageError(`${names.model} ${file}: cannot tell the input layout: its input ${fmt(['N', ...declared])} ${why} for the data's ${C}-channel examples ${fmt(shape)}; give ${flag} nchw or nhwc`);
 }
 
 /**
