@@ -73,15 +73,16 @@ function hashFile(path: string): string {
 
 /**
  * Read a teacher file and hash the external data files it names (UsageError naming the file, or
- * the missing data file, if one cannot be read). `flag` names the option in messages.
+ * the missing data file, if one cannot be read). `flag` names the option in messages. Bytes that
+ * are not ONNX are returned as they are: loading them is what refuses them.
  */
 export function readTeacherFile(file: string, flag = '--teacher'): TeacherSource {
   const bytes = readUserFile(`${flag} ${file}`, file);
   let files: string[];
   try {
     files = scanOnnx(bytes).externalFiles;
-  } catch (e) {
-    throw new UsageError(`${flag} ${file}: ${(e as Error).message.split('\n')[0]}`);
+  } catch {
+    files = []; // not ONNX: OnnxTeacher.load says so, after the cheaper checks of the run
   }
   const external = files.map((location) => {
     const p = resolve(dirname(file), location);
