@@ -204,7 +204,8 @@ export class OnnxTeacher {
       if (!(BOUNDARY_FLOAT_TYPES as readonly (string | null)[]).includes(inp.type)) throw refuse(`input '${inp.name}' is ${inp.type ?? 'not a tensor'}; a teacher must take float32, float64 or float16 input`);
       if (inShape.length < 2) throw refuse(`input '${inp.name}' has shape ${fmt(inShape)}; expected [N, D], [N, C, H, W] or [N, H, W, C]`);
       const D = featureSize(expect);
-      const lay = resolveLayout(prep.layout ?? 'auto', inShape.slice(1), expect.shape, name, names);
+      // Our own models take the data as it is stored (channels first, flattened for MLPs).
+      const lay = resolveLayout(prep.layout ?? (ours ? 'nchw' : 'auto'), inShape.slice(1), expect.shape, name, names);
       if (lay.note) log(lay.note);
       const [C, H, W] = expect.shape;
       const fedData = lay.layout === 'nhwc' ? [H, W, C] : expect.shape;

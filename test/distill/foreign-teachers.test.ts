@@ -19,6 +19,10 @@ import { fromOnnxBytes } from '../../src/graph/onnx.js';
 import { argmaxRows } from '../../src/util/softmax.js';
 import { UsageError } from '../../src/util/errors.js';
 import { tempDir } from '../data/helpers.js';
+import { networkLogits } from '../../src/train/evaluate.js';
+import { Network } from '../../src/train/network.js';
+import { modelInputShape } from '../../src/nn/spec.js';
+import { Rng } from '../../src/util/rng.js';
 import { RT, relErr } from './helpers.js';
 
 /** The fixtures, in the source tree (dist/test/distill → test/fixtures/teachers). */
@@ -136,6 +140,19 @@ describe('foreign teachers (made by PyTorch)', () => {
     assert.throws(() => readTeacherFile(join(d, 'cnn-ext.onnx')), (e: Error) => e instanceof UsageError && /external data file 'cnn-ext\.onnx\.data'/.test(e.message) && /ENOENT/.test(e.message));
     // Given as bytes only, its data files cannot be found: refused with a message saying so.
     await assert.rejects(OnnxTeacher.load({ name: 'cnn-ext.onnx', bytes: a.bytes }, { shape: [1, 28, 28], classes: 10 }, { runtime: RT }), /external data files \(cnn-ext\.onnx\.data\)/);
+  });
+
+  it('our own models are fed the data as stored: no layout question on colour data, the same logits as the network itself', async () => {
+    const rng = new Rng(3);
+    const x = Float32Array.from({ length: 50 * 48 }, () => rng.float());
+    const rgb: Dataset = { x, y: new Int32Array(50), n: 50, shape: [3, 4, 4], classes: 3, source: 'random-rgb' };
+    for (const spec of ['mlp:8', 'cnn:2:4']) {
+      const net = Network.create({ spec, inputShape: modelInputShape(spec, [3, 4, 4]), classes: 3, options: {} }, 1);
+      const t = await OnnxTeacher.load({ name: `${spec}.onnx`, bytes: net.toOnnx() }, { shape: [3, 4, 4], classes: 3 }, { runtime: RT });
+      assert.ok(t.ours);
+      assert.deepEqual(await t.outputs(rgb), await networkLogits(net, rgb, RT), spec);
+      await t.release();
+    }
   });
 
   it('without external data the teacher hash is the sha256 of the file, as cache keys have always used', () => {
