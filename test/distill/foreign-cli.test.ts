@@ -92,6 +92,23 @@ describe('foreign teachers through the CLI', () => {
     t.diagnostic(`nhwc3 on ${N_TEST} test images: onnxruntime ${errors} errors = dk eval (nhwc and auto); without --mean/--std ${rawErrors}`);
   });
 
+  it('dk eval on foreign models: --output, --bias and --compare work as for our own', () => {
+    const base = ['eval', '--data', 'mnist', '--threads', '1', '--json'];
+    const one = (...a: string[]) => {
+      const r = dk([...base, ...a], root, 120_000);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const cnn = one('--model', fx('cnn.onnx'));
+    assert.equal(one('--model', fx('cnn-multi.onnx'), '--output', 'logits').errors, cnn.errors);
+    const cmp = one('--model', fx('cnn.onnx'), '--compare', fx('cnn-qlinear.onnx'));
+    assert.equal(cmp.errors, cnn.errors);
+    assert.ok(cmp.compare && Math.abs(cmp.compare.errors - cnn.errors) < 50 && cmp.compare.pValue > 0, JSON.stringify(cmp.compare));
+    // A huge offset on class 0 makes every prediction 0: errors = examples not of class 0.
+    const biased = one('--model', fx('cnn.onnx'), '--bias', '0=+1000');
+    assert.equal(biased.errors, biased.total - 980);
+  });
+
   it('dk distill from a teacher with external data, and from float16 weights: same teacher test errors; preprocessing recorded in .config.json', (t) => {
     const data = join(root, 'mnist');
     writeMnistSubset(data, 600, 300);

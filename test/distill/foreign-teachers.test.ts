@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { cacheKey, teacherTargets } from '../../src/distill/cache.js';
-import { OnnxTeacher, readTeacherFile, teacherHash } from '../../src/distill/teacher.js';
+import { OnnxTeacher, combineTeachers, readTeacherFile, teacherHash } from '../../src/distill/teacher.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { fromOnnxBytes } from '../../src/graph/onnx.js';
@@ -153,6 +153,32 @@ describe('foreign teachers (made by PyTorch)', () => {
       assert.deepEqual(await t.outputs(rgb), await networkLogits(net, rgb, RT), spec);
       await t.release();
     }
+  });
+
+  it('an ensemble takes each member\'s preprocessing in order', async () => {
+    // 3-channel images (p, 255 − p, p // 2) from the probe, for the channels-last teacher.
+    const x = new Float32Array(probe.n * 2352);
+    for (let i = 0; i < probe.n; i++) {
+      for (let k = 0; k < 784; k++) {
+        const p = Math.round(probe.x[i * 784 + k] * 255);
+        x[i * 2352 + k] = p / 255;
+        x[i * 2352 + 784 + k] = (255 - p) / 255;
+        x[i * 2352 + 1568 + k] = (p >> 1) / 255;
+      }
+    }
+    const rgb: Dataset = { ...probe, x, shape: [3, 28, 28], source: 'probe-rgb' };
+    const norm = { mean: [0.13, 0.87, 0.065], std: [0.31, 0.31, 0.155] };
+    const a = (await outputsOf(fx('nhwc3.onnx'), rgb, norm)).out;
+    const b = (await outputsOf(fx('nhwc3.onnx'), rgb, { layout: 'nhwc' })).out;
+    assert.ok(relErr(a, b) > 0.05, 'the two preprocessings differ');
+    const t = [readTeacherFile(fx('nhwc3.onnx')), readTeacherFile(fx('nhwc3.onnx'))];
+    const both = await teacherTargets({ teachers: t, prep: [norm, { layout: 'nhwc' }] }, rgb, { cacheDir: null, runtime: RT });
+    const swapped = await teacherTargets({ teachers: t, prep: [{ layout: 'nhwc' }, norm] }, rgb, { cacheDir: null, runtime: RT });
+    const want = combineTeachers([{ out: a, kind: 'logits' }, { out: b, kind: 'logits' }], rgb.n, 10, 'mean');
+    assert.deepEqual(both.logProbs, want);
+    assert.ok(relErr(swapped.logProbs, want) < 1e-6, 'preps swapped with the same two members: the same mean (each member got its own prep, not the first one)');
+    const geo = await teacherTargets({ teachers: t, prep: [norm, { layout: 'nhwc' }], ensemble: 'geomean' }, rgb, { cacheDir: null, runtime: RT });
+    assert.deepEqual(geo.logProbs, combineTeachers([{ out: a, kind: 'logits' }, { out: b, kind: 'logits' }], rgb.n, 10, 'geomean'));
   });
 
   it('without external data the teacher hash is the sha256 of the file, as cache keys have always used', () => {
