@@ -3,7 +3,9 @@
  * ORT speed, with a progress bar), combined into float32 log-probabilities (targets.ts,
  * teacher.ts) and kept on disk, keyed by
  *
- *   sha256( format version, LOG_PROB_FLOOR, each teacher file's sha256 in order,
+ *   sha256( format version, LOG_PROB_FLOOR, each teacher's hash in order (its file's sha256;
+ *           with external data, over the file's and each data file's sha256 — teacherHash),
+ *           each teacher's preprocessing when it has one (mean, std, layout, output name),
  *           ensemble mode, --teacher-outputs (auto|logits|probs), datasetHash(data) )
  *
  * Rows are always the dataset's examples in load order, so row i is example id i; a subset
@@ -30,7 +32,8 @@ import type { RuntimeOptions } from '../runtime/session.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { ProgressSink } from '../util/progress.js';
 import { LOG_PROB_FLOOR, type TeacherKind } from './targets.js';
-import { type EnsembleMode, type TeacherOutputs, type TeacherSource, OnnxTeacher, combineTeachers, sha256Hex } from './teacher.js';
+import { prepIsDefault } from './preprocess.js';
+import { type EnsembleMode, type TeacherOutputs, type TeacherPrep, type TeacherSource, OnnxTeacher, combineTeachers, teacherHash } from './teacher.js';
 
 export const CACHE_MAGIC = 'DKTC';
 export const CACHE_VERSION = 1;
@@ -41,6 +44,8 @@ export interface TeacherSpec {
   teachers: TeacherSource[];
   ensemble?: EnsembleMode;
   outputs?: TeacherOutputs;
+  /** Per teacher, in order: normalisation, layout, output choice (missing entries: none). */
+  prep?: (TeacherPrep | undefined)[];
 }
 
 export interface CacheMeta {
@@ -77,7 +82,11 @@ export interface TeacherTargetsOptions {
 export function cacheKey(spec: TeacherSpec, dataHash: string): string {
   const h = createHash('sha256');
   h.update(`dark-knowledge/teacher-cache/v${CACHE_VERSION}\nfloor=${LOG_PROB_FLOOR}\n`);
-  for (const t of spec.teachers) h.update(`teacher=${sha256Hex(t.bytes)}\n`);
+  spec.teachers.forEach((t, i) => {
+    h.update(`teacher=${teacherHash(t)}\n`);
+    const p = spec.prep?.[i];
+    if (!prepIsDefault(p)) h.update(`prep=${JSON.stringify({ mean: p!.mean, std: p!.std, layout: p!.layout, output: p!.output })}\n`);
+  });
   h.update(`ensemble=${spec.ensemble ?? 'mean'}\noutputs=${spec.outputs ?? 'auto'}\ndata=${dataHash}\n`);
   return h.digest('hex');
 }
@@ -162,8 +171,8 @@ export async function teacherTargets(spec: TeacherSpec, data: Dataset, opts: Tea
   }
   const members: { out: Float32Array; kind: TeacherKind }[] = [];
   const metaTeachers: CacheMeta['teachers'] = [];
-  for (const src of spec.teachers) {
-    const t = await OnnxTeacher.load(src, { shape: data.shape, classes: C }, { outputs: spec.outputs, runtime: opts.runtime, progress: opts.progress });
+  for (const [i, src] of spec.teachers.entries()) {
+    const t = await OnnxTeacher.load(src, { shape: data.shape, classes: C }, { outputs: spec.outputs, prep: spec.prep?.[i], runtime: opts.runtime, progress: opts.progress });
     try {
       const out = await t.outputs(data, opts.progress, `teacher ${basename(src.name)}${opts.label ? ` (${opts.label})` : ''}`);
       const { kind, report } = t.resolveKind(out, data.n);

@@ -20,7 +20,7 @@ import { UsageError } from '../util/errors.js';
 import type { ProgressSink } from '../util/progress.js';
 import { teacherTargets } from './cache.js';
 import type { TeacherKind } from './targets.js';
-import { type EnsembleMode, type TeacherOutputs, type TeacherSource, readTeacherFile, validateEnsembleMode, validateTeacherOutputs } from './teacher.js';
+import { type EnsembleMode, type TeacherOutputs, type TeacherPrep, type TeacherSource, readTeacherFile, validateEnsembleMode, validateTeacherOutputs } from './teacher.js';
 import { type TransferOptions, transferSet } from './transfer.js';
 
 export interface DistillOptions {
@@ -30,6 +30,11 @@ export interface DistillOptions {
   ensemble?: EnsembleMode;
   /** What the teachers output (default 'auto': detected, and reported). */
   teacherOutputs?: TeacherOutputs;
+  /**
+   * How the teachers are fed and read (normalisation, layout, output name): one for all, or one
+   * per teacher in order. Default: [0,1] pixels as they are, layout and output decided from the file.
+   */
+  teacherPrep?: TeacherPrep | (TeacherPrep | undefined)[];
   /** A model spec ('mlp:800,800', 'cnn:…', 'linear') for a fresh student, or a Network to train further. */
   student: string | Network;
   /** Student options (dropout, …) for a spec. */
@@ -94,7 +99,9 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const split = typeof o.data === 'string' ? (loadData(o.data) as DataSplit) : o.data;
   const train = split.train;
   const test = split.test;
-  const spec = { teachers: sources, ensemble, outputs };
+  const prep = Array.isArray(o.teacherPrep) ? o.teacherPrep : sources.map(() => o.teacherPrep as TeacherPrep | undefined);
+  if (prep.length !== sources.length) throw new RangeError(`distill: teacherPrep has ${prep.length} entries for ${sources.length} teachers`);
+  const spec = { teachers: sources, ensemble, outputs, prep };
   const cacheOpts = { cacheDir: o.cacheDir, runtime: o.runtime, progress };
 
   // The transfer set first: bad transfer options fail before any teacher runs.

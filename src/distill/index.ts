@@ -19,11 +19,19 @@ export {
 export {
   OnnxTeacher,
   combineTeachers,
+  foreignLogProbs,
+  isForeignModel,
   readTeacherFile,
+  teacherHash,
   validateEnsembleMode,
   validateTeacherOutputs,
   ENSEMBLE_MODES,
   TEACHER_OUTPUTS,
+  TEACHER_LAYOUTS,
+  type TeacherLayout,
+  type TeacherPrep,
+  type TeacherLoadOptions,
+  type ExternalData,
   type EnsembleMode,
   type TeacherOutputs,
   type TeacherSource,
@@ -40,5 +48,6 @@ export {
   type TeacherTargetsOptions,
   type TeacherTargetsResult,
 } from './cache.js';
+export { prepareRows, resolveLayout, resolveNormalisation, channelsOf, type PrepNames, type ResolvedPrep } from './preprocess.js';
 export { transferSet, type TransferOptions, type TransferSet } from './transfer.js';
 export { pickBiasOffset, errorsWithOffset, biasGrid, holdoutSplit, withBiasOffset, type BiasPick } from './bias.js';

@@ -5,3 +5,19 @@ export type TeacherOutputs = 'auto' | TeacherKind;
 export const TEACHER_OUTPUTS: readonly TeacherOutputs[] = ['auto', 'logits', 'probs'];
 export type EnsembleMode = 'mean' | 'geomean';
 export const ENSEMBLE_MODES: readonly EnsembleMode[] = ['mean', 'geomean'];
+
+/** How a teacher's image input is laid out: channels first, channels last, or decided from its input shape. */
+export type TeacherLayout = 'auto' | 'nchw' | 'nhwc';
+export const TEACHER_LAYOUTS: readonly TeacherLayout[] = ['auto', 'nchw', 'nhwc'];
+
+/**
+ * How one teacher is fed and read: per-channel normalisation of the [0,1] pixels,
+ * (x − mean[c]) / std[c] (one value: every channel), the input layout, and which output holds
+ * the class scores (default: the one shaped [N, classes]).
+ */
+export interface TeacherPrep {
+  mean?: number[];
+  std?: number[];
+  layout?: TeacherLayout;
+  output?: string;
+}

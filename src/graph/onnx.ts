@@ -235,3 +235,53 @@ export function inferenceForm(bytes: Uint8Array): Uint8Array {
   }
   return changed ? onnx.ModelProto.encode(m).finish() : bytes;
 }
+
+/** What a model file says about itself without being decoded into the IR (see scanOnnx). */
+export interface OnnxFileInfo {
+  /** metadata_props of the model. */
+  metadata: Record<string, string>;
+  /** External data files its tensors name (the 'location' entries), relative to the model file, in first-use order. */
+  externalFiles: string[];
+}
+
+/**
+ * Read a model's metadata and the external data files it refers to, without building the IR:
+ * nothing here checks ops, dtypes or shapes (a model that onnxruntime runs may use any). Walks
+ * initializers, sparse initializers, tensor attributes and subgraphs. Throws a RangeError if the
+ * bytes are not an ONNX model.
+ */
+export function scanOnnx(bytes: Uint8Array): OnnxFileInfo {
+  let m: onnxProto.onnx.ModelProto;
+  try {
+    m = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new RangeError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`);
+  }
+  if (!m.graph) throw new RangeError('not an ONNX model (it has no graph)');
+  const metadata: Record<string, string> = {};
+  for (const p of m.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
+  const files: string[] = [];
+  const tensor = (t: onnxProto.onnx.ITensorProto | null | undefined) => {
+    if (!t || t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return;
+    const loc = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
+    if (loc && !files.includes(loc)) files.push(loc);
+  };
+  const graph = (g: onnxProto.onnx.IGraphProto | null | undefined) => {
+    if (!g) return;
+    for (const t of g.initializer ?? []) tensor(t);
+    for (const s of g.sparseInitializer ?? []) {
+      tensor(s.values);
+      tensor(s.indices);
+    }
+    for (const n of g.node ?? []) {
+      for (const a of n.attribute ?? []) {
+        tensor(a.t);
+        for (const t of a.tensors ?? []) tensor(t);
+        graph(a.g);
+        for (const sg of a.graphs ?? []) graph(sg);
+      }
+    }
+  };
+  graph(m.graph);
+  return { metadata, externalFiles: files };
+}

@@ -6,6 +6,7 @@
 import * as ort from 'onnxruntime-node';
 import { type DType, type Graph, type TensorData, allocate, numel } from '../graph/ir.js';
 import { toOnnxBytes } from '../graph/onnx.js';
+import { fromHalfArray, toHalfArray } from './float16.js';
 
 export interface RuntimeOptions {
   /** Intra-op threads (default: ORT's choice, all cores). */
@@ -67,6 +68,17 @@ function sessionOptions(o: RuntimeOptions): ort.InferenceSession.SessionOptions 
   return so;
 }
 
+/** A model input or output as onnxruntime declares it: element type ('float32', 'float16', …; null for a non-tensor) and shape (symbolic dims as strings). */
+export interface ValueInfo {
+  name: string;
+  type: string | null;
+  shape: (number | string)[];
+}
+
+/** Float element types a model may take or give at its boundary: fed from / returned as float32. */
+export const BOUNDARY_FLOAT_TYPES = ['float32', 'float64', 'float16'] as const;
+export type BoundaryFloatType = (typeof BOUNDARY_FLOAT_TYPES)[number];
+
 /** A compiled graph. */
 export class Runner {
   private constructor(
@@ -75,11 +87,15 @@ export class Runner {
     readonly outputNames: readonly string[],
   ) {}
 
-  static async create(model: Graph | Uint8Array, opts: RuntimeOptions = {}): Promise<Runner> {
-    const bytes = model instanceof Uint8Array ? model : toOnnxBytes(model);
+  /**
+   * Compile a graph, ONNX bytes, or an ONNX file given by its path (onnxruntime reads the file
+   * itself, so external data files next to it are found).
+   */
+  static async create(model: Graph | Uint8Array | string, opts: RuntimeOptions = {}): Promise<Runner> {
     let s: ort.InferenceSession;
     try {
-      s = await ort.InferenceSession.create(bytes, sessionOptions(opts));
+      if (typeof model === 'string') s = await ort.InferenceSession.create(model, sessionOptions(opts));
+      else s = await ort.InferenceSession.create(model instanceof Uint8Array ? model : toOnnxBytes(model), sessionOptions(opts));
     } catch (e) {
       throw new RangeError(`onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -92,6 +108,37 @@ export class Runner {
   }
   get outputMetadata(): readonly ort.InferenceSession.ValueMetadata[] {
     return this.session.outputMetadata;
+  }
+
+  /** Inputs and outputs as declared in the model (names, element types, shapes). */
+  get io(): { inputs: ValueInfo[]; outputs: ValueInfo[] } {
+    const info = (m: ort.InferenceSession.ValueMetadata): ValueInfo => (m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: null, shape: [] });
+    return { inputs: this.session.inputMetadata.map(info), outputs: this.session.outputMetadata.map(info) };
+  }
+
+  /**
+   * Run with one float input, cast at the boundary: `data` (float32 or float64 values) is fed as
+   * `type` (float16 rounded to nearest even), and the output, whatever float type it has, comes
+   * back as float32.
+   */
+  async runFloat(input: { name: string; type: BoundaryFloatType; dims: number[]; data: Float32Array | Float64Array }, outputName: string): Promise<{ dims: number[]; data: Float32Array }> {
+    let t: ort.Tensor;
+    if (input.type === 'float16') t = new ort.Tensor('float16', toHalfArray(input.data), input.dims);
+    else if (input.type === 'float64') t = new ort.Tensor('float64', input.data instanceof Float64Array ? input.data : Float64Array.from(input.data), input.dims);
+    else t = new ort.Tensor('float32', input.data instanceof Float32Array ? input.data : Float32Array.from(input.data), input.dims);
+    const res = await this.session.run({ [input.name]: t }, [outputName]);
+    const o = res[outputName];
+    const dims = [...o.dims];
+    switch (o.type) {
+      case 'float32':
+        return { dims, data: o.data as Float32Array };
+      case 'float64':
+        return { dims, data: Float32Array.from(o.data as Float64Array) };
+      case 'float16':
+        return { dims, data: o.data instanceof Uint16Array ? fromHalfArray(o.data) : Float32Array.from(o.data as ArrayLike<number>) };
+      default:
+        throw new RangeError(`output '${outputName}' is ${o.type}, not a float type`);
+    }
   }
 
   async run(feeds: Record<string, TensorData>, fetch?: readonly string[]): Promise<Record<string, TensorData>> {

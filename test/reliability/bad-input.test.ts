@@ -146,7 +146,7 @@ const CASES: Case[] = [
   { group: 'ONNX', name: 'eval: not ONNX', args: EVAL('m.onnx'), files: { 'm.onnx': 'just text\n' }, expect: ['m.onnx', /ONNX/] },
   { group: 'ONNX', name: 'eval: empty file', args: EVAL('m.onnx'), files: { 'm.onnx': new Uint8Array(0) }, expect: ['m.onnx'] },
   { group: 'ONNX', name: 'eval: truncated model', args: EVAL('m.onnx'), files: { 'm.onnx': MODEL_BYTES.subarray(0, MODEL_BYTES.length >> 1) }, expect: ['m.onnx'] },
-  { group: 'ONNX', name: 'eval: a foreign model (no dark-knowledge metadata)', args: EVAL('m.onnx'), files: { 'm.onnx': foreignOnnx() }, expect: ['m.onnx', /metadata/] },
+  { group: 'ONNX', name: 'eval: a foreign model (no dark-knowledge metadata) with 3 classes, the data has 4', args: EVAL('m.onnx'), files: { 'm.onnx': foreignOnnx({ classes: 3 }) }, expect: ['--model m.onnx', '3 classes', '4 classes'] },
   { group: 'ONNX', name: 'eval: corrupt metadata', args: EVAL('m.onnx'), files: { 'm.onnx': foreignOnnx({ meta: '{not json' }) }, expect: ['m.onnx', /metadata/] },
   { group: 'ONNX', name: 'eval: metadata naming weights the file lacks', args: EVAL('m.onnx'), files: { 'm.onnx': foreignOnnx({ meta: json({ spec: 'mlp:8', inputShape: [64], classes: 4, options: {} }) }) }, expect: ['m.onnx', /weight|missing/] },
   { group: 'ONNX', name: 'eval: input size mismatch (8×8 model, 5×7 data)', args: EVAL(X.model, '--data', X.small), expect: [/64|35|\[1,5,7\]/] },
@@ -157,6 +157,18 @@ const CASES: Case[] = [
   { group: 'ONNX', name: 'distill: teacher class count ≠ data classes', args: DISTILL('t.onnx'), files: { 't.onnx': foreignOnnx({ classes: 3 }) }, expect: ['t.onnx', /3/, /class/] },
   { group: 'ONNX', name: 'distill: teacher input size ≠ data', args: DISTILL('t.onnx'), files: { 't.onnx': foreignOnnx({ inD: 50 }) }, expect: ['t.onnx', /50|64/] },
   { group: 'ONNX', name: 'distill: the teacher takes [N,64], the data has 3 features', args: DISTILL(X.model, '--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,5,6\n', 'c/test.csv': '0,1,2,3\n' }, expect: [X.model, '[N,64]', '[3]'] },
+  // foreign teachers: outputs, preprocessing, external data
+  { group: 'ONNX', name: 'distill: two outputs could hold the class scores', args: DISTILL('t.onnx'), files: { 't.onnx': twoOutputOnnx() }, expect: ['--teacher t.onnx', "'y1' [N,4]", "'y2' [N,4]", '--teacher-output NAME'] },
+  { group: 'ONNX', name: 'distill: --teacher-output names no output of the teacher', args: DISTILL('t.onnx', '--teacher-output', 'scores'), files: { 't.onnx': twoOutputOnnx() }, expect: ['--teacher-output scores', "no output 'scores'", "'y1' [N,4], 'y2' [N,4]"] },
+  { group: 'ONNX', name: 'distill: --teacher-mean with 3 values for 1-channel data', args: DISTILL('t.onnx', '--teacher-mean', '0.1,0.2,0.3'), files: { 't.onnx': foreignOnnx() }, expect: ['--teacher-mean', '3 values for t.onnx', '1 channel', 'give 1 value'] },
+  { group: 'ONNX', name: 'distill: --teacher-std with 3 entries for 1 teacher', args: DISTILL('t.onnx', '--teacher-std', '0.3:0.2:0.1'), files: { 't.onnx': foreignOnnx() }, expect: ['--teacher-std', '3 entries', "':'", 'the one model'] },
+  { group: 'ONNX', name: 'distill: --teacher-std 0', args: DISTILL('t.onnx', '--teacher-std', '0'), files: { 't.onnx': foreignOnnx() }, expect: ['--teacher-std', 'positive', "'0'"] },
+  { group: 'ONNX', name: 'distill: --teacher-layout not a layout', args: DISTILL('t.onnx', '--teacher-layout', 'hwc'), files: { 't.onnx': foreignOnnx() }, expect: ['--teacher-layout', 'auto, nchw, nhwc', "'hwc'"] },
+  { group: 'ONNX', name: 'distill: layout undecidable (input [N,c,h,w], 3-channel data)', args: DISTILL('t.onnx', '--data', 'n'), files: { 't.onnx': symbolicImageOnnx(), ...rgbNpyDir() }, expect: ['--teacher t.onnx', 'cannot tell the input layout', '--teacher-layout nchw or nhwc'] },
+  { group: 'ONNX', name: 'eval: layout undecidable for a foreign model', args: EVAL('t.onnx', '--data', 'n'), files: { 't.onnx': symbolicImageOnnx(), ...rgbNpyDir() }, expect: ['--model t.onnx', 'cannot tell the input layout', '--layout nchw or nhwc'] },
+  { group: 'ONNX', name: 'eval: --mean with 2 values for 3-channel data', args: EVAL('t.onnx', '--data', 'n', '--layout', 'nchw', '--mean', '0.5,0.5'), files: { 't.onnx': symbolicImageOnnx(), ...rgbNpyDir() }, expect: ['--mean', '2 values for t.onnx', '3 channels'] },
+  { group: 'ONNX', name: 'eval: --std for a model saved by dark-knowledge', args: EVAL(X.model, '--std', '0.5'), expect: ['--std', X.model, 'saved by dark-knowledge'] },
+  { group: 'ONNX', name: 'distill: the teacher\'s external data file is missing', args: DISTILL('t.onnx'), files: { 't.onnx': externalTeacher() }, expect: ['--teacher t.onnx', "external data file 'cnn-ext.onnx.data'", 'ENOENT'] },
   { group: 'flags', name: 'a cnn on flat CSV data', args: TRAIN('--model', 'cnn:4:8', '--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,5,6\n', 'c/test.csv': '0,1,2,3\n' }, expect: ["'cnn:4:8'", /image|\[C,H,W\]/] },
   // configs
   { group: 'config', name: 'not JSON', args: TRAIN('--config', 'r.json'), files: { 'r.json': '{"lr": 0.1,' }, expect: ['--config r.json', /JSON/] },
@@ -241,6 +253,35 @@ function npyDir(replace: Partial<Record<'xTrain' | 'yTrain' | 'xTest' | 'yTest',
     ...replace,
   };
   return { n: null, 'n/x_train.npy': base.xTrain, 'n/y_train.npy': base.yTrain, 'n/x_test.npy': base.xTest, 'n/y_test.npy': base.yTest };
+}
+/** A foreign teacher with two outputs shaped [N,4] (x [N,64] → y1, y2). */
+function twoOutputOnnx(): Uint8Array {
+  const g = new GraphBuilder('teacher');
+  const x = g.input('x', 'float32', ['N', 64]);
+  const y = g.op('MatMul', [x, g.initializer('W', tensor('float32', [64, 4], new Float32Array(256).fill(0.01)))]);
+  const r = g.op('Relu', [y]);
+  g.output(y, 'y1');
+  g.output(r, 'y2');
+  return toOnnxBytes(g.build());
+}
+/** A foreign teacher whose image input [N,c,h,w] says nothing about its layout → Flatten → [N,2]. */
+function symbolicImageOnnx(): Uint8Array {
+  const g = new GraphBuilder('teacher');
+  const x = g.input('x', 'float32', ['N', 'c', 'h', 'w']);
+  const f = g.op('Flatten', [x], { axis: 1 });
+  g.output(g.op('MatMul', [f, g.initializer('W', tensor('float32', [48, 2], new Float32Array(96).fill(0.01)))]), 'y');
+  return toOnnxBytes(g.build());
+}
+/** An NPY directory 'n' of 3-channel 4×4 images, 2 classes. */
+function rgbNpyDir(): Files {
+  return npyDir({
+    xTrain: npy('|u1', [10, 3, 4, 4], new Uint8Array(480)),
+    xTest: npy('|u1', [5, 3, 4, 4], new Uint8Array(240)),
+  });
+}
+/** A PyTorch-made teacher saved with external data (test/fixtures/teachers), copied without its data file. */
+function externalTeacher(): Uint8Array {
+  return readFileSync(new URL('../../../test/fixtures/teachers/cnn-ext.onnx', import.meta.url));
 }
 function noOutputOnnx(): Uint8Array {
   const g = new GraphBuilder('teacher');

@@ -20,12 +20,16 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intList, num } from '../parse.js';
 import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, modelOptionsFrom, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
+import type { TeacherPrep } from '../../distill/modes.js';
+import { addPrepFlags, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
   teachers: string[];
   ensemble: EnsembleMode;
   teacherOutputs: TeacherOutputs;
+  /** Per teacher: normalisation, layout, output name (--teacher-mean, --teacher-std, --teacher-layout, --teacher-output). */
+  teacherPrep?: TeacherPrep[];
   student: string;
   options: ModelOptions;
   data: string;
@@ -78,6 +82,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     teachers: a.teachers,
     ensemble: a.ensemble,
     teacherOutputs: a.teacherOutputs,
+    teacherPrep: a.teacherPrep,
     student: a.student,
     studentOptions: a.options,
     data: a.data,
@@ -168,7 +173,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .description("train a student on a teacher's (or an ensemble's) softened outputs and save it as .onnx")
     .requiredOption('--teacher <t.onnx[,t2.onnx…]>', 'teacher ONNX file(s): saved by dk train, or any classifier taking [N,D] or [N,C,H,W] input; several make an ensemble')
     .option('--ensemble <mean|geomean>', 'combine an ensemble by the mean of probabilities or the geometric mean', choice('ensemble', ENSEMBLE_MODES), 'mean')
-    .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto')
+    .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto');
+  addPrepFlags(cmd, 'teacher-', 'the teacher')
     .requiredOption('--student <spec>', "student architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
     .option('--temperature <T>', 'softmax temperature for the soft targets', num('temperature', { min: 0, minExclusive: true }), 20)
     .option('--alpha <a>', 'weight of the soft loss: α·T²·soft + (1−α)·hard', num('alpha', { min: 0, max: 1 }), 0.9)
@@ -193,6 +199,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       teachers,
       ensemble: f.ensemble,
       teacherOutputs: f.teacherOutputs,
+      teacherPrep: perTeacherPrep(prepFlagsOf(f as unknown as Record<string, unknown>, 'teacher-'), teachers.length, 'teacher-'),
       student: f.student,
       options: modelOptionsFrom(f),
       data: f.data,

@@ -5,6 +5,8 @@ import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { num } from '../parse.js';
 import { readUserFile } from '../../util/read.js';
+import type { TeacherPrep } from '../../distill/modes.js';
+import { addPrepFlags, anyPrep, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
 
 /** Parse '3=+3.5,7=-1' into {3: 3.5, 7: -1}. */
 export function parseBias(raw: string): Record<number, number> {
@@ -36,6 +38,8 @@ export interface EvalJobArgs {
   topN?: number;
   /** A second model scored on the same test examples: a paired test of the two. */
   compare?: string;
+  /** How foreign models (not saved by dark-knowledge) are fed and read: --mean, --std, --layout, --output. */
+  prep?: TeacherPrep;
 }
 
 /** The confidence level of `dk eval`'s interval. */
@@ -78,9 +82,13 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
     import('../../util/stats.js'),
   ]);
   const { test } = loadData(a.data);
+  const { isForeignModel, foreignLogProbs } = await import('../../distill/teacher.js');
   const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
-  const load = (flag: string, file: string) => {
+  /** A model saved by dark-knowledge, or a foreign one (scored like a teacher: its class scores as log-probabilities). */
+  type Loaded = { bytes: Uint8Array; net: InstanceType<typeof Network>; foreign?: undefined } | { bytes: Uint8Array; net?: undefined; foreign: true };
+  const load = (flag: string, file: string): Loaded => {
     const bytes = readUserFile(`${flag} ${file}`, file);
+    if (isForeignModel(bytes)) return { bytes, foreign: true };
     const net = Network.fromOnnx(bytes, file);
     if (test.classes > net.spec.classes) throw new UsageError(`${flag} ${file}: outputs ${net.spec.classes} classes but the data has ${test.classes}`);
     if (size(test.shape) !== size(net.spec.inputShape)) {
@@ -88,23 +96,36 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
     }
     return { bytes, net };
   };
-  const { bytes, net } = load('--model', a.model);
-  const other = a.compare === undefined ? undefined : load('--compare', a.compare).net;
+  const model = load('--model', a.model);
+  const otherModel = a.compare === undefined ? undefined : load('--compare', a.compare);
+  if (a.prep && !model.foreign && !otherModel?.foreign) {
+    throw new UsageError(`--mean/--std/--layout/--output: these say how to feed a foreign model; --model ${a.model} was saved by dark-knowledge and takes [0,1] pixels as they are`);
+  }
+  /** Logits (ours) or log-probabilities (foreign) over the test split, and their width. */
+  const scores = async (flag: string, file: string, m: Loaded): Promise<{ z: Float32Array; C: number }> => {
+    if (m.net) return { z: await networkLogits(m.net, test, { threads: a.threads }), C: m.net.spec.classes };
+    const r = await foreignLogProbs(file, test, { prep: a.prep, names: { model: flag, prefix: '--' }, runtime: { threads: a.threads }, progress: _progress });
+    _progress({ kind: 'log', text: r.report });
+    return { z: r.logProbs, C: test.classes };
+  };
   if (a.specialists !== undefined) {
+    if (!model.net) throw new UsageError(`--specialists: the generalist --model ${a.model} must be a model saved by dark-knowledge (dk train or dk distill)`);
+    const { bytes, net } = model;
     const { loadSpecialists, evaluateSpecialists, DEFAULT_TOP_N } = await import('../../specialists/infer.js');
     const loaded = loadSpecialists(a.specialists, { bytes, network: net, name: a.model });
     const topN = a.topN ?? DEFAULT_TOP_N;
     const r = await evaluateSpecialists({ generalist: net, specialists: loaded.specialists, data: test, topN, runtime: { threads: a.threads } });
     return { kind: 'specialists', evaluation: r.evaluation, topN, specialists: loaded.specialists.length, examplesWithActive: r.examplesWithActive, unconverged: r.unconverged, total: test.n };
   }
-  const logits = await networkLogits(net, test, { threads: a.threads });
-  if (a.bias) applyBias(logits, test.n, net.spec.classes, a.bias);
-  const pred = argmaxRows(logits, test.n, net.spec.classes);
-  const summary = summarise(pred, test.y, net.spec.classes);
+  const { z: logits, C } = await scores('--model', a.model, model);
+  if (a.bias) applyBias(logits, test.n, C, a.bias);
+  const pred = argmaxRows(logits, test.n, C);
+  const summary = summarise(pred, test.y, C);
   const interval = (errors: number) => ({ level: EVAL_LEVEL, ...errorInterval(errors, test.n, EVAL_LEVEL) });
   const out: EvalResult = { ...summary, interval: interval(summary.errors) };
-  if (other && a.compare !== undefined) {
-    const otherPred = argmaxRows(await networkLogits(other, test, { threads: a.threads }), test.n, other.spec.classes);
+  if (otherModel && a.compare !== undefined) {
+    const o = await scores('--compare', a.compare, otherModel);
+    const otherPred = argmaxRows(o.z, test.n, o.C);
     const otherWrong = wrongMask(otherPred, test.y);
     const m = mcnemar(wrongMask(pred, test.y), otherWrong);
     const errors = otherWrong.reduce((s, v) => s + v, 0);
@@ -114,22 +135,25 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
 }
 
 export function registerEval(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
-  program
+  const cmd = program
     .command('eval')
     .description("evaluate a model on the data's test split")
-    .requiredOption('--model <file.onnx>', 'a model saved by dk train or dk distill')
+    .requiredOption('--model <file.onnx>', 'a model saved by dk train or dk distill, or any ONNX classifier (see --mean, --std, --layout)')
     .option('--data <mnist|DIR>', "dataset: 'mnist' or an MNIST-style directory", 'mnist')
     .option('--bias <c=x,…>', 'add offsets to class logits before the argmax, e.g. 3=+3.5', parseBias)
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
     .option('--specialists <DIR>', 'evaluate the generalist (--model) combined with the specialists in DIR (written by dk specialists)')
     .option('--top-n <n>', "with --specialists: the generalist's top-n classes activate specialists (default 2; the paper used 1)", num('top-n', { min: 1, int: true }))
     .option('--compare <other.onnx>', 'also score another model on the same test examples and test the difference (exact McNemar test); --bias applies to --model only')
-    .option('--json', 'print the result as JSON', false)
+    .option('--json', 'print the result as JSON', false);
+  addPrepFlags(cmd, '', 'a foreign model (--model or --compare: an ONNX classifier not saved by dark-knowledge)')
     .action(async (f: { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean; specialists?: string; topN?: number; compare?: string }) => {
+      const pf = prepFlagsOf(f as unknown as Record<string, unknown>, '');
+      const prep = anyPrep(pf) ? perTeacherPrep(pf, 1, '')[0] : undefined;
       if (f.topN !== undefined && f.specialists === undefined) throw new UsageError('--top-n: only applies with --specialists DIR');
       if (f.bias && f.specialists !== undefined) throw new UsageError('--bias: cannot be combined with --specialists');
       if (f.compare !== undefined && f.specialists !== undefined) throw new UsageError('--compare: cannot be combined with --specialists');
-      const res = (await run('eval', { model: f.model, data: f.data, bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN, compare: f.compare } satisfies EvalJobArgs)) as
+      const res = (await run('eval', { model: f.model, data: f.data, bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN, compare: f.compare, prep } satisfies EvalJobArgs)) as
         | EvalResult
         | SpecialistsEvalResult;
       if ('kind' in res) {
