@@ -16,6 +16,19 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   force: '--force',
   specialistsDir: '--specialists',
   topN: '--top-n',
+  teacher: '--teacher',
+  teacherOutputs: '--teacher-outputs',
+  ensemble: '--ensemble',
+  'teacher.mean': '--teacher-mean',
+  'teacher.std': '--teacher-std',
+  'teacher.layout': '--teacher-layout',
+  'teacher.output': '--teacher-output',
+  model: '--model',
+  compare: '--compare',
+  'model.mean': '--mean',
+  'model.std': '--std',
+  'model.layout': '--layout',
+  'model.output': '--output',
 };
 
 /** A parameter problem in flag names (parameters without a flag keep their API names). */

@@ -12,14 +12,17 @@ import { basename } from 'node:path';
 import { UsageError } from '../util/errors.js';
 import type { TeacherLayout, TeacherPrep } from './modes.js';
 
-/** Option names for messages (the CLI's flags for teachers, or for `dk eval`'s model). */
+/**
+ * Parameter names for messages (ParamProblem, src/util/errors.ts): the model's, and the prefix of
+ * its preprocessing parameters — a teacher's ('teacher', 'teacher.mean', …) or a model scored by
+ * `dk eval` ('model', 'model.mean', …). The CLI names them by their flags (src/cli/flags.ts).
+ */
 export interface PrepNames {
-  /** The flag naming the model file, e.g. '--teacher'. */
-  model: string;
-  /** Prefix of the preprocessing flags, e.g. '--teacher-' ('--teacher-mean'). */
-  prefix: string;
+  model: 'teacher' | 'model' | 'compare';
+  prefix: 'teacher.' | 'model.';
 }
-export const TEACHER_FLAGS: PrepNames = { model: '--teacher', prefix: '--teacher-' };
+export const TEACHER_PARAMS: PrepNames = { model: 'teacher', prefix: 'teacher.' };
+export const MODEL_PARAMS: PrepNames = { model: 'model', prefix: 'model.' };
 
 const fmt = (dims: readonly (number | string)[]) => `[${dims.join(',')}]`;
 
@@ -38,17 +41,17 @@ export interface ResolvedPrep {
 }
 
 /** Check mean/std against the data's channel count (1 value, or one per channel; std > 0). */
-export function resolveNormalisation(prep: TeacherPrep, shape: readonly number[], who: string, names: PrepNames = TEACHER_FLAGS): Pick<ResolvedPrep, 'mean' | 'std'> {
+export function resolveNormalisation(prep: TeacherPrep, shape: readonly number[], who: string, names: PrepNames = TEACHER_PARAMS): Pick<ResolvedPrep, 'mean' | 'std'> {
   const { channels } = channelsOf(shape);
   const one = (key: 'mean' | 'std', fill: number): Float64Array | null => {
     const v = prep[key];
     if (v === undefined) return null;
-    const flag = `${names.prefix}${key}`;
+    const param = `${names.prefix}${key}`;
     if (v.length !== 1 && v.length !== channels) {
-      throw new UsageError(`${flag}: ${v.length} values for ${who}, but the data's examples ${fmt(shape)} have ${channels} channel${channels === 1 ? '' : 's'}; give 1 value (all channels) or ${channels}`);
+      throw new UsageError({ param, detail: `${v.length} values for ${who}, but the data's examples ${fmt(shape)} have ${channels} channel${channels === 1 ? '' : 's'}; give 1 value (all channels) or ${channels}` });
     }
     for (const x of v) {
-      if (!Number.isFinite(x) || (key === 'std' && !(x > 0))) throw new UsageError(`${flag}: expected ${key === 'std' ? 'positive ' : ''}finite numbers for ${who}, got ${v.join(',')}`);
+      if (!Number.isFinite(x) || (key === 'std' && !(x > 0))) throw new UsageError({ param, detail: `expected ${key === 'std' ? 'positive ' : ''}finite numbers for ${who}, got ${v.join(',')}` });
     }
     const out = new Float64Array(channels).fill(fill);
     for (let c = 0; c < channels; c++) out[c] = v.length === 1 ? v[0] : v[c];
@@ -68,10 +71,10 @@ const fits = (declared: readonly (number | string)[], want: readonly number[]) =
  * messages. Returns the layout and, when
  * auto chose channels last, a note for the log.
  */
-export function resolveLayout(layout: TeacherLayout, declared: readonly (number | string)[], shape: readonly number[], file: string, names: PrepNames = TEACHER_FLAGS): { layout: 'nchw' | 'nhwc'; note?: string } {
-  const flag = `${names.prefix}layout`;
+export function resolveLayout(layout: TeacherLayout, declared: readonly (number | string)[], shape: readonly number[], file: string, names: PrepNames = TEACHER_PARAMS): { layout: 'nchw' | 'nhwc'; note?: string } {
+  const param = `${names.prefix}layout`;
   if (shape.length !== 3) {
-    if (layout === 'nhwc') throw new UsageError(`${flag} nhwc: ${file} would take channels-last images, but the data's examples are ${fmt(shape)}, not images [C,H,W]`);
+    if (layout === 'nhwc') throw new UsageError({ param, value: 'nhwc', detail: `${file} would take channels-last images, but the data's examples are ${fmt(shape)}, not images [C,H,W]` });
     return { layout: 'nchw' };
   }
   if (layout !== 'auto') return { layout };
@@ -82,7 +85,7 @@ export function resolveLayout(layout: TeacherLayout, declared: readonly (number 
   if (first && !last) return { layout: 'nchw' };
   if (last && !first) return { layout: 'nhwc', note: `${basename(file)}: input ${fmt(['N', ...declared])} is channels-last; examples ${fmt(shape)} are fed as ${fmt([H, W, C])}` };
   const why = first && last ? 'fits both channels-first and channels-last images' : `is not an image input ${fmt(['N', C, H, W])} or ${fmt(['N', H, W, C])}`;
-  throw new UsageError(`${names.model} ${file}: cannot tell the input layout: its input ${fmt(['N', ...declared])} ${why} for the data's ${C}-channel examples ${fmt(shape)}; give ${flag} nchw or nhwc`);
+  throw new UsageError({ param: names.model, value: file, detail: `cannot tell the input layout: its input ${fmt(['N', ...declared])} ${why} for the data's ${C}-channel examples ${fmt(shape)}; give {${param}} nchw or nhwc` });
 }
 
 /**

@@ -32,7 +32,7 @@ import { Phase, type ProgressSink } from '../util/progress.js';
 import { type TeacherKind, detectTeacherKind, logSoftmaxRows, toLogProbs } from './targets.js';
 import { sha256Hex } from '../util/hash.js';
 import { readUserFile } from '../util/read.js';
-import { type PrepNames, type ResolvedPrep, TEACHER_FLAGS, prepareRows, resolveLayout, resolveNormalisation } from './preprocess.js';
+import { type PrepNames, type ResolvedPrep, TEACHER_PARAMS, prepareRows, resolveLayout, resolveNormalisation } from './preprocess.js';
 
 export { type TeacherOutputs, TEACHER_OUTPUTS, type EnsembleMode, ENSEMBLE_MODES, type TeacherLayout, TEACHER_LAYOUTS, type TeacherPrep } from './modes.js';
 import { type TeacherOutputs, TEACHER_OUTPUTS, type EnsembleMode, ENSEMBLE_MODES, type TeacherPrep } from './modes.js';
@@ -73,11 +73,11 @@ function hashFile(path: string): string {
 
 /**
  * Read a teacher file and hash the external data files it names (UsageError naming the file, or
- * the missing data file, if one cannot be read). `flag` names the option in messages. Bytes that
+ * the missing data file, if one cannot be read). `param` names the model in messages. Bytes that
  * are not ONNX are returned as they are: loading them is what refuses them.
  */
-export function readTeacherFile(file: string, flag = '--teacher'): TeacherSource {
-  const bytes = readUserFile(`${flag} ${file}`, file);
+export function readTeacherFile(file: string, param: PrepNames['model'] = 'teacher'): TeacherSource {
+  const bytes = readUserFile({ param, value: file }, file);
   let files: string[];
   try {
     files = scanOnnx(bytes).externalFiles;
@@ -89,7 +89,7 @@ export function readTeacherFile(file: string, flag = '--teacher'): TeacherSource
     try {
       return { location, sha256: hashFile(p) };
     } catch (e) {
-      throw new UsageError(`${flag} ${file}: its external data file '${location}' (expected at ${p}) cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UsageError({ param, value: file, detail: `its external data file '${location}' (expected at ${p}) cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})` });
     }
   });
   return { name: file, bytes, path: file, external };
@@ -108,12 +108,12 @@ export function teacherHash(src: TeacherSource): string {
 export { sha256Hex };
 
 export function validateTeacherOutputs(k: string): TeacherOutputs {
-  if (!(TEACHER_OUTPUTS as readonly string[]).includes(k)) throw new UsageError(`--teacher-outputs: expected one of ${TEACHER_OUTPUTS.join(', ')}; got '${k}'`);
+  if (!(TEACHER_OUTPUTS as readonly string[]).includes(k)) throw new UsageError({ param: 'teacherOutputs', detail: `expected one of ${TEACHER_OUTPUTS.join(', ')}; got '${k}'` });
   return k as TeacherOutputs;
 }
 
 export function validateEnsembleMode(k: string): EnsembleMode {
-  if (!(ENSEMBLE_MODES as readonly string[]).includes(k)) throw new UsageError(`--ensemble: expected one of ${ENSEMBLE_MODES.join(', ')}; got '${k}'`);
+  if (!(ENSEMBLE_MODES as readonly string[]).includes(k)) throw new UsageError({ param: 'ensemble', detail: `expected one of ${ENSEMBLE_MODES.join(', ')}; got '${k}'` });
   return k as EnsembleMode;
 }
 
@@ -130,7 +130,7 @@ export interface TeacherLoadOptions {
   outputs?: TeacherOutputs;
   /** Normalisation, layout and output choice. */
   prep?: TeacherPrep;
-  /** Option names for messages (default: dk distill's --teacher flags). */
+  /** Parameter names for messages (default: a teacher's; dk eval's model: MODEL_PARAMS). */
   names?: PrepNames;
   runtime?: RuntimeOptions;
   progress?: ProgressSink;
@@ -172,10 +172,10 @@ export class OnnxTeacher {
    */
   static async load(src: TeacherSource, expect: TeacherExpectation, opts: TeacherLoadOptions = {}): Promise<OnnxTeacher> {
     const log = (text: string) => opts.progress?.({ kind: 'log', text });
-    const names = opts.names ?? TEACHER_FLAGS;
+    const names = opts.names ?? TEACHER_PARAMS;
     const name = src.name;
     const who = `teacher ${basename(name)}`;
-    const refuse = (msg: string) => new UsageError(`${names.model} ${name}: ${msg}`);
+    const refuse = (detail: string) => new UsageError({ param: names.model, value: name, detail });
     let info;
     try {
       info = scanOnnx(src.bytes);
@@ -264,12 +264,12 @@ export class OnnxTeacher {
       }
     } catch (e) {
       if (e instanceof UsageError) throw e;
-      throw new UsageError(`${this.names.model} ${this.name}: running it on ${ds.n} examples of shape ${fmt(this.feedShape)} failed: ${(e as Error).message.split('\n')[0]}`);
+      throw new UsageError({ param: this.names.model, value: this.name, detail: `running it on ${ds.n} examples of shape ${fmt(this.feedShape)} failed: ${(e as Error).message.split('\n')[0]}` });
     } finally {
       phase?.stop();
     }
     if (ds.n > 0 && width !== this.classes) {
-      throw new UsageError(`${this.names.model} ${this.name}: output '${this.outputName}' has shape [N,${width}] (${width} classes) but the data has ${this.classes} classes (expected [N,${this.classes}])`);
+      throw new UsageError({ param: this.names.model, value: this.name, detail: `output '${this.outputName}' has shape [N,${width}] (${width} classes) but the data has ${this.classes} classes (expected [N,${this.classes}])` });
     }
     return out ?? new Float32Array(0);
   }
@@ -286,7 +286,7 @@ export class OnnxTeacher {
       return { kind: det.kind, report: `${who}: outputs detected as ${det.kind === 'probs' ? 'probabilities' : 'logits'} (${det.reason})` };
     }
     if (this.declared === 'probs' && det.minValue < 0) {
-      throw new UsageError(`--teacher-outputs probs: teacher ${this.name} outputs negative values (min ${det.minValue.toPrecision(4)}), so they are not probabilities; use --teacher-outputs logits or auto`);
+      throw new UsageError({ param: 'teacherOutputs', value: 'probs', detail: `teacher ${this.name} outputs negative values (min ${det.minValue.toPrecision(4)}), so they are not probabilities; use {teacherOutputs} logits or auto` });
     }
     const note = det.kind !== this.declared ? `; note: they look like ${det.kind === 'probs' ? 'probabilities' : 'logits'} (${det.reason})` : '';
     return { kind: this.declared, report: `${who}: outputs ${this.declared === 'probs' ? 'probabilities' : 'logits'} as declared by --teacher-outputs${note}` };
@@ -312,12 +312,12 @@ function width(s: readonly (number | string)[]): number | null {
  * whose width is symbolic). Anything else is an error naming the candidates.
  */
 function chooseOutput(outputs: ValueInfo[], classes: number, wanted: string | undefined, name: string, names: PrepNames, log: (t: string) => void, who: string): ValueInfo {
-  const flag = `${names.prefix}output`;
+  const param = `${names.prefix}output`;
   const list = (vs: ValueInfo[]) => vs.map((o) => `'${o.name}' ${fmt(dimsOf(o))}`).join(', ');
-  if (outputs.length === 0) throw new UsageError(`${names.model} ${name}: the model has no outputs`);
+  if (outputs.length === 0) throw new UsageError({ param: names.model, value: name, detail: 'the model has no outputs' });
   if (wanted !== undefined) {
     const o = outputs.find((v) => v.name === wanted);
-    if (!o) throw new UsageError(`${flag} ${wanted}: ${names.model} ${name} has no output '${wanted}'; its outputs are ${list(outputs)}`);
+    if (!o) throw new UsageError({ param, value: wanted, detail: `${name} has no output '${wanted}'; its outputs are ${list(outputs)}` });
     return o;
   }
   if (outputs.length === 1) return outputs[0];
@@ -329,8 +329,8 @@ function chooseOutput(outputs: ValueInfo[], classes: number, wanted: string | un
     log(`${who}: ${outputs.length} outputs (${list(outputs)}); using '${pool[0].name}' (shaped [N,${classes}])`);
     return pool[0];
   }
-  if (pool.length > 1) throw new UsageError(`${names.model} ${name}: ${pool.length} outputs could hold the ${classes} class scores: ${list(pool)}; choose one with ${flag} NAME`);
-  throw new UsageError(`${names.model} ${name}: none of its ${outputs.length} outputs is shaped [N,${classes}] for the data's ${classes} classes: ${list(outputs)}; choose one with ${flag} NAME`);
+  if (pool.length > 1) throw new UsageError({ param: names.model, value: name, detail: `${pool.length} outputs could hold the ${classes} class scores: ${list(pool)}; choose one with {${param}} NAME` });
+  throw new UsageError({ param: names.model, value: name, detail: `none of its ${outputs.length} outputs is shaped [N,${classes}] for the data's ${classes} classes: ${list(outputs)}; choose one with {${param}} NAME` });
 }
 
 /**

@@ -1,12 +1,18 @@
 /** Teacher preprocessing (normalisation, layout), the CLI's per-teacher lists, and float16 casts at the runtime boundary. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { prepareRows, resolveLayout, resolveNormalisation } from '../../src/distill/preprocess.js';
+import { MODEL_PARAMS, prepareRows, resolveLayout, resolveNormalisation } from '../../src/distill/preprocess.js';
 import { perTeacherPrep } from '../../src/cli/teacher-flags.js';
 import { fromHalfBits, toHalfBits } from '../../src/runtime/float16.js';
 import { UsageError } from '../../src/util/errors.js';
+import { describeForCli } from '../../src/cli/flags.js';
 
-const usage = (...parts: (string | RegExp)[]) => (e: Error) => e instanceof UsageError && parts.every((p) => (typeof p === 'string' ? e.message.includes(p) : p.test(e.message)));
+/** A UsageError whose message, as the CLI words it (a library parameter problem in flags), holds every part. */
+const usage = (...parts: (string | RegExp)[]) => (e: Error) => {
+  if (!(e instanceof UsageError)) return false;
+  const m = e.problem ? describeForCli(e.problem) : e.message;
+  return parts.every((p) => (typeof p === 'string' ? m.includes(p) : p.test(m)));
+};
 
 describe('teacher preprocessing', () => {
   it('normalises per channel and lays out channels last, value by value', () => {
@@ -37,7 +43,7 @@ describe('teacher preprocessing', () => {
 
   it('refuses a wrong count of values, std ≤ 0, and channels-last for non-image data', () => {
     assert.throws(() => resolveNormalisation({ mean: [0.1, 0.2] }, [3, 8, 8], 't.onnx'), usage('--teacher-mean', '2 values for t.onnx', '3 channels', 'give 1 value'));
-    assert.throws(() => resolveNormalisation({ std: [0.2, 0.2, 0.2] }, [1, 8, 8], 't', { model: '--model', prefix: '--' }), usage('--std', '3 values', '1 channel'));
+    assert.throws(() => resolveNormalisation({ std: [0.2, 0.2, 0.2] }, [1, 8, 8], 't', MODEL_PARAMS), usage('--std', '3 values', '1 channel'));
     assert.throws(() => resolveNormalisation({ std: [0] }, [1, 8, 8], 't'), usage('--teacher-std', 'positive'));
     assert.throws(() => resolveLayout('nhwc', [64], [64], 't'), usage('--teacher-layout nhwc', '[64]'));
   });
@@ -51,7 +57,7 @@ describe('teacher preprocessing', () => {
     assert.equal(resolveLayout('nhwc', ['c', 'h', 'w'], [3, 8, 8], 't').layout, 'nhwc', 'an explicit layout wins');
     assert.throws(() => resolveLayout('auto', ['c', 'h', 'w'], [3, 8, 8], 't.onnx'), usage('--teacher t.onnx', 'cannot tell the input layout', 'fits both', '--teacher-layout nchw or nhwc'));
     assert.throws(() => resolveLayout('auto', [3, 3, 3], [3, 3, 3], 't'), usage('fits both'));
-    assert.throws(() => resolveLayout('auto', [192], [3, 8, 8], 't', { model: '--model', prefix: '--' }), usage('--model t', '[N,192]', '--layout nchw or nhwc'));
+    assert.throws(() => resolveLayout('auto', [192], [3, 8, 8], 't', MODEL_PARAMS), usage('--model t', '[N,192]', '--layout nchw or nhwc'));
   });
 
   it('per-teacher lists: one entry for all, one per teacher, anything else refused', () => {

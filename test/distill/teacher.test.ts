@@ -3,6 +3,7 @@
  * fixed batch), refused mismatches with both shapes named, and a foreign teacher distilled
  * into an MLP student on a small MNIST sample.
  */
+import { describeForCli } from '../../src/cli/flags.js';
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { distill } from '../../src/distill/distill.js';
@@ -90,7 +91,7 @@ describe('ONNX teachers', () => {
     const bytes = foreignFromLinear(teacher, false); // raw logits
     const t = await OnnxTeacher.load({ name: 'logits.onnx', bytes }, expect, { runtime: RT, outputs: 'probs' });
     const out = await t.outputs(test);
-    assert.throws(() => t.resolveKind(out, test.n), (e: Error) => e instanceof UsageError && /--teacher-outputs probs/.test(e.message) && /negative/.test(e.message));
+    assert.throws(() => t.resolveKind(out, test.n), (e: Error) => e instanceof UsageError && /^teacherOutputs probs: .*negative/.test(e.message) && /^--teacher-outputs probs: .*use --teacher-outputs logits or auto$/.test(describeForCli(e.problem!)));
     await t.release();
     const t2 = await OnnxTeacher.load({ name: 'logits.onnx', bytes }, expect, { runtime: RT });
     assert.equal(t2.resolveKind(await t2.outputs(test), test.n).kind, 'logits');

@@ -104,7 +104,7 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
   /** Logits (ours) or log-probabilities (foreign) over the test split, and their width. */
   const scores = async (flag: string, file: string, m: Loaded): Promise<{ z: Float32Array; C: number }> => {
     if (m.net) return { z: await networkLogits(m.net, test, { threads: a.threads }), C: m.net.spec.classes };
-    const r = await foreignLogProbs(file, test, { prep: a.prep, names: { model: flag, prefix: '--' }, runtime: { threads: a.threads }, progress: _progress });
+    const r = await foreignLogProbs(file, test, { prep: a.prep, names: { model: flag === '--compare' ? 'compare' : 'model', prefix: 'model.' }, runtime: { threads: a.threads }, progress: _progress });
     _progress({ kind: 'log', text: r.report });
     return { z: r.logProbs, C: test.classes };
   };
