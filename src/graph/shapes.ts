@@ -139,11 +139,21 @@ function convLike(c: ShapeCtx, outChannels: Dim): OutInfo[] {
   const pads = attrInts(c.attrs, 'pads') ?? Array(2 * sp).fill(0);
   const dil = attrInts(c.attrs, 'dilations') ?? Array(sp).fill(1);
   const ceil = attrInt(c.attrs, 'ceil_mode', 0) === 1;
+  const autoPad = c.attrs.auto_pad?.type === 'string' ? c.attrs.auto_pad.value : 'NOTSET';
   const shape: Shape = [x.shape[0], outChannels];
   for (let i = 0; i < sp; i++) {
     const d = x.shape[2 + i];
     if (typeof d !== 'number') {
       shape.push('?');
+      continue;
+    }
+    // SAME_UPPER / SAME_LOWER pad so that the output is ceil(input / stride); VALID: no padding.
+    if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+      shape.push(Math.ceil(d / strides[i]));
+      continue;
+    }
+    if (autoPad === 'VALID') {
+      shape.push(Math.floor((d - (dil[i] * (k[i] - 1) + 1)) / strides[i]) + 1);
       continue;
     }
     const eff = dil[i] * (k[i] - 1) + 1;
