@@ -28,6 +28,8 @@ import { removeStaleTemps } from '../../src/util/atomic.js';
 import { DivergenceError, UsageError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { tensor } from '../../src/graph/ir.js';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { toOnnxBytes } from '../../src/graph/onnx.js';
 import { writeMiniMnist } from '../data/helpers.js';
 import { dk, runNode, sleep, tempDir, weightBytes } from './helpers.js';
 
@@ -60,9 +62,30 @@ interface Scenario {
   /** Global steps after which the run is interrupted (one interruption per resumed attempt). */
   interrupts: number[];
   opts?: () => Partial<TrainOptions>;
+  /** Build the network some other way (default: from `model`). */
+  make?: () => Network;
+}
+
+/**
+ * A student given as an ONNX file, for [1,6,6] → 3 classes: Conv 3×3 (pads 1) → BatchNormalization
+ * → Relu → Dropout(0.25) → Flatten → Gemm, with seeded weights (src/nn/imported.ts trains it).
+ */
+function onnxStudent(): Network {
+  const g = new GraphBuilder('student');
+  const rng = new Rng(21);
+  const w = (name: string, dims: number[], sd: number) => g.initializer(name, tensor('float32', dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rng.normal() * sd)));
+  const x = g.input('x', 'float32', ['batch', 1, 6, 6]);
+  const c = g.op('Conv', [x, w('c.weight', [4, 1, 3, 3], 0.4), w('c.bias', [4], 0.1)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  const ones = (name: string, v: number) => g.initializer(name, tensor('float32', [4], new Float32Array(4).fill(v)));
+  const b = g.op('BatchNormalization', [c, ones('bn.weight', 1), ones('bn.bias', 0), ones('bn.running_mean', 0), ones('bn.running_var', 1)], { epsilon: 1e-5 });
+  const d = g.op('Dropout', [g.op('Relu', [b]), g.scalar(0.25)]);
+  const y = g.op('Gemm', [g.op('Flatten', [d], { axis: 1 }), w('fc.weight', [3, 144], 0.1), w('fc.bias', [3], 0)], { transB: 1 });
+  g.output(y, 'logits');
+  return Network.fromStudentFile(toOnnxBytes(g.build()), 'student.onnx');
 }
 
 function makeNet(s: Scenario): Network {
+  if (s.make) return s.make();
   const m = s.model ?? {};
   return Network.create({ spec: m.spec ?? 'mlp:12', inputShape: [36], classes: 3, options: { dropout: m.dropout ?? 0, inputDropout: m.inputDropout ?? 0, batchNorm: m.batchNorm ?? false } }, 3);
 }
@@ -156,6 +179,13 @@ const SCENARIOS: Scenario[] = [
     every: 5,
     interrupts: [8, 16],
     opts: () => ({ sampler: lazySampler(DATA.n, 16) }),
+  },
+  {
+    name: 'an ONNX student with BatchNormalization (running statistics as state) and Dropout (seeded masks)',
+    make: onnxStudent,
+    cfg: {},
+    every: 3,
+    interrupts: [4, 13],
   },
 ];
 
