@@ -75,7 +75,11 @@ export interface DistillResult {
     cacheFile: string | null;
     /** The (combined) teacher's test summary. */
     test?: EvalSummary;
+    /** The (combined) teacher's test log-probabilities, n × classes (with `test`). */
+    testLogProbs?: Float32Array;
   };
+  /** The data the run used (the transfer set is drawn from `train`). */
+  data: { train: Dataset; test?: Dataset };
   transfer: { n: number; labeled: boolean; description: string };
   /** Seconds: teacher outputs (computing or reading), student training, all. */
   seconds: { teacher: number; train: number; total: number };
@@ -110,8 +114,10 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   // Teacher outputs over the whole training set, by example id (cached).
   const tt = await teacherTargets(spec, train, { ...cacheOpts, label: 'train' });
   let teacherTest: EvalSummary | undefined;
+  let teacherTestLogProbs: Float32Array | undefined;
   if (test && (o.evaluateTeacher ?? true)) {
     const tz = await teacherTargets(spec, test, { ...cacheOpts, label: 'test' });
+    teacherTestLogProbs = tz.logProbs;
     teacherTest = summarise(argmaxRows(tz.logProbs, test.n, test.classes), test.y, test.classes);
     log(`teacher${sources.length > 1 ? ' ensemble' : ''}: test errors ${teacherTest.errors}/${teacherTest.total} (${(100 * teacherTest.accuracy).toFixed(2)}%)`);
   }
@@ -151,7 +157,8 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     test: last?.test,
     heldOut: last?.evals?.[0],
     history: res.history,
-    teacher: { kinds: tt.kinds, ensemble, fromCache: tt.fromCache, cacheFile: tt.file, test: teacherTest },
+    teacher: { kinds: tt.kinds, ensemble, fromCache: tt.fromCache, cacheFile: tt.file, test: teacherTest, testLogProbs: teacherTestLogProbs },
+    data: { train, test },
     transfer: { n: ts.data.n, labeled: ts.labeled, description: ts.description },
     seconds: { teacher: teacherSeconds, train: res.seconds, total: (performance.now() - t0) / 1000 },
   };

@@ -285,3 +285,37 @@ export function scanOnnx(bytes: Uint8Array): OnnxFileInfo {
   graph(m.graph);
   return { metadata, externalFiles: files };
 }
+
+/** ONNX element types counted as weights: floats of every width, and 8/16-bit integers (quantised weights). */
+const WEIGHT_TYPES = new Set([1, 2, 3, 4, 5, 10, 11, 16]);
+
+/**
+ * The number of weights a model stores: the elements of its float (and 8/16-bit integer, i.e.
+ * quantised) initializers, in the main graph and its subgraphs; int32/int64 tensors (shapes,
+ * indices) are not counted. Reads the dims only, so tensors in external data files count too.
+ * Throws a RangeError if the bytes are not an ONNX model.
+ */
+export function countWeights(bytes: Uint8Array): number {
+  let m: onnxProto.onnx.ModelProto;
+  try {
+    m = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    throw new RangeError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`);
+  }
+  if (!m.graph) throw new RangeError('not an ONNX model (it has no graph)');
+  let total = 0;
+  const tensor = (t: onnxProto.onnx.ITensorProto | null | undefined) => {
+    if (!t || !WEIGHT_TYPES.has(t.dataType ?? 0)) return;
+    total += (t.dims ?? []).reduce((a: number, d) => a * num(d), 1);
+  };
+  const graph = (g: onnxProto.onnx.IGraphProto | null | undefined) => {
+    if (!g) return;
+    for (const t of g.initializer ?? []) tensor(t);
+    for (const n of g.node ?? []) for (const a of n.attribute ?? []) {
+      graph(a.g);
+      for (const sg of a.graphs ?? []) graph(sg);
+    }
+  };
+  graph(m.graph);
+  return total;
+}

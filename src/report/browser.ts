@@ -29,6 +29,18 @@ export interface BrowserCheck {
   pageErrors: string[];
   /** Requests for anything but file: and data: URLs (an offline page makes none). */
   externalRequests: string[];
+  layout: LayoutCheck;
+}
+
+/** What sticks out sideways at the viewport's width. */
+export interface LayoutCheck {
+  viewportWidth: number;
+  /** The page's scrollWidth: more than the viewport means the page scrolls sideways. */
+  pageScrollWidth: number;
+  /** Every table's container: its width, and whether it scrolls its table sideways itself. */
+  tableContainers: { table: string; width: number; right: number; scrollWidth: number; scrolls: boolean }[];
+  /** Elements (outside horizontally scrolling containers) reaching past the viewport's right edge: 'tag.class (right px)'. */
+  overflowing: string[];
 }
 
 export interface BrowserCheckOptions {
@@ -84,10 +96,35 @@ export async function checkReportInBrowser(htmlPath: string, screenshotPath: str
         return { id: h.dataset.chart ?? '', rendered: h.dataset.rendered === 'true', points: Number(h.dataset.points ?? '0') };
       }),
     );
+    const layout = await page.evaluate((): LayoutCheck => {
+      const vw = document.documentElement.clientWidth;
+      const name = (el: Element) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}${typeof el.className === 'string' && el.className ? '.' + el.className.trim().split(/\s+/).join('.') : ''}`;
+      const scrollsX = (el: Element) => {
+        const o = getComputedStyle(el).overflowX;
+        return o === 'auto' || o === 'scroll' || o === 'hidden' || o === 'clip';
+      };
+      const insideScroller = (el: Element) => {
+        for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) if (scrollsX(p)) return true;
+        return false;
+      };
+      const tableContainers = [...document.querySelectorAll('table')].map((t, i) => {
+        const c = t.parentElement as HTMLElement;
+        const r = c.getBoundingClientRect();
+        const o = getComputedStyle(c).overflowX;
+        return { table: `${i}: ${name(c)} > ${name(t)}`, width: r.width, right: r.right, scrollWidth: c.scrollWidth, scrolls: o === 'auto' || o === 'scroll' };
+      });
+      const overflowing: string[] = [];
+      for (const el of document.body.querySelectorAll('*')) {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.right <= vw + 0.5 || insideScroller(el)) continue;
+        overflowing.push(`${name(el)} (right ${Math.round(r.right)} px)`);
+      }
+      return { viewportWidth: vw, pageScrollWidth: document.documentElement.scrollWidth, tableContainers, overflowing };
+    });
     const png = await page.screenshot({ fullPage: true, type: 'png' });
     mkdirSync(dirname(resolve(screenshotPath)), { recursive: true });
     writeFileAtomic(screenshotPath, png);
-    return { charts, consoleErrors, pageErrors, externalRequests };
+    return { charts, consoleErrors, pageErrors, externalRequests, layout };
   } finally {
     await browser.close();
   }

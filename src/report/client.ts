@@ -21,20 +21,37 @@ export function clientMain(): void {
   if (!dataEl || !dataEl.textContent) throw new Error('report: chart data missing');
   const data = JSON.parse(dataEl.textContent) as ClientData;
 
-  const fmt = (f: Format | undefined, v: number): string => {
+  /** Decimals that write every tick of an evenly spaced axis exactly and alike (0.025 → 3). */
+  const stepDecimals = (ticks: { value: number }[] | undefined, scale: number): number | null => {
+    if (!ticks || ticks.length < 2) return null;
+    const step = Math.abs(ticks[1].value - ticks[0].value) * scale;
+    if (!(step > 0)) return null;
+    for (let d = 0; d <= 8; d++) {
+      const q = step * 10 ** d;
+      if (Math.abs(q - Math.round(q)) < 1e-6 * Math.max(1, q)) return d;
+    }
+    return 8;
+  };
+  const fixed = (v: number, d: number): string => v.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
+  /** A number as the report writes it; `ticks` (an evenly spaced axis's ticks) fixes the decimals for the whole axis. */
+  const fmt = (f: Format | undefined, v: number, ticks?: { value: number }[]): string => {
     if (!Number.isFinite(v)) return '';
     switch (f) {
       case 'int':
         return Math.round(v).toLocaleString('en-US');
-      case 'pct':
-        return `${+(100 * v).toFixed(1)}%`;
+      case 'pct': {
+        const d = stepDecimals(ticks, 100);
+        return d === null ? `${+(100 * v).toFixed(1)}%` : `${fixed(100 * v, d)}%`;
+      }
       case 'prob':
         if (v === 0) return '0';
         return v >= 0.01 ? String(+v.toPrecision(2)) : v.toExponential(0).replace('e-', 'e\u2212');
       case 'sec':
         return v < 120 ? `${+v.toFixed(1)} s` : v < 7200 ? `${+(v / 60).toFixed(1)} min` : `${+(v / 3600).toFixed(2)} h`;
-      default:
-        return String(+v.toPrecision(3));
+      default: {
+        const d = stepDecimals(ticks, 1);
+        return d === null ? String(+v.toPrecision(3)) : fixed(v, d);
+      }
     }
   };
   /** Powers of ten from lo to hi, every other one when there are more than six. */
@@ -126,7 +143,7 @@ export function clientMain(): void {
       ticks: {},
     };
     // Setting callback to undefined would replace Chart.js's own label callback: only set it for numbers.
-    if (s.type !== 'category') o.ticks.callback = (v: number) => fmt(s.format, v);
+    if (s.type !== 'category') o.ticks.callback = (v: number, _i: number, ticks: { value: number }[]) => fmt(s.format, v, s.type === 'linear' ? ticks : undefined);
     if (s.suggestedMin !== undefined) o.suggestedMin = s.suggestedMin;
     if (s.suggestedMax !== undefined) o.suggestedMax = s.suggestedMax;
     if (s.stepSize !== undefined) o.ticks.stepSize = s.stepSize;

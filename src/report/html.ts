@@ -24,7 +24,7 @@ import { REPORT_CSS } from './style.js';
 let chartJsSource: string | undefined;
 
 /** A wall time as people read it: seconds, minutes or hours. */
-export const duration = (s: number): string => (s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(2)} h`);
+export const duration = (s: number): string => (s < 10 ? `${s.toFixed(1)} s` : s < 120 ? `${s.toFixed(0)} s` : s < 7200 ? `${(s / 60).toFixed(1)} min` : `${(s / 3600).toFixed(2)} h`);
 /** Dataset names as people write them. */
 const displayName = (name: string): string => ({ mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST', kmnist: 'KMNIST', emnist: 'EMNIST' })[name.toLowerCase()] ?? name;
 

@@ -121,13 +121,31 @@ svg.heatmap rect.cell:hover { stroke: #0f172a; stroke-width: 2; }
 .groups { display: flex; flex-wrap: wrap; gap: 6px; margin: 6px 0 10px; }
 .grp { background: #eef2ff; color: #3730a3; border-radius: 8px; padding: 2px 8px; font-size: 12.5px; font-family: var(--mono); }
 .notes li { margin: 4px 0; }
+.table-wrap { overflow-x: auto; max-width: 100%; -webkit-overflow-scrolling: touch; }
+.panel > .table-wrap:first-child { margin: 0; }
+table.confusion th, table.confusion td { padding: 4px 7px; }
+table.confusion tbody th { text-transform: none; letter-spacing: 0; font-size: 13px; color: var(--ink); }
+.cards.one { grid-template-columns: minmax(0, 420px); }
+.toc { position: sticky; top: 0; z-index: 10; display: flex; gap: 4px 16px; overflow-x: auto; white-space: nowrap; margin: 22px 0 0;
+       padding: 9px 2px; background: rgba(245,247,251,.96); border-bottom: 1px solid var(--line); font-size: 13px; }
+.toc a { color: #334155; text-decoration: none; font-weight: 600; }
+.toc a:hover { color: var(--teacher); text-decoration: underline; }
+section { scroll-margin-top: 52px; }
 footer { border-top: 1px solid var(--line); padding: 22px 0 40px; color: var(--muted); font-size: 13px; }
 
 @media (max-width: 900px) {
   .cards { grid-template-columns: repeat(2, minmax(0, 1fr)); }
   .grid2, .grid3, .grid-3eq, .dk-grid, .minis, .targets, .stats.three { grid-template-columns: minmax(0, 1fr); }
 }
+@media (max-width: 560px) {
+  .wrap { padding: 0 14px; }
+  .hero { padding: 30px 0 84px; }
+  .hero h1 { font-size: 28px; }
+  .cards, .cards.one { grid-template-columns: minmax(0, 1fr); }
+  .card .big { font-size: 34px; }
+}
 @media print {
+  .toc { display: none; }
   body { background: #fff; }
   .hero { background: #1e1b4b; -webkit-print-color-adjust: exact; print-color-adjust: exact; }
   .panel, .card { break-inside: avoid; box-shadow: none; }

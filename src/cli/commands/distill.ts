@@ -22,6 +22,8 @@ import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, model
 import { readUserFile } from '../../util/read.js';
 import type { TeacherPrep } from '../../distill/modes.js';
 import { addPrepFlags, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
+import { type RunReportOutcome, addReportFlags, dataOf, printReportOutcome, reportPathsFrom, settingsOf, writeRunReportSafely } from '../run-report.js';
+import type { RunReportPaths } from '../../report/run-write.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -40,6 +42,8 @@ export interface DistillJobArgs {
   cacheDir: string | null;
   threads?: number;
   out: string;
+  /** Where to write the run report (null or absent: none). */
+  report?: RunReportPaths | null;
 }
 
 export interface DistillJobResult {
@@ -54,6 +58,7 @@ export interface DistillJobResult {
   fromCache: boolean;
   transfer: { n: number; labeled: boolean; description: string };
   history: HistoryRow[];
+  report?: RunReportOutcome;
 }
 
 export interface BiasJobArgs {
@@ -94,6 +99,24 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     progress,
   });
   writeFileAtomic(a.out, r.student.toOnnx());
+  const report = a.report
+    ? await writeRunReportSafely(
+        a.report,
+        {
+          kind: 'distill',
+          model: a.out,
+          spec: r.student.spec.spec,
+          ...dataOf(r.data, r.transfer.n, r.heldOut?.total, a.data),
+          transfer: r.transfer.description,
+          settings: settingsOf(r.config, true),
+          history: r.history,
+          seconds: r.seconds.total,
+          teacher: { files: a.teachers, prep: a.teacherPrep, ensemble: a.ensemble, testLogProbs: r.teacher.testLogProbs, T: r.config.temperature },
+          runtime: { threads: a.threads },
+        },
+        progress,
+      )
+    : undefined;
   return {
     out: a.out,
     parameters: r.student.parameterCount,
@@ -105,6 +128,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     fromCache: r.teacher.fromCache,
     transfer: r.transfer,
     history: historyRows(r.history),
+    report,
   };
 }
 
@@ -188,8 +212,9 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
     .option('--no-cache', 'neither read nor write cached teacher outputs')
     .requiredOption('--out <student.onnx>', 'where to save the student');
-  addTrainingFlags(cmd, {}, { autoWarmup: true }).action(async (f: DistillFlags) => {
+  addReportFlags(addTrainingFlags(cmd, {}, { autoWarmup: true })).action(async (f: DistillFlags & { report?: string | boolean }) => {
     const out = checkOutFile(f.out, f.force);
+    const report = reportPathsFrom(f.report, out, f.force);
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');
     if (!isModelFile(f.student)) parseSpec(f.student);
     const teachers = f.teacher.split(',').map((s) => s.trim());
@@ -209,6 +234,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       cacheDir: f.cache ? f.cacheDir : null,
       threads: f.threads,
       out,
+      report,
     };
     const r = (await run('distill', args)) as DistillJobResult;
     const t = r.test;
@@ -220,6 +246,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
         `${t ? `; test errors ${t.errors}/${t.total}, accuracy ${(100 * t.accuracy).toFixed(2)}%` : ''}` +
         `${tt ? `; teacher test errors ${tt.errors}/${tt.total}` : ''}\n`,
     );
+    printReportOutcome(r.report);
   });
 
   program

@@ -20,6 +20,8 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intOrAuto, num } from '../parse.js';
 import { AUTO_WARMUP } from '../../optim/schedule.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
+import { type RunReportOutcome, addReportFlags, dataOf, printReportOutcome, reportPathsFrom, settingsOf, writeRunReportSafely } from '../run-report.js';
+import type { RunReportPaths } from '../../report/run-write.js';
 
 /** `autoWarmup`: --warmup also takes 'auto' (the default): AUTO_WARMUP, resolved once the transfer set is known. */
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}, opts: { autoWarmup?: boolean } = {}): Command {
@@ -181,6 +183,8 @@ export interface TrainJobArgs {
   train: TrainConfig;
   threads?: number;
   out: string;
+  /** Where to write the run report (null or absent: none). */
+  report?: RunReportPaths | null;
 }
 
 export interface TrainJobResult {
@@ -191,6 +195,7 @@ export interface TrainJobResult {
   /** On the held-out split (with --holdout), after the last epoch. */
   heldOut?: EvalSummary;
   history: HistoryRow[];
+  report?: RunReportOutcome;
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
@@ -213,6 +218,9 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
   });
   writeFileAtomic(a.out, net.toOnnx());
   const last = res.history[res.history.length - 1];
+  const report = a.report
+    ? await writeRunReportSafely(a.report, { kind: 'train', model: a.out, spec: net.spec.spec, ...dataOf(split, data.n, heldOut?.n, a.data), settings: settingsOf(a.train, false), history: res.history, seconds: res.seconds, runtime: { threads: a.threads } }, progress)
+    : undefined;
   return {
     out: a.out,
     parameters: net.parameterCount,
@@ -220,6 +228,7 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
     test: last.test,
     heldOut: last.evals?.[0],
     history: historyRows(res.history),
+    report,
   };
 }
 
@@ -230,9 +239,10 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
     .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
     .requiredOption('--out <file.onnx>', 'where to save the trained model')
     .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
-  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string; holdout?: number }) => {
+  addReportFlags(addTrainingFlags(cmd)).action(async (f: CommonFlags & { model: string; out: string; holdout?: number; report?: string | boolean }) => {
     const out = checkOutFile(f.out, f.force);
-    const args: TrainJobArgs = { model: f.model, data: f.data, holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out };
+    const report = reportPathsFrom(f.report, out, f.force);
+    const args: TrainJobArgs = { model: f.model, data: f.data, holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out, report };
     // Validate the spec here too, for an immediate error.
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');
     if (!isModelFile(f.model)) parseSpec(f.model);
@@ -242,5 +252,6 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
     process.stdout.write(
       `saved ${r.out} (${r.parameters.toLocaleString('en')} parameters, ${r.seconds.toFixed(1)} s)${h ? `; held-out errors ${h.errors}/${h.total}` : ''}${t ? `; test errors ${t.errors}/${t.total}, accuracy ${(100 * t.accuracy).toFixed(2)}%` : ''}\n`,
     );
+    printReportOutcome(r.report);
   });
 }
