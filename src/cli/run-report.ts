@@ -27,7 +27,7 @@ export function reportPathsFrom(report: string | boolean | undefined, out: strin
   const json = html.toLowerCase().endsWith('.html') ? `${html.slice(0, -5)}.json` : `${html}.json`;
   const label = given ? report : html;
   if (html === resolve(out) || json === resolve(out)) throw new UsageError(`--report ${label}: is the model's own path (--out ${out}); choose another file`);
-  checkOutFile(html, force, 'report');
+  checkOutFile(label, force, 'report');
   try {
     checkOutFile(json, force, 'report');
   } catch (e) {
