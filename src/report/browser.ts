@@ -129,3 +129,19 @@ export async function checkReportInBrowser(htmlPath: string, screenshotPath: str
     await browser.close();
   }
 }
+
+/**
+ * What is wrong with a page's layout at its viewport's width: the page scrolling sideways, an
+ * element reaching past the right edge outside a scrolling container, a table whose container is
+ * wider than the viewport or does not scroll it. Empty when the page fits.
+ */
+export function layoutProblems(l: LayoutCheck): string[] {
+  const out: string[] = [];
+  if (l.pageScrollWidth > l.viewportWidth) out.push(`the page is ${l.pageScrollWidth} px wide at a ${l.viewportWidth} px viewport`);
+  for (const o of l.overflowing) out.push(`past the right edge: ${o}`);
+  for (const c of l.tableContainers) {
+    if (c.width > l.viewportWidth || c.right > l.viewportWidth + 0.5) out.push(`table container ${c.table} is ${Math.round(c.width)} px wide, right edge at ${Math.round(c.right)} px`);
+    if (!c.scrolls) out.push(`table container ${c.table} does not scroll sideways`);
+  }
+  return out;
+}

@@ -17,6 +17,7 @@ import {
   section,
   significanceSection,
   specialistsSection,
+  tableWrap,
   tempSection,
 } from './sections.js';
 import { REPORT_CSS } from './style.js';
@@ -152,7 +153,7 @@ function resultsTable(r: Results): string {
       return `${head}<tr><td>${e(row.experiment)}</td><td class="num ours">${e(row.ours)}</td><td class="num">${e(row.paper)}</td><td class="notes">${e(row.notes)}</td></tr>`;
     })
     .join('');
-  return `<div class="panel" style="padding:0;overflow:hidden"><table class="results"><thead><tr><th>experiment</th><th class="num">ours</th><th class="num">paper</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table></div>`;
+  return `<div class="panel" style="padding:0">${tableWrap(`<table class="results"><thead><tr><th>experiment</th><th class="num">ours</th><th class="num">paper</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table>`, 'border-radius:14px')}</div>`;
 }
 
 function runSection(r: Results): string {

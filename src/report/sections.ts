@@ -10,6 +10,9 @@ import type { Results } from './schema.js';
 export const chartBox = (id: string, title: string, cls = ''): string =>
   `<div class="chart${cls ? ' ' + cls : ''}" data-chart="${e(id)}" data-title="${e(title)}"></div>`;
 
+/** A table in its own horizontally scrolling container: a wide table scrolls, the page does not. */
+export const tableWrap = (table: string, style = ''): string => `<div class="table-wrap"${style ? ` style="${style}"` : ''}>${table}</div>`;
+
 export const panel = (title: string, caption: string, body: string): string =>
   `<div class="panel"><h3>${e(title)}</h3>${caption ? `<p class="cap">${caption}</p>` : ''}${body}</div>`;
 
@@ -116,7 +119,7 @@ export function ensembleSection(r: Results): string {
         `<tr><td>${e(m.name)}${m.recipe ? `<div class="sub">${e(m.recipe)}</div>` : ''}</td><td class="mono">${e(m.arch)}</td><td class="num">${m.seed}</td><td class="num">${m.epochs ?? '—'}</td><td class="num">${fmtInt(m.testErrors)}</td></tr>`,
     )
     .join('');
-  const table = `<table class="compact"><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">epochs</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const table = tableWrap(`<table class="compact"><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">epochs</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>`);
   const stats = `<div class="stats three">${stat('Ensemble', fmtInt(en.ensembleTestErrors), e(en.combination))}${stat('Distilled student', fmtInt(en.student.testErrors), `${e(en.student.arch)}, T = ${en.student.T}, α = ${en.student.alpha}, ${en.student.epochs} epochs`)}${stat('Gain kept', pct(en.gainKept, 0), `of the step from the baseline (${fmtInt(en.baseline.testErrors)}) to the ensemble · paper ${pct(r.paper.ensemble.gainKept, 0)} (speech)`)}</div>`;
   return `<div class="grid3">${panel('Test errors', `Members (indigo), the baseline the gain is measured from (rose: ${e(en.baseline.label)}), the ensemble (violet) and the single distilled student (green).`, chartBox('ensemble', 'ensemble test errors') + stats)}${panel('Members', '', table)}</div>`;
 }
@@ -137,7 +140,7 @@ export function specialistsSection(r: Results): string {
         .join('');
       const timing = run.trainSeconds ? `<p class="cap">Training the specialists: ${run.trainSeconds.map((t) => `${t.workers} worker${t.workers > 1 ? 's' : ''} ${t.seconds.toFixed(1)} s`).join(' · ')}</p>` : '';
       const table = `<p class="cap">Generalist ${e(run.generalistArch)}: ${pct(run.generalist.accuracy, 2)} → with specialists ${pct(run.combined.accuracy, 2)} (${fmtInt(run.generalist.errors)} → ${fmtInt(run.combined.errors)} errors of ${fmtInt(run.testSize)}).</p>${groups}
-<table><thead><tr><th class="num">covering</th><th class="num">examples</th><th class="num">Δ correct</th><th class="num">relative</th><th class="num">paper</th></tr></thead><tbody>${rows}</tbody></table>${timing}`;
+${tableWrap(`<table><thead><tr><th class="num">covering</th><th class="num">examples</th><th class="num">Δ correct</th><th class="num">relative</th><th class="num">paper</th></tr></thead><tbody>${rows}</tbody></table>`)}${timing}`;
       return `<div class="grid2" style="margin-bottom:18px">${panel(`${run.dataset}: Table 4`, run.description ? e(run.description) : '', table)}${panel('Relative change by specialists covering the correct class', 'Paper: JFT, rows checked by the project.', chartBox(`specialists-${i}`, `specialists ${run.dataset}`))}</div>`;
     })
     .join('');
@@ -159,7 +162,7 @@ export function significanceSection(r: Results): string {
       return `<tr><td>${e(c.a)} (${fmtInt(c.aErrors)}) <span style="color:var(--muted)">vs</span> ${e(c.b)} (${fmtInt(c.bErrors)})</td><td class="num">${fmtInt(c.onlyA)} / ${fmtInt(c.onlyB)}</td><td class="num">${fmtP(c.pValue)}</td><td>${reading}</td></tr>`;
     })
     .join('');
-  const table = `<table class="compact"><thead><tr><th>A (errors) vs B (errors)</th><th class="num">only A / only B wrong</th><th class="num">p</th><th>reading (${+(100 * alpha).toFixed(2)}%, corrected)</th></tr></thead><tbody>${rows}</tbody></table>`;
+  const table = tableWrap(`<table class="compact"><thead><tr><th>A (errors) vs B (errors)</th><th class="num">only A / only B wrong</th><th class="num">p</th><th>reading (${+(100 * alpha).toFixed(2)}%, corrected)</th></tr></thead><tbody>${rows}</tbody></table>`);
   return `<div class="grid3" style="margin-top:18px">${panel(
     'How sure are these numbers? Paired comparisons',
     `${e(sig.testMethod)}. Every model sees the same test images, so only the images exactly one of the two gets wrong tell them apart; p is how often a split at least this uneven happens when both models are equally good. The reading allows for making ${sig.comparisons.length} comparisons at once (Holm’s method: the smallest p must be below ${+(100 * alpha).toFixed(2)}%/${sig.comparisons.length}, the next below ${+(100 * alpha).toFixed(2)}%/${Math.max(1, sig.comparisons.length - 1)}, and so on).`,

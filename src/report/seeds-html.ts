@@ -6,7 +6,7 @@ import { escapeHtml as e } from './escape.js';
 import { duration, htmlPage } from './html.js';
 import type { Results } from './schema.js';
 import { seedsCharts, type SeedFormat, type SeedMetric, type SeedsSummary } from './seeds.js';
-import { chartBox, panel, section } from './sections.js';
+import { chartBox, panel, section, tableWrap } from './sections.js';
 
 /** The seeds summary as one self-contained page (styles, Chart.js and data inlined), like report.html. */
 
@@ -37,7 +37,7 @@ function metricsTable(s: SeedsSummary): string {
       return `${group}<tr><td>${e(m.label)}</td>${m.values.map((v) => `<td class="num">${fmtSeedValue(m.format, v)}</td>`).join('')}<td class="num ours">${meanSd(m)}</td><td class="num">${range}</td><td class="num">${e(m.paper ?? '')}</td></tr>`;
     })
     .join('');
-  return `<div class="panel" style="padding:0;overflow-x:auto"><table class="results"><thead>${head}</thead><tbody>${rows}</tbody></table></div>`;
+  return `<div class="panel" style="padding:0">${tableWrap(`<table class="results"><thead>${head}</thead><tbody>${rows}</tbody></table>`, 'border-radius:14px')}</div>`;
 }
 
 function claimsList(s: SeedsSummary): string {
@@ -77,9 +77,9 @@ function inSeedOrder(s: SeedsSummary, runs: Results[], who: string): Results[] {
 export function renderSeedsReport(s: SeedsSummary, runs: Results[]): string {
   const rs = inSeedOrder(s, runs, 'renderSeedsReport');
   const charts = seedsCharts(s, rs);
-  const sources = `<table class="compact"><thead><tr><th class="num">seed</th><th>results</th><th>created</th><th class="num">wall time</th></tr></thead><tbody>${s.seeds
+  const sources = tableWrap(`<table class="compact"><thead><tr><th class="num">seed</th><th>results</th><th>created</th><th class="num">wall time</th></tr></thead><tbody>${s.seeds
     .map((seed, i) => `<tr><td class="num">${seed}</td><td class="mono">${e(s.sources[i])}</td><td>${e(rs[i].createdAt)}</td><td class="num">${duration(s.totalSeconds[i])}</td></tr>`)
-    .join('')}</tbody></table>`;
+    .join('')}</tbody></table>`);
   let n = 0;
   const body = [
     section(

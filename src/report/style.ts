@@ -81,12 +81,13 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-sp
 td.ours { font-weight: 700; }
 td.notes { color: var(--muted); font-size: 13px; }
 tr.group td { background: #fafbff; font-weight: 700; color: var(--teacher); font-size: 13px; letter-spacing: .02em; }
+table.results { min-width: 620px; }
 table.results td:first-child { width: 34%; }
 table.results td.ours { width: 17%; }
 table.compact { font-size: 13px; }
 table.compact td, table.compact th { padding: 6px 8px; }
 table .sub { font-size: 11.5px; color: var(--muted); white-space: normal; }
-td.mono { font-family: var(--mono); font-size: 12px; color: #334155; }
+td.mono { font-family: var(--mono); font-size: 12px; color: #334155; overflow-wrap: anywhere; }
 .kv { display: grid; grid-template-columns: max-content 1fr; gap: 4px 18px; font-size: 14px; margin: 0; }
 .kv dt { color: var(--muted); }
 .kv dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }

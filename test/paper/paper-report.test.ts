@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkReportInBrowser } from '../../src/report/browser.js';
+import { checkReportInBrowser, layoutProblems } from '../../src/report/browser.js';
 import { validateResults } from '../../src/report/validate.js';
 import { PROFILES } from '../../src/paper/profiles.js';
 
@@ -71,6 +71,12 @@ test('dk paper (tiny profile) writes a valid results.json and a report that rend
   assert.deepEqual(check.pageErrors, []);
   assert.deepEqual(check.externalRequests, []);
   assert.ok(existsSync(shot));
+  assert.deepEqual(layoutProblems(check.layout), [], 'at 1280 px');
+  // On a phone: nothing wider than the viewport, every table scrolling in its own container.
+  const narrow = await checkReportInBrowser(join(dir, 'report.html'), join(dir, 'report-400.png'), { viewport: { width: 400, height: 900 } });
+  assert.deepEqual([...narrow.consoleErrors, ...narrow.pageErrors, ...narrow.externalRequests], []);
+  assert.ok(narrow.charts.every((c) => c.rendered), JSON.stringify(narrow.charts.filter((c) => !c.rendered)));
+  assert.deepEqual(layoutProblems(narrow.layout), [], 'at 400 px');
 
   // --seed: the same profile from another seed; the members' seeds move with it.
   const dir2 = join(mkdtempSync(join(tmpdir(), 'dk-paper-seed-')), 'run');

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { checkReportInBrowser, type BrowserCheck } from '../../src/report/browser.js';
+import { checkReportInBrowser, layoutProblems, type BrowserCheck } from '../../src/report/browser.js';
 import { exampleResults } from '../../src/report/example.js';
 import { expectedChartPoints } from '../../src/report/html.js';
 import type { Results } from '../../src/report/schema.js';
@@ -49,6 +49,20 @@ test('the example report renders every chart in headless Chromium without errors
   await renderAndCheck(t, 'example', exampleResults());
 });
 
+test('at 1400 and 400 px nothing on the paper report is wider than the viewport, and every table scrolls in its own container', async (t) => {
+  const dir = join(root, 'widths');
+  mkdirSync(dir, { recursive: true });
+  const { reportPath } = writeReport(dir, exampleResults());
+  for (const width of [1400, 400]) {
+    const shot = join(dir, `screenshot-${width}.png`);
+    const check = await checkReportInBrowser(reportPath, shot, { viewport: { width, height: 900 } });
+    t.diagnostic(`screenshot: ${shot}`);
+    assertClean(check);
+    assert.ok(check.layout.tableContainers.length >= 4, `${check.layout.tableContainers.length} tables`);
+    assert.deepEqual(layoutProblems(check.layout), [], `at ${width} px`);
+  }
+});
+
 test('a report without the optional sections renders cleanly too', async (t) => {
   const r = JSON.parse(JSON.stringify(exampleResults())) as Results;
   delete r.alphaSweep;
@@ -73,6 +87,9 @@ test('the seeds summary page renders its charts in headless Chromium without err
   assert.deepEqual(new Map(check.charts.map((c) => [c.id, c.points])), want);
   assert.ok(check.charts.every((c) => c.rendered), JSON.stringify(check.charts));
   assert.deepEqual([...want.values()], [9, 3]); // three models × three seeds; one gap per seed
+  const narrow = await checkReportInBrowser(page, join(dir, 'screenshot-400.png'), { viewport: { width: 400, height: 900 } });
+  assertClean(narrow);
+  assert.deepEqual(layoutProblems(narrow.layout), [], 'the seeds page at 400 px');
 });
 
 test('a missing Chromium is a clear error', async () => {
