@@ -134,12 +134,12 @@ function trainingCharts(r: Results): ChartSpec[] {
   const all = runs.flatMap((q) => q.run.curve.map((p) => p.testErrors)).concat(runs.map((q) => q.paper)).filter((v) => v > 0);
   const lo = Math.max(1, Math.min(...all) * 0.85);
   const hi = Math.max(...all) * 1.1;
-  const losses = runs.flatMap((q) => q.run.curve.map((p) => p.trainLoss));
-  const positive = losses.every((v) => v > 0);
-  const lossLo = Math.min(...losses);
-  const lossHi = Math.max(...losses);
-  const decadesOnly = positive && lossHi / lossLo > 300;
-  const lossTicks = !positive ? undefined : decadesOnly ? logTicks(lossLo / 10, lossHi * 10).filter((v) => Math.abs(Math.log10(v) - Math.round(Math.log10(v))) < 1e-9) : logTicks(lossLo, lossHi);
+  // The runs' objectives differ in scale (the distilled loss carries the T²-weighted soft term,
+  // hundreds of times the others): each is drawn relative to its own first epoch, so all move.
+  const relative = runs.every((q) => q.run.curve[0].trainLoss > 0);
+  const lossOf = (q: (typeof runs)[number], v: number): number => (relative ? v / q.run.curve[0].trainLoss : v);
+  const lossValues = runs.flatMap((q) => q.run.curve.map((p) => lossOf(q, p.trainLoss)));
+  const lossHi = Math.max(...lossValues);
   return [
     {
       id: 'curves-errors',
@@ -153,9 +153,11 @@ function trainingCharts(r: Results): ChartSpec[] {
     {
       id: 'curves-loss',
       kind: 'line',
-      series: runs.map((q) => ({ label: q.label, color: q.color, data: q.run.curve.map((p) => ({ x: p.epoch, y: p.trainLoss })) })),
+      series: runs.map((q) => ({ label: q.label, color: q.color, data: q.run.curve.map((p) => ({ x: p.epoch, y: lossOf(q, p.trainLoss) })) })),
       x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
-      y: { title: positive ? 'training loss (log scale)' : 'training loss', type: positive ? 'logarithmic' : 'linear', format: 'num', ticks: lossTicks },
+      y: relative
+        ? { title: 'training loss, % of epoch 1', type: 'linear', format: 'pct', min: 0, suggestedMax: Math.max(1, lossHi) }
+        : { title: 'training loss', type: 'linear', format: 'num' },
       legend: true,
     },
   ];

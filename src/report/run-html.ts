@@ -7,7 +7,7 @@ import { fmtInt, fmtP, pct } from './derive.js';
 import { escapeHtml as e } from './escape.js';
 import { duration, htmlPage } from './html.js';
 import type { ModelEntry, RunReport, TestEval } from './run-schema.js';
-import { chartBox, panel, section } from './sections.js';
+import { chartBox, panel, section, tocNav } from './sections.js';
 
 /** Bytes as people read them (binary units). */
 export function fmtBytes(b: number): string {
@@ -294,9 +294,7 @@ export function renderRunReport(r: RunReport): string {
   const cards = distill
     ? `${modelCard('Teacher', 'var(--teacher)', r.teacher!)}${modelCard('Student', 'var(--distilled)', s)}${compressionCard(s, r.teacher!)}${r.comparison ? agreementCard(r.comparison) : ''}`
     : modelCard('Model', 'var(--distilled)', s);
-  const toc = sections.length
-    ? `<nav class="toc" aria-label="sections">${[...body.matchAll(/<section id="([^"]+)"><h2><span class="num">(\d+)<\/span>([^<]*)<\/h2>/g)].map((m) => `<a href="#${m[1]}">${m[2]}. ${m[3]}</a>`).join('')}</nav>`
-    : '';
+  const toc = tocNav(body);
   const title = distill ? `${s.description} distilled from ${r.teacher!.description}` : `${s.description} trained on ${r.data.source}`;
   const chips = [
     `data <b>${e(r.data.source)}</b>`,

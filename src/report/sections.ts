@@ -19,16 +19,33 @@ export const panel = (title: string, caption: string, body: string): string =>
 const stat = (k: string, v: string, p: string): string =>
   `<div class="stat"><div class="k">${e(k)}</div><div class="v">${v}</div><div class="p">${p}</div></div>`;
 
+/**
+ * A sticky table of contents for the sections in `body` (as section() writes them), followed by
+ * extra links (label, href), each escaped.
+ */
+export function tocNav(body: string, links: { label: string; href: string }[] = []): string {
+  const items = [...body.matchAll(/<section id="([^"]+)"><h2><span class="num">(\d+)<\/span>([^<]*)<\/h2>/g)].map((m) => `<a href="#${m[1]}">${m[2]}. ${m[3]}</a>`);
+  const extra = links.map((l) => `<a class="ext" href="${e(l.href)}">${e(l.label)}</a>`);
+  return `<nav class="toc" aria-label="contents">${[...items, ...extra].join('')}</nav>`;
+}
+
 export function section(n: number, id: string, title: string, intro: string, body: string): string {
   return `<section id="${e(id)}"><h2><span class="num">${n}</span>${e(title)}</h2><p class="intro">${intro}</p>${body}</section>`;
 }
+
+/** A loss value to three significant digits, without exponents. */
+const lossText = (v: number): string => (Math.abs(v) >= 100 ? fmtInt(v) : String(+v.toPrecision(3)));
 
 export function curvesSection(r: Results): string {
   return `<div class="grid2">${panel(
     'Test errors per epoch',
     `Log scale; dashed lines: the paper’s final numbers. Teacher ${e(r.teacher.arch)}, students ${e(r.hard.arch)}.`,
     chartBox('curves-errors', 'test errors per epoch'),
-  )}${panel('Training loss per epoch', 'Each run’s own objective (the distilled loss includes the T²-weighted soft term).', chartBox('curves-loss', 'training loss per epoch'))}</div>`;
+  )}${panel(
+    'Training loss per epoch',
+    `Each run’s own objective as a share of its first epoch’s, so that all three can be read on one axis: the distilled loss includes the T²-weighted soft term and is far larger than the others. Epoch 1: teacher ${lossText(r.teacher.curve[0].trainLoss)}, hard student ${lossText(r.hard.curve[0].trainLoss)}, distilled student ${lossText(r.distilled.curve[0].trainLoss)}; last epoch: ${lossText(r.teacher.curve[r.teacher.curve.length - 1].trainLoss)}, ${lossText(r.hard.curve[r.hard.curve.length - 1].trainLoss)}, ${lossText(r.distilled.curve[r.distilled.curve.length - 1].trainLoss)}.`,
+    chartBox('curves-loss', 'training loss per epoch, relative to the first'),
+  )}</div>`;
 }
 
 export function darkKnowledgeSection(r: Results): string {

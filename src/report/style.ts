@@ -131,6 +131,8 @@ table.confusion tbody th { text-transform: none; letter-spacing: 0; font-size: 1
        padding: 9px 2px; background: rgba(245,247,251,.96); border-bottom: 1px solid var(--line); font-size: 13px; }
 .toc a { color: #334155; text-decoration: none; font-weight: 600; }
 .toc a:hover { color: var(--teacher); text-decoration: underline; }
+.toc a.ext { color: var(--teacher); font-weight: 500; }
+.toc a.ext:first-of-type { margin-left: auto; }
 section { scroll-margin-top: 52px; }
 footer { border-top: 1px solid var(--line); padding: 22px 0 40px; color: var(--muted); font-size: 13px; }
 

@@ -14,7 +14,10 @@ const html = renderReport(exampleResults());
 const chartIds = (page: string): string[] => [...page.matchAll(/data-chart="([^"]+)"/g)].map((m) => m[1]);
 
 test('the page is self-contained: no external src, href, url() or import', () => {
-  assert.doesNotMatch(html, /\b(?:src|href|action|poster|data)\s*=\s*["']?\s*(?:https?:)?\/\//i);
+  assert.doesNotMatch(html, /\b(?:src|action|poster|data)\s*=\s*["']?\s*(?:https?:)?\/\//i);
+  // External addresses only as links for the reader to follow (the paper on arXiv), never on anything the page loads.
+  const external = [...html.matchAll(/<(\w+)\b[^>]*\bhref\s*=\s*["']?\s*((?:https?:)?\/\/[^"' >]*)/gi)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(external, ['a https://arxiv.org/abs/1503.02531']);
   assert.doesNotMatch(html, /url\(\s*["']?\s*(?:https?:)?\/\//i);
   assert.doesNotMatch(html, /@import/i);
   assert.doesNotMatch(html, /<script[^>]+\bsrc=/i);
@@ -106,4 +109,30 @@ test('the results table shows ours beside the paper', () => {
   assert.match(html, /<td class="num ours">71<\/td><td class="num">67<\/td>/);
   assert.match(html, /<td class="num ours">139<\/td><td class="num">146<\/td>/);
   assert.match(html, /<td class="num ours">80<\/td><td class="num">74<\/td>/);
+});
+
+test('the training-loss chart draws each run relative to its first epoch, so the distilled loss (hundreds of times larger) moves too', () => {
+  const r = exampleResults();
+  // A distilled objective on the scale the paper job reports (the T²-weighted soft term, ~800).
+  r.distilled.curve = r.distilled.curve.map((p, i) => ({ ...p, trainLoss: 812 - 6 * i }));
+  const spec = buildCharts(r).get('curves-loss')!;
+  assert.equal(spec.y.type, 'linear');
+  assert.equal(spec.y.min, 0);
+  for (const s of spec.series) {
+    const ys = (s.data as { y: number }[]).map((p) => p.y);
+    assert.equal(ys[0], 1, `${s.label} starts at 100%`);
+    assert.ok(Math.max(...ys) <= (spec.y.suggestedMax ?? 1) + 1e-12, `${s.label} within the axis`);
+    assert.ok(1 - Math.min(...ys) > 0.05, `${s.label} moves by ${1 - Math.min(...ys)} of its start`);
+  }
+  const html = renderReport(r);
+  assert.match(html, /Epoch 1: teacher [\d.]+, hard student [\d.]+, distilled student 812/);
+});
+
+test('a sticky table of contents lists every section and links the paper and results.json', () => {
+  const nav = /<nav class="toc"[^>]*>(.*?)<\/nav>/.exec(html)?.[1] ?? '';
+  const ids = [...html.matchAll(/<section id="([^"]+)"/g)].map((m) => m[1]);
+  assert.ok(ids.length >= 8);
+  assert.deepEqual([...nav.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]), ids);
+  assert.match(nav, /href="results\.json"/);
+  assert.match(nav, /href="https:\/\/arxiv\.org\/abs\/1503\.02531"/);
 });
