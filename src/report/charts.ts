@@ -217,23 +217,27 @@ function omitCharts(r: Results): ChartSpec[] {
 
 function fraction3Chart(r: Results): ChartSpec {
   const f = r.fraction3;
+  // Error rates on a log axis: 7% vs 3.5% at the end is as visible as 80% at the start.
+  const errs = [...f.hard.curve, ...f.soft.curve].flatMap((p) => [1 - p.testAccuracy, 1 - p.trainAccuracy]).filter((v) => v > 0);
+  const errLo = Math.max(1e-4, Math.min(...errs) * 0.8);
+  const errHi = Math.min(1, Math.max(...errs) * 1.2);
   const line = (label: string, color: string, pts: { epoch: number; v: number }[], dashed = false): SeriesSpec => ({
     label,
     color,
     dashed,
-    data: pts.map((p) => ({ x: p.epoch, y: p.v })),
+    data: pts.map((p) => ({ x: p.epoch, y: p.v > 0 ? p.v : null })), // an error rate of 0 has no place on a log axis
   });
   return {
     id: 'fraction3',
     kind: 'line',
     series: [
-      line('hard targets, test', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: p.testAccuracy }))),
-      line('hard targets, train', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: p.trainAccuracy })), true),
-      line('soft targets, test', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: p.testAccuracy }))),
-      line('soft targets, train', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: p.trainAccuracy })), true),
+      line('hard targets, test', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.testAccuracy }))),
+      line('hard targets, train', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.trainAccuracy })), true),
+      line('soft targets, test', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.testAccuracy }))),
+      line('soft targets, train', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.trainAccuracy })), true),
     ],
     x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
-    y: { title: 'accuracy', type: 'linear', format: 'pct' },
+    y: { title: 'error rate (log scale)', type: 'logarithmic', format: 'pct', min: errLo, max: errHi, ticks: logTicks(errLo, errHi) },
     marks: [
       { axis: 'x', value: f.hard.stoppedEpoch, label: `hard: epoch ${f.hard.stoppedEpoch} kept`, color: COLORS.hard },
       ...(f.soft.stoppedEpoch !== f.soft.epochs ? [{ axis: 'x' as const, value: f.soft.stoppedEpoch, label: `soft: epoch ${f.soft.stoppedEpoch} kept`, color: COLORS.distilled }] : []),
@@ -344,9 +348,10 @@ function specialistCharts(r: Results): ChartSpec[] {
 function darkKnowledgeCharts(r: Results): ChartSpec[] {
   const dk = r.darkKnowledge;
   const colors = temperatureColors(dk.temperatures.length);
+  // One floor for every panel, so that their bars compare.
+  const all = dk.examples.flatMap((ex) => ex.probs.flatMap((d) => d.p)).filter((v) => v > 0);
+  const min = Math.max(1e-12, 10 ** Math.floor(Math.log10(Math.min(...all))));
   return dk.examples.map((ex, i) => {
-    const all = ex.probs.flatMap((d) => d.p).filter((v) => v > 0);
-    const min = Math.max(1e-12, 10 ** Math.floor(Math.log10(Math.min(...all))));
     return {
       id: `dk-${i}`,
       kind: 'bar' as const,

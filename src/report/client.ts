@@ -41,11 +41,18 @@ export function clientMain(): void {
         return Math.round(v).toLocaleString('en-US');
       case 'pct': {
         const d = stepDecimals(ticks, 100);
-        return d === null ? `${+(100 * v).toFixed(1)}%` : `${fixed(100 * v, d)}%`;
+        return d === null ? `${+(100 * v).toPrecision(3)}%` : `${fixed(100 * v, d)}%`;
       }
-      case 'prob':
-        if (v === 0) return '0';
-        return v >= 0.01 ? String(+v.toPrecision(2)) : v.toExponential(0).replace('e-', 'e\u2212');
+      case 'prob': {
+        // The rule of fmtProb (derive.ts): decimals down to 0.001, then m×10⁻ⁿ.
+        if (!(v > 0)) return '0';
+        if (v >= 0.001) return v >= 0.995 ? '1' : String(+v.toPrecision(2));
+        const sup: Record<string, string> = { '-': '\u207b', '0': '\u2070', '1': '\u00b9', '2': '\u00b2', '3': '\u00b3', '4': '\u2074', '5': '\u2075', '6': '\u2076', '7': '\u2077', '8': '\u2078', '9': '\u2079' };
+        const [m, x] = v.toExponential(1).split('e');
+        const mant = m.endsWith('.0') ? m.slice(0, -2) : m;
+        const pow = `10${x.replace('+', '').replace(/./g, (c) => sup[c] ?? c)}`;
+        return mant === '1' ? pow : `${mant}\u00d7${pow}`;
+      }
       case 'sec':
         return v < 120 ? `${+v.toFixed(1)} s` : v < 7200 ? `${+(v / 60).toFixed(1)} min` : `${+(v / 3600).toFixed(2)} h`;
       default: {
@@ -183,6 +190,8 @@ export function clientMain(): void {
           yAxisID: s.axis ?? 'y',
           spanGaps: true,
         });
+        // Markers at the ends of an axis (sweeps set min/max to their first and last point) are drawn whole.
+        if (s.pointRadius !== undefined) base.clip = s.pointRadius + 3;
       } else {
         Object.assign(base, { borderRadius: 4, maxBarThickness: 46, borderWidth: 0 });
         if (s.overlay) base.grouped = false;

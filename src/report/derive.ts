@@ -12,6 +12,23 @@ export function gapClosed(hard: number, teacher: number, distilled: number): num
 
 export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
 export const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
+const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
+
+/**
+ * A probability as the report writes it everywhere (cells, captions, axis ticks): two significant
+ * digits as a decimal down to 0.001 (0.28, 0.05, 0.0032), below that as m×10⁻ⁿ (3.2×10⁻⁵).
+ * The page script (client.ts) writes its axis ticks by the same rule.
+ */
+export function fmtProb(v: number): string {
+  if (!Number.isFinite(v)) return '';
+  if (v <= 0) return '0';
+  if (v >= 0.001) return v >= 0.995 ? '1' : String(+v.toPrecision(2));
+  const [m, x] = v.toExponential(1).split('e');
+  const mant = m.endsWith('.0') ? m.slice(0, -2) : m;
+  const pow = `10${x.replace('+', '').replace(/./g, (c) => SUPERSCRIPT[c] ?? c)}`;
+  return mant === '1' ? pow : `${mant}×${pow}`;
+}
+
 /** A p-value to two significant digits, or "< 0.001". */
 export const fmtP = (p: number): string => (p < 0.001 ? '< 0.001' : p.toPrecision(2));
 

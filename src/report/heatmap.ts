@@ -1,3 +1,4 @@
+import { fmtProb } from './derive.js';
 import { escapeHtml } from './escape.js';
 
 /** Viridis, sampled at 9 stops (perceptually uniform, readable in grey and by most colour-blind readers). */
@@ -17,23 +18,32 @@ export function viridis(t: number): string {
   return '#' + a.map((v, k) => Math.round(v + (b[k] - v) * f).toString(16).padStart(2, '0')).join('');
 }
 
-function fmtProb(v: number): string {
-  if (v >= 0.095) return v.toFixed(2);
-  if (v <= 0) return '0';
-  const [m, e] = v.toExponential(0).split('e');
-  return `${m}e${e}`;
+/** Ticks for a log colour legend from lo to hi: 1-2-5 steps (1-3 when the range spans many decades), ends included. */
+export function legendTicks(lo: number, hi: number): number[] {
+  const mult = hi / lo > 1000 ? [1] : hi / lo > 20 ? [1, 3] : [1, 2, 5];
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of mult) {
+      const v = +(m * 10 ** e).toPrecision(1);
+      if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
+    }
+  }
+  return out.length >= 2 ? out : [lo, hi];
 }
 
 /**
  * The class-similarity matrix as an inline SVG heatmap on a log colour scale, with axis labels,
- * a tooltip per cell and a colour legend in powers of ten. Each cell is a <rect class="cell">.
+ * a tooltip per cell and a colour legend over the data's range. Each cell is a <rect class="cell">.
  */
 export function heatmapSvg(matrix: number[][], classNames: string[], opts: { rowTitle: string; colTitle: string }): string {
   const c = matrix.length;
   const positive = matrix.flat().filter((v) => v > 0);
-  const lo = Math.floor(Math.log10(positive.length ? Math.min(...positive) : 1e-6));
-  const hi = Math.max(lo + 1, Math.ceil(Math.log10(positive.length ? Math.max(...positive) : 1)));
-  const t = (v: number): number => (v > 0 ? (Math.log10(v) - lo) / (hi - lo) : 0);
+  // The colour scale spans the data (not whole decades around it), so every step of colour is used.
+  const vMin = positive.length ? Math.min(...positive) : 1e-6;
+  const vMax = positive.length ? Math.max(...positive) : 1;
+  const lo = Math.log10(vMin);
+  const hi = Math.max(lo + 0.3, Math.log10(vMax));
+  const t = (v: number): number => (v > 0 ? Math.max(0, Math.min(1, (Math.log10(v) - lo) / (hi - lo))) : 0);
   const cell = Math.max(18, Math.min(46, Math.floor(460 / c)));
   const left = 64;
   const top = 30;
@@ -74,10 +84,10 @@ export function heatmapSvg(matrix: number[][], classNames: string[], opts: { row
   );
   // Legend: a vertical gradient with one tick per power of ten.
   parts.push(`<rect x="${legendX}" y="${top}" width="14" height="${size}" rx="3" fill="url(#hm-grad)"/>`);
-  for (let e = lo; e <= hi; e++) {
-    const y = top + size - ((e - lo) / (hi - lo)) * size;
+  for (const v of legendTicks(10 ** lo, 10 ** hi)) {
+    const y = top + size - ((Math.log10(v) - lo) / (hi - lo)) * size;
     parts.push(`<line x1="${legendX + 14}" x2="${legendX + 19}" y1="${y}" y2="${y}" stroke="#64748b"/>`);
-    parts.push(`<text class="hm-label" x="${legendX + 22}" y="${y}" dominant-baseline="central">${e === 0 ? '1' : `10<tspan dy="-5" font-size="8">${e}</tspan>`}</text>`);
+    parts.push(`<text class="hm-label" x="${legendX + 22}" y="${y}" dominant-baseline="central">${fmtProb(v)}</text>`);
   }
   parts.push(`<text class="hm-label" x="${legendX - 4}" y="${top - 12}">probability</text>`);
   parts.push('</svg>');

@@ -6,6 +6,7 @@ import { clientMain, type ClientData } from './client.js';
 import { fmtInt, gapClosed, pct, resultRows, targets } from './derive.js';
 import { escapeHtml as e, jsonForScript } from './escape.js';
 import type { ModelRun, Results } from './schema.js';
+import { errorInterval } from '../util/stats.js';
 import {
   curvesSection,
   darkKnowledgeSection,
@@ -82,13 +83,19 @@ ${p.main}
 `;
 }
 
-function card(label: string, arch: string, color: string, run: ModelRun, paper: number): string {
+function card(label: string, arch: string, color: string, run: ModelRun, paper: number, r: Results, name: string): string {
   const ours = run.testErrors;
   const d = ours - paper;
   const cls = d <= 0 ? 'good' : d <= paper * 0.15 ? 'flat' : 'bad';
+  // The interval the significance section shows for this model, else the same exact interval computed here.
+  const given = r.significance?.intervals.find((i) => i.name === name);
+  const level = given && r.significance ? r.significance.level : 0.95;
+  const iv = given ?? errorInterval(ours, r.dataset.testSize, level);
+  const how = cls === 'good' ? 'at or below the paper' : cls === 'flat' ? 'within 15% above the paper' : 'more than 15% above the paper';
   return `<div class="card" style="--c:${color}"><div class="label">${e(label)}</div><div class="arch">${e(arch)}</div>
 <div class="big">${fmtInt(ours)}<small>test errors</small></div>
-<div class="vs">paper <b>${paper}</b><span class="delta ${cls}">${d > 0 ? '+' : d < 0 ? '−' : '±'}${Math.abs(d)}</span></div>
+<div class="ci">${+(100 * level).toFixed(1)}% interval ${fmtInt(iv.lo)}–${fmtInt(iv.hi)}</div>
+<div class="vs">paper <b>${paper}</b><span class="delta ${cls}" title="ours − paper: ${how}">${d > 0 ? '+' : d < 0 ? '−' : '±'}${Math.abs(d)} vs paper</span></div>
 <div class="foot">${pct(run.testAccuracy, 2)} · ${run.epochs} epochs · ${duration(run.wallSeconds)}</div></div>`;
 }
 
@@ -99,7 +106,8 @@ function gapCard(r: Results): string {
   return `<div class="card" style="--c:var(--distilled)"><div class="label">Gap closed</div><div class="arch">hard student → teacher, by distillation</div>
 <div class="big">${g === null ? '—' : pct(g, 0)}</div>
 <div class="vs">paper <b>${pct(pg, 0)}</b> · (hard − distilled) / (hard − teacher)</div>
-<div class="bar" title="ours ${g === null ? '—' : pct(g, 0)}; tick: the paper's ${pct(pg, 0)}"><i style="width:${(100 * w).toFixed(1)}%"></i><span class="tick" style="left:${(100 * Math.min(1, pg)).toFixed(1)}%"></span></div></div>`;
+<div class="bar" title="ours ${g === null ? '—' : pct(g, 0)}; tick: the paper's ${pct(pg, 0)}"><i style="width:${(100 * w).toFixed(1)}%"></i><span class="tick" style="left:${(100 * Math.min(1, pg)).toFixed(1)}%"></span></div>
+<div class="bar-key"><span>bar: ours</span><span>tick: the paper’s ${pct(pg, 0)}</span></div></div>`;
 }
 
 function minis(r: Results): string {
@@ -157,15 +165,50 @@ function resultsTable(r: Results): string {
   return `<div class="panel" style="padding:0">${tableWrap(`<table class="results"><thead><tr><th>experiment</th><th class="num">ours</th><th class="num">paper</th><th>notes</th></tr></thead><tbody>${rows}</tbody></table>`, 'border-radius:14px')}</div>`;
 }
 
+/** results.json's config keys as people read them (unknown keys are shown as they are). */
+const CONFIG_NAMES: Record<string, string> = {
+  profile: 'profile',
+  seed: 'seed',
+  dataset: 'data',
+  batchSize: 'batch size',
+  lr: 'learning rate',
+  lrSchedule: 'learning-rate schedule',
+  momentum: 'momentum',
+  T: 'temperature T',
+  alpha: 'α (weight of the soft loss)',
+};
+/** The experiments' keys (config.epochs) as the sections name them. */
+const EXPERIMENT_NAMES: Record<string, string> = {
+  teacher: 'teacher',
+  hard: 'student, hard labels',
+  distilled: 'student, distilled',
+  omit3: 'the omitted 3',
+  only78: 'only 7s and 8s',
+  fraction3: '3% of the data',
+  tempSweep: 'temperature sweep (per point)',
+  ensemble: 'ensemble (per member)',
+  alphaSweep: 'α sweep (per point)',
+  specialists: 'specialists',
+};
+
+/** An ISO timestamp as people read it: "2 Dec 2026, 14:23 UTC" (unparseable text as it is). */
+export function readableTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const hm = `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+  return `${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()}, ${hm} UTC`;
+}
+
 function runSection(r: Results): string {
   const c = r.config;
   const flat: [string, string][] = [];
   for (const [k, v] of Object.entries(c)) {
     if (k === 'epochs') continue;
-    flat.push([k, typeof v === 'string' ? v : JSON.stringify(v)]);
+    flat.push([CONFIG_NAMES[k] ?? k, typeof v === 'string' ? v : JSON.stringify(v)]);
   }
   const kv = (pairs: [string, string][]): string => `<dl class="kv">${pairs.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl>`;
-  const epochs = Object.entries(c.epochs).map(([k, v]): [string, string] => [k, String(v)]);
+  const epochs = Object.entries(c.epochs).map(([k, v]): [string, string] => [EXPERIMENT_NAMES[k] ?? k, String(v)]);
   const m = r.machine;
   const machine: [string, string][] = [
     ['CPU', m.cpuModel],
@@ -174,7 +217,7 @@ function runSection(r: Results): string {
     ['Node.js', m.node],
     ['onnxruntime', m.onnxruntime],
     ['OS', m.os],
-    ['created', r.createdAt],
+    ['created', readableTime(r.createdAt)],
     ['schema', `results.json v${r.schemaVersion}`],
   ];
   const rowsH = Math.max(160, 28 * r.timings.phases.length + 60);
@@ -228,14 +271,15 @@ export function renderReport(results: Results): string {
     ? `<div style="margin-top:16px">${panel('Notes from the run', '', `<ul class="notes">${r.notes.map((t) => `<li>${e(t)}</li>`).join('')}</ul>`)}</div>`
     : '';
   return htmlPage({
-    title: `Dark knowledge on ${displayName(r.dataset.name)} — ${r.config.profile} run`,
+    title: `Dark knowledge on ${displayName(r.dataset.name)} — ${r.config.profile} run, seed ${r.config.seed}`,
     generator: r.generator ?? 'dark-knowledge',
     hero: `<div class="kicker">dark-knowledge · reproduction report</div>
 <h1>Distilling the knowledge in a neural network</h1>
 <p class="lede">A reproduction of the ${e(displayName(r.dataset.name))} experiments of ${e(r.paper.citation)}: a large regularised teacher, a small student trained on its softened outputs, and what those outputs know.</p>
 <div class="chips"><span class="chip">profile <b>${e(r.config.profile)}</b></span><span class="chip">seed <b>${r.config.seed}</b></span><span class="chip">T <b>${r.distilled.T}</b>, α <b>${r.distilled.alpha}</b></span><span class="chip">total <b>${totalMin} min</b></span><span class="chip">${e(r.machine.cores + ' cores · ' + r.machine.cpuModel)}</span></div>
 ${banner}`,
-    main: `<div class="cards">${card('Teacher', r.teacher.arch, 'var(--teacher)', r.teacher, r.paper.teacherTestErrors)}${card('Student, hard labels', r.hard.arch, 'var(--hard)', r.hard, r.paper.hardTestErrors)}${card('Student, distilled', `${r.distilled.arch}, T = ${r.distilled.T}`, 'var(--distilled)', r.distilled, r.paper.distilledTestErrors)}${gapCard(r)}</div>
+    main: `<div class="cards">${card('Teacher', r.teacher.arch, 'var(--teacher)', r.teacher, r.paper.teacherTestErrors, r, 'teacher')}${card('Student, hard labels', r.hard.arch, 'var(--hard)', r.hard, r.paper.hardTestErrors, r, 'hard student')}${card('Student, distilled', `${r.distilled.arch}, T = ${r.distilled.T}`, 'var(--distilled)', r.distilled, r.paper.distilledTestErrors, r, 'distilled student')}${gapCard(r)}</div>
+<p class="cards-key">Badges: our test errors minus the paper’s — <span class="delta good">green</span> at or below the paper, <span class="delta flat">grey</span> up to 15% above it, <span class="delta bad">rose</span> more than 15% above. Intervals: exact (Clopper–Pearson) 95% on the error count.</p>
 ${minis(r)}
 <div style="margin-top:16px">${targetsPanel(r)}</div>
 ${notes}

@@ -5,7 +5,7 @@
 import { COLORS, countPoints, type ChartSpec } from './charts.js';
 import { fmtInt, fmtP, pct } from './derive.js';
 import { escapeHtml as e } from './escape.js';
-import { duration, htmlPage } from './html.js';
+import { duration, htmlPage, readableTime } from './html.js';
 import type { ModelEntry, RunReport, TestEval } from './run-schema.js';
 import { chartBox, panel, section, tocNav } from './sections.js';
 
@@ -232,7 +232,7 @@ function settingsPanel(r: RunReport): string {
     ['test set', r.data.testSize ? `${fmtInt(r.data.testSize)} examples` : 'none'],
     ...r.settings.map((s): [string, string] => [s.label, s.value]),
     ['wall time', duration(r.seconds)],
-    ['report made', new Date(r.createdAt).toUTCString()],
+    ['report made', readableTime(r.createdAt)],
   ];
   return panel('Settings', '', `<dl class="kv">${pairs.map(([k, v]) => `<dt>${e(k)}</dt><dd>${e(v)}</dd>`).join('')}</dl>`);
 }

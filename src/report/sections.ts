@@ -1,5 +1,5 @@
 import { temperatureColors } from './charts.js';
-import { fmtInt, fmtP, pct } from './derive.js';
+import { fmtInt, fmtP, fmtProb, pct } from './derive.js';
 import { escapeHtml as e } from './escape.js';
 import { heatmapSvg } from './heatmap.js';
 import { holmRejects } from '../util/stats.js';
@@ -57,7 +57,7 @@ export function darkKnowledgeSection(r: Results): string {
       const ranked = p1.p.map((v, k) => ({ v, k })).sort((a, b) => b.v - a.v);
       const second = ranked.find((q) => q.k !== ex.label) ?? ranked[1];
       return `<div class="panel dk-card"><div class="digit"><div data-chart="digit-${i}" data-kind="digit" data-title="test image ${ex.testIndex}"></div>
-<div class="meta">label <b>${e(names[ex.label] ?? String(ex.label))}</b> · #${ex.testIndex}<br>runner-up <b>${e(names[second.k] ?? String(second.k))}</b><br>${second.v.toExponential(1)} at T=${p1.T}</div></div>
+<div class="meta">label <b>${e(names[ex.label] ?? String(ex.label))}</b> · #${ex.testIndex}<br>runner-up <b>${e(names[second.k] ?? String(second.k))}</b><br>${fmtProb(second.v)} at T = ${p1.T}</div></div>
 ${chartBox(`dk-${i}`, `teacher distribution for test image ${ex.testIndex}`, 'short')}</div>`;
     })
     .join('');
@@ -113,7 +113,7 @@ export function fraction3Section(r: Results): string {
 ${stat('Hard targets', pct(f.hard.testAccuracy), `test accuracy · ${pct(f.hard.trainAccuracy)} train<br>epoch ${f.hard.stoppedEpoch} of ${f.hard.epochs} · paper ${pct(p.hard.testAccuracy)}`)}
 ${stat('Soft targets', pct(f.soft.testAccuracy), `test accuracy · ${pct(f.soft.trainAccuracy)} train<br>epoch ${f.soft.stoppedEpoch} of ${f.soft.epochs} · paper ${pct(p.soft.testAccuracy)}`)}
 </div><p class="cap" style="margin-top:10px">Reported epoch: ${e(f.earlyStopping)}. The paper’s numbers are ${e(p.note)}; on all of its data the same system reached ${pct(p.fullData.testAccuracy)}.</p>`;
-  return `<div class="grid3">${panel('Accuracy per epoch', `Student ${e(f.arch)} on ${fmtInt(f.trainExamples)} training examples; soft targets at T = ${f.T}, α = ${f.alpha}. Solid: test, dashed: train.`, chartBox('fraction3', '3% of the data: accuracy per epoch', 'tall'))}${panel('Numbers', '', stats)}</div>`;
+  return `<div class="grid3">${panel('Error rate per epoch', `Student ${e(f.arch)} on ${fmtInt(f.trainExamples)} training examples; soft targets at T = ${f.T}, α = ${f.alpha}. Error rates (1 − accuracy) on a log scale, so that the last epochs’ difference reads as clearly as the first.`, chartBox('fraction3', '3% of the data: error rate per epoch', 'tall'))}${panel('Numbers', '', stats)}</div>`;
 }
 
 export function tempSection(r: Results): string {

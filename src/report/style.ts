@@ -38,6 +38,10 @@ code, .mono { font-family: var(--mono); font-size: 0.9em; }
 .card .vs { margin-top: 6px; font-size: 13.5px; color: var(--muted); }
 .card .vs b { color: var(--ink); }
 .card .foot { margin-top: 10px; padding-top: 8px; border-top: 1px solid var(--line); font-size: 12.5px; color: var(--muted); font-variant-numeric: tabular-nums; }
+.cards-key { margin: 10px 2px 0; font-size: 12.5px; color: var(--muted); }
+.cards-key .delta { margin-left: 0; }
+.card .ci { font-size: 12.5px; color: var(--muted); font-variant-numeric: tabular-nums; }
+.bar-key { display: flex; justify-content: space-between; font-size: 11.5px; color: var(--muted); margin-top: 4px; }
 .delta { display: inline-block; font-size: 12px; font-weight: 700; padding: 1px 8px; border-radius: 999px; margin-left: 6px; }
 .delta.good { background: #dcfce7; color: #166534; }
 .delta.bad { background: #ffe4e6; color: #9f1239; }
