@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countPoints, buildCharts } from '../../src/report/charts.js';
-import { gapClosed, targets } from '../../src/report/derive.js';
+import { fmtProb, gapClosed, targets } from '../../src/report/derive.js';
+import { heatmapSvg, legendTicks, viridis } from '../../src/report/heatmap.js';
 import { escapeHtml, jsonForScript } from '../../src/report/escape.js';
 import { exampleResults } from '../../src/report/example.js';
 import { renderReport } from '../../src/report/html.js';
@@ -135,4 +136,48 @@ test('a sticky table of contents lists every section and links the paper and res
   assert.deepEqual([...nav.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]), ids);
   assert.match(nav, /href="results\.json"/);
   assert.match(nav, /href="https:\/\/arxiv\.org\/abs\/1503\.02531"/);
+});
+
+test('scales: the similarity colours span the data, the dark-knowledge panels share one floor, the 3% chart plots error rates on a log axis', () => {
+  const m = [
+    [0.28, 0.05, 0.1],
+    [0.07, 0.2, 0.12],
+    [0.09, 0.06, 0.25],
+  ];
+  const svg = heatmapSvg(m, ['a', 'b', 'c'], { rowTitle: 'true class', colTitle: 'soft output' });
+  const fills = [...svg.matchAll(/<rect class="cell" data-v="([\d.]+)"[^>]*fill="(#[0-9a-f]{6})"/g)].map((x) => ({ v: Number(x[1]), fill: x[2] }));
+  assert.equal(fills.find((f) => f.v === 0.05)?.fill, viridis(0), 'the smallest value gets the bottom of the scale');
+  assert.equal(fills.find((f) => f.v === 0.28)?.fill, viridis(1), 'the largest value gets the top');
+  const ticks = [...svg.matchAll(/<text class="hm-label" x="[\d.]+" y="[\d.]+" dominant-baseline="central">([^<]+)<\/text>/g)].map((x) => Number(x[1]));
+  assert.ok(ticks.length >= 2 && ticks.every((t) => t >= 0.05 && t <= 0.28), `legend ticks ${ticks}`);
+  assert.deepEqual(legendTicks(0.05, 0.28), [0.05, 0.1, 0.2]);
+
+  const charts = buildCharts(exampleResults());
+  const floors = new Set([...charts.values()].filter((c) => c.id.startsWith('dk-')).map((c) => c.y.min));
+  assert.equal(floors.size, 1, `floors ${[...floors]}`);
+  const f3 = charts.get('fraction3')!;
+  assert.equal(f3.y.type, 'logarithmic');
+  const last = (s: number) => (f3.series[s].data as { y: number | null }[]).at(-1)!.y!;
+  const r = exampleResults();
+  assert.ok(Math.abs(last(0) - (1 - r.fraction3.hard.curve.at(-1)!.testAccuracy)) < 1e-12);
+  assert.ok(f3.y.min! <= last(2) && last(2) <= f3.y.max!);
+});
+
+test('one probability format: decimals down to 0.001, then m×10⁻ⁿ', () => {
+  assert.deepEqual([0.28, 0.05, 0.1, 0.0032, 0.001, 3.2e-5, 1e-4, 0.999, 0].map(fmtProb), ['0.28', '0.05', '0.1', '0.0032', '0.001', '3.2×10⁻⁵', '10⁻⁴', '1', '0']);
+  const markup = html.slice(0, html.indexOf('<script'));
+  assert.ok(!/\d\.?\d*e-\d/.test(markup), 'no 7e-2 style numbers in the text');
+});
+
+test('wording: the seed in the tab title, intervals on the cards as in the significance section, config keys as words', () => {
+  const r = exampleResults();
+  r.config.seed = 7;
+  const page = renderReport(r);
+  assert.match(page, /<title>Dark knowledge on MNIST — example run, seed 7<\/title>/);
+  const iv = r.significance!.intervals.find((i) => i.name === 'teacher')!;
+  assert.ok(page.includes(`95% interval ${Math.round(iv.lo)}–${Math.round(iv.hi)}</div>`));
+  assert.ok(page.includes('<dt>batch size</dt>') && !page.includes('<dt>batchSize</dt>'));
+  assert.ok(page.includes('<dt>only 7s and 8s</dt>') && !page.includes('<dt>only78</dt>'));
+  assert.doesNotMatch(page, /<dd>\d{4}-\d\d-\d\dT/, 'no ISO timestamps shown');
+  assert.match(page, /class="cards-key">Badges: our test errors minus the paper’s/);
 });
