@@ -16,9 +16,13 @@ export function fmtSeedValue(f: SeedFormat, v: number | null): string {
   return text.replace(/^-/, '−'); // a minus sign, not a hyphen
 }
 
-/** "mean ± sd": an int metric's mean gets one decimal, a percentage's sd is in points. */
+/** A setting each run chose for itself (the best T of a sweep, an offset picked on held-out data): no mean of choices. */
+export const isChoice = (m: SeedMetric): boolean => /^(Best T|Bias offset)/.test(m.label);
+
+/** "mean ± sd": an int metric's mean gets one decimal, a percentage's sd is in points; none for choices. */
 function meanSd(m: SeedMetric): string {
   if (m.mean === null) return '—';
+  if (isChoice(m)) return '<span class="sub">a choice: per seed</span>';
   const mean = m.format === 'int' ? m.mean.toFixed(1).replace(/^-/, '−') : fmtSeedValue(m.format, m.mean);
   if (m.sd === null) return mean;
   const sd = m.format === 'int' ? m.sd.toFixed(1) : m.format === 'pct' ? `${(100 * m.sd).toFixed(1)} pts` : String(+m.sd.toPrecision(2));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { escapeHtml } from '../../src/report/escape.js';
 import type { Results } from '../../src/report/schema.js';
 import { describeValues, summariseSeeds, type SeedRun } from '../../src/report/seeds.js';
-import { fmtSeedValue, renderSeedsReport } from '../../src/report/seeds-html.js';
+import { fmtSeedValue, isChoice, renderSeedsReport } from '../../src/report/seeds-html.js';
 import { Rng } from '../../src/util/rng.js';
 import { seedRun } from './seed-runs.js';
 
@@ -112,4 +112,18 @@ test('values are formatted with a minus sign, percentages ×100, counts with sep
   assert.equal(fmtSeedValue('int', 10000), '10,000');
   assert.equal(fmtSeedValue('num', 2.3333333), '2.33');
   assert.equal(fmtSeedValue('int', null), '—');
+});
+
+test('the seeds page gives no mean ± sd of choices each run made (best T, the chosen offset), only the values per seed', () => {
+  const rs = [seedRun(1, 76, 144, 97), seedRun(2, 78, 140, 90)];
+  const s = summariseSeeds(rs.map((results, i) => ({ source: `s${i + 1}/results.json`, results })));
+  const choices = s.metrics.filter(isChoice);
+  assert.ok(choices.some((m) => m.label.startsWith('Best T')), choices.map((m) => m.label).join());
+  const html = renderSeedsReport(s, rs);
+  for (const m of choices) {
+    const row = new RegExp(`<td>${m.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}</td>(.*?)</tr>`).exec(html)?.[1] ?? '';
+    assert.match(row, /a choice: per seed/, m.label);
+    assert.doesNotMatch(row, /±/, m.label);
+  }
+  assert.match(html, /±/, 'other rows keep their mean ± sd');
 });
