@@ -1,4 +1,4 @@
-import { temperatureColors } from './charts.js';
+import { COLORS, temperatureColors } from './charts.js';
 import { fmtInt, fmtP, fmtProb, pct } from './derive.js';
 import { escapeHtml as e } from './escape.js';
 import { heatmapSvg } from './heatmap.js';
@@ -9,6 +9,10 @@ import type { Results } from './schema.js';
 
 export const chartBox = (id: string, title: string, cls = ''): string =>
   `<div class="chart${cls ? ' ' + cls : ''}" data-chart="${e(id)}" data-title="${e(title)}"></div>`;
+
+/** A legend of coloured swatches (for charts whose series are told apart by colour, not by a Chart.js legend). */
+export const swatches = (items: { label: string; color: string }[]): string =>
+  `<div class="swatches">${items.map((i) => `<span class="swatch"><i style="background:${i.color}"></i>${e(i.label)}</span>`).join('')}</div>`;
 
 /** A table in its own horizontally scrolling container: a wide table scrolls, the page does not. */
 export const tableWrap = (table: string, style = ''): string => `<div class="table-wrap"${style ? ` style="${style}"` : ''}>${table}</div>`;
@@ -138,7 +142,12 @@ export function ensembleSection(r: Results): string {
     .join('');
   const table = tableWrap(`<table class="compact"><thead><tr><th>member</th><th>architecture</th><th class="num">seed</th><th class="num">epochs</th><th class="num">errors</th></tr></thead><tbody>${rows}</tbody></table>`);
   const stats = `<div class="stats three">${stat('Ensemble', fmtInt(en.ensembleTestErrors), e(en.combination))}${stat('Distilled student', fmtInt(en.student.testErrors), `${e(en.student.arch)}, T = ${en.student.T}, α = ${en.student.alpha}, ${en.student.epochs} epochs`)}${stat('Gain kept', pct(en.gainKept, 0), `of the step from the baseline (${fmtInt(en.baseline.testErrors)}) to the ensemble · paper ${pct(r.paper.ensemble.gainKept, 0)} (speech)`)}</div>`;
-  return `<div class="grid3">${panel('Test errors', `Members (indigo), the baseline the gain is measured from (rose: ${e(en.baseline.label)}), the ensemble (violet) and the single distilled student (green).`, chartBox('ensemble', 'ensemble test errors') + stats)}${panel('Members', '', table)}</div>`;
+  return `<div class="grid3">${panel('Test errors', `The baseline is what the gain is measured from: ${e(en.baseline.label)}.`, swatches([
+    { label: 'members', color: COLORS.teacher },
+    { label: 'baseline', color: COLORS.hard },
+    { label: 'ensemble', color: COLORS.violet },
+    { label: 'distilled student', color: COLORS.distilled },
+  ]) + chartBox('ensemble', 'ensemble test errors') + stats)}${panel('Members', '', table)}</div>`;
 }
 
 export function specialistsSection(r: Results): string {

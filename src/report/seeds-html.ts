@@ -91,7 +91,7 @@ export function renderSeedsReport(s: SeedsSummary, runs: Results[]): string {
       'models',
       'The three main models, seed by seed',
       `Test errors out of ${fmtInt(s.dataset.testSize)}. A seed sets the initial weights, the batch order, the dropout masks and the jitter of every run; the test set stays the same.`,
-      `<div class="grid2">${panel('Test errors', 'Teacher (indigo), student on hard labels (rose), the same student distilled (green).', chartBox('seeds-models', 'test errors per seed'))}${panel(
+      `<div class="grid2">${panel('Test errors', 'Each seed’s teacher, student on hard labels, and the same student distilled.', chartBox('seeds-models', 'test errors per seed'))}${panel(
         'Gap closed by distillation',
         '(hard − distilled) / (hard − teacher) in each run; the grey line is the paper’s.',
         chartBox('seeds-gap', 'gap closed per seed'),

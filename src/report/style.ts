@@ -115,6 +115,7 @@ td.mono { font-family: var(--mono); font-size: 12px; color: #334155; overflow-wr
 .toggle button[aria-pressed="true"] { background: var(--teacher); color: #fff; }
 .toolbar { display: flex; align-items: center; gap: 12px; margin: 0 0 14px; font-size: 13px; color: var(--muted); flex-wrap: wrap; }
 .toolbar .legend { display: inline-flex; gap: 14px; margin-left: 8px; }
+.swatches { display: flex; flex-wrap: wrap; gap: 4px 14px; margin: 0 0 8px; font-size: 12.5px; }
 .swatch { display: inline-flex; align-items: center; gap: 6px; color: #334155; font-weight: 600; }
 .swatch i { width: 12px; height: 12px; border-radius: 3px; display: inline-block; }
 .heatmap-wrap { overflow-x: auto; }

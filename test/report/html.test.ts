@@ -181,3 +181,9 @@ test('wording: the seed in the tab title, intervals on the cards as in the signi
   assert.doesNotMatch(page, /<dd>\d{4}-\d\d-\d\dT/, 'no ISO timestamps shown');
   assert.match(page, /class="cards-key">Badges: our test errors minus the paper’s/);
 });
+
+test('colours are told by legends, not named in captions', () => {
+  const caps = [...html.matchAll(/<p class="(?:cap|intro)"[^>]*>(.*?)<\/p>/g)].map((m) => m[1]);
+  for (const c of caps) assert.doesNotMatch(c, /\((?:indigo|rose|green|violet)\b/, c);
+  assert.match(html, /<div class="swatches"><span class="swatch"><i style="background:#4f46e5"><\/i>members<\/span>/);
+});
