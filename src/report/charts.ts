@@ -1,4 +1,5 @@
 import type { Results } from './schema.js';
+import { errorInterval } from '../util/stats.js';
 
 /**
  * Chart specifications: plain JSON built here (typed, testable) and turned into Chart.js
@@ -45,6 +46,8 @@ export interface SeriesSpec {
   barThickness?: number;
   /** Floating bars: the tooltip shows the range (default) or its midpoint. */
   tooltip?: 'range' | 'mid';
+  /** Lines: the lower or upper edge of a shaded band (the upper one is filled down to the series before it); no line, no markers. */
+  area?: 'lower' | 'upper';
 }
 
 export interface LineMark {
@@ -246,6 +249,15 @@ function fraction3Chart(r: Results): ChartSpec {
   };
 }
 
+/** The exact 95% interval of each point's test errors, as a shaded band (two series, lower then upper). */
+function intervalBand(points: { x: number; testErrors: number }[], n: number, color: string): SeriesSpec[] {
+  const iv = points.map((q) => ({ x: q.x, ...errorInterval(q.testErrors, n) }));
+  return [
+    { label: '95% interval, low', color, area: 'lower', data: iv.map((q) => ({ x: q.x, y: q.lo })) },
+    { label: '95% interval, high', color, area: 'upper', data: iv.map((q) => ({ x: q.x, y: q.hi })) },
+  ];
+}
+
 function tempCharts(r: Results): ChartSpec[] {
   const p = r.paper.tempSweep;
   return r.tempSweep.students.map((s) => {
@@ -259,11 +271,14 @@ function tempCharts(r: Results): ChartSpec[] {
         : s.hiddenUnits >= p.largeUnits
           ? [{ from: Math.max(lo, p.largeMinT), to: hi, label: `paper: any T > ${p.largeMinT}`, color: 'rgba(79,70,229,0.08)' }]
           : [];
-    const errs = s.points.map((q) => q.testErrors).concat(s.hardTestErrors ?? []);
+    const errs = s.points.flatMap((q) => Object.values(errorInterval(q.testErrors, r.dataset.testSize))).concat(s.hardTestErrors ?? []);
     return {
       id: `temp-${s.hiddenUnits}`,
       kind: 'line' as const,
-      series: [{ label: `${s.arch}, distilled`, color: COLORS.distilled, data: s.points.map((q) => ({ x: q.T, y: q.testErrors })), pointRadius: 4 }],
+      series: [
+        ...intervalBand(s.points.map((q) => ({ x: q.T, testErrors: q.testErrors })), r.dataset.testSize, 'rgba(5,150,105,0.16)'),
+        { label: `${s.arch}, distilled`, color: COLORS.distilled, data: s.points.map((q) => ({ x: q.T, y: q.testErrors })), pointRadius: 4 },
+      ],
       x: { title: 'temperature T (log scale)', type: 'logarithmic' as const, format: 'num' as const, min: lo, max: hi, ticks: logTicks(lo, hi) },
       y: { title: 'test errors', type: 'linear' as const, format: 'int' as const, suggestedMin: Math.min(...errs) * 0.95, suggestedMax: Math.max(...errs) * 1.04 },
       marks,
@@ -321,7 +336,10 @@ function alphaChart(r: Results): ChartSpec | null {
   return {
     id: 'alpha',
     kind: 'line',
-    series: [{ label: `distilled student, T = ${a.T}`, color: COLORS.distilled, data: a.points.map((q) => ({ x: q.alpha, y: q.testErrors })), pointRadius: 4 }],
+    series: [
+      ...intervalBand(a.points.map((q) => ({ x: q.alpha, testErrors: q.testErrors })), r.dataset.testSize, 'rgba(5,150,105,0.16)'),
+      { label: `distilled student, T = ${a.T}`, color: COLORS.distilled, data: a.points.map((q) => ({ x: q.alpha, y: q.testErrors })), pointRadius: 4 },
+    ],
     x: { title: 'α, the weight of the soft loss', type: 'linear', format: 'num', min: 0, max: 1 },
     y: { title: 'test errors', type: 'linear', format: 'int', beginAtZero: true },
     marks: [{ axis: 'x', value: r.distilled.alpha, label: `main run α = ${r.distilled.alpha}`, color: COLORS.paper }],

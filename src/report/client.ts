@@ -192,6 +192,7 @@ export function clientMain(): void {
         });
         // Markers at the ends of an axis (sweeps set min/max to their first and last point) are drawn whole.
         if (s.pointRadius !== undefined) base.clip = s.pointRadius + 3;
+        if (s.area) Object.assign(base, { borderWidth: 0, pointRadius: 0, pointHoverRadius: 0, fill: s.area === 'upper' ? '-1' : false });
       } else {
         Object.assign(base, { borderRadius: 4, maxBarThickness: 46, borderWidth: 0 });
         if (s.overlay) base.grouped = false;

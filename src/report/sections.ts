@@ -123,11 +123,11 @@ ${stat('Soft targets', pct(f.soft.testAccuracy), `test accuracy · ${pct(f.soft.
 export function tempSection(r: Results): string {
   const t = r.tempSweep;
   const panels = t.students.map((s) =>
-    panel(`T for ${s.hiddenUnits} units per layer`, `${e(s.arch)}, α = ${t.alpha}, ${t.epochs} epochs per point${s.lr === undefined ? '' : `, lr ${s.lr}`}${s.hardTestErrors === undefined ? '' : '; dashed: same net on hard labels'}.`, chartBox(`temp-${s.hiddenUnits}`, `temperature sweep, ${s.hiddenUnits} units`)),
+    panel(`T for ${s.hiddenUnits} units per layer`, `${e(s.arch)}, α = ${t.alpha}, ${t.epochs} epochs per point${s.lr === undefined ? '' : `, lr ${s.lr}`}${s.hardTestErrors === undefined ? '' : '; dashed: same net on hard labels'}; shaded: each point’s exact 95% interval.`, chartBox(`temp-${s.hiddenUnits}`, `temperature sweep, ${s.hiddenUnits} units`)),
   );
   const a = r.alphaSweep;
   if (a) {
-    panels.push(panel(`α at T = ${a.T}`, `${e(r.distilled.arch)}, ${a.epochs} epochs per point. α = 1: soft targets only; α = 0: hard labels only.`, chartBox('alpha', 'alpha sweep')));
+    panels.push(panel(`α at T = ${a.T}`, `${e(r.distilled.arch)}, ${a.epochs} epochs per point. α = 1: soft targets only; α = 0: hard labels only. Shaded: each point’s exact 95% interval.`, chartBox('alpha', 'alpha sweep')));
   }
   return `<div class="auto">${panels.join('')}</div>`;
 }

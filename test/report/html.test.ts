@@ -8,6 +8,7 @@ import { exampleResults } from '../../src/report/example.js';
 import { renderReport } from '../../src/report/html.js';
 import type { Results } from '../../src/report/schema.js';
 import { validateResults } from '../../src/report/validate.js';
+import { errorInterval } from '../../src/util/stats.js';
 
 const html = renderReport(exampleResults());
 
@@ -186,4 +187,20 @@ test('colours are told by legends, not named in captions', () => {
   const caps = [...html.matchAll(/<p class="(?:cap|intro)"[^>]*>(.*?)<\/p>/g)].map((m) => m[1]);
   for (const c of caps) assert.doesNotMatch(c, /\((?:indigo|rose|green|violet)\b/, c);
   assert.match(html, /<div class="swatches"><span class="swatch"><i style="background:#4f46e5"><\/i>members<\/span>/);
+});
+
+test('the T and α sweeps carry each point’s exact 95% interval as a shaded band', () => {
+  const r = exampleResults();
+  const charts = buildCharts(r);
+  for (const id of ['temp-30', 'alpha']) {
+    const spec = charts.get(id)!;
+    const [lo, hi, main] = spec.series;
+    assert.deepEqual([lo.area, hi.area, main.area], ['lower', 'upper', undefined], id);
+    (main.data as { x: number; y: number }[]).forEach((p, i) => {
+      const iv = errorInterval(p.y, r.dataset.testSize);
+      assert.equal((lo.data as { y: number }[])[i].y, iv.lo);
+      assert.equal((hi.data as { y: number }[])[i].y, iv.hi);
+      assert.ok(iv.lo < p.y && p.y < iv.hi);
+    });
+  }
 });
