@@ -151,6 +151,8 @@ footer { border-top: 1px solid var(--line); padding: 22px 0 40px; color: var(--m
   .hero h1 { font-size: 28px; }
   .cards, .cards.one { grid-template-columns: minmax(0, 1fr); }
   .card .big { font-size: 34px; }
+  /* The heatmap keeps a readable size and scrolls sideways in its container rather than shrinking. */
+  svg.heatmap { max-width: none; width: 520px; }
 }
 @media print {
   .toc { display: none; }

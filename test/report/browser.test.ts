@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { checkReportInBrowser, layoutProblems, type BrowserCheck } from '../../src/report/browser.js';
 import { exampleResults } from '../../src/report/example.js';
@@ -14,9 +14,9 @@ import { seedRun } from './seed-runs.js';
 
 /**
  * Opens the rendered example in Debian's headless Chromium (apt-get install chromium; .ci/run
- * installs it). The screenshots stay in the printed directory, or in $DK_REPORT_ARTIFACTS.
+ * installs it). The screenshots stay in runs/report-browser/ (or $DK_REPORT_ARTIFACTS), printed.
  */
-const root = process.env.DK_REPORT_ARTIFACTS ?? mkdtempSync(join(tmpdir(), 'dk-report-browser-'));
+const root = process.env.DK_REPORT_ARTIFACTS ?? fileURLToPath(new URL('../../../runs/report-browser/', import.meta.url));
 
 /** No page or console error, no request off the machine. */
 function assertClean(check: BrowserCheck): void {
