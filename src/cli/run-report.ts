@@ -19,7 +19,11 @@ export function addReportFlags(cmd: Command): Command {
     .option('--no-report', 'write no run report');
 }
 
-/** The report's paths from --report / --no-report and --out, checked like --out (null: no report). */
+/**
+ * The report's paths from --report / --no-report and --out (null: no report). A --report FILE is
+ * checked like --out (an existing file needs --force); the default `<out>.report.*` belongs to the
+ * model and is replaced with it, so only a directory in its way is refused.
+ */
 export function reportPathsFrom(report: string | boolean | undefined, out: string, force: boolean): RunReportPaths | null {
   if (report === false) return null;
   const given = typeof report === 'string';
@@ -27,9 +31,10 @@ export function reportPathsFrom(report: string | boolean | undefined, out: strin
   const json = html.toLowerCase().endsWith('.html') ? `${html.slice(0, -5)}.json` : `${html}.json`;
   const label = given ? report : html;
   if (html === resolve(out) || json === resolve(out)) throw new UsageError(`--report ${label}: is the model's own path (--out ${out}); choose another file`);
-  checkOutFile(label, force, 'report');
+  const replace = force || !given;
+  checkOutFile(label, replace, 'report');
   try {
-    checkOutFile(json, force, 'report');
+    checkOutFile(json, replace, 'report');
   } catch (e) {
     throw new UsageError(`${(e as Error).message} (the report's data file, beside ${label})`);
   }
