@@ -19,6 +19,7 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   teacher: '--teacher',
   teacherOutputs: '--teacher-outputs',
   ensemble: '--ensemble',
+  teacherMode: '--teacher-mode',
   'teacher.mean': '--teacher-mean',
   'teacher.std': '--teacher-std',
   'teacher.layout': '--teacher-layout',

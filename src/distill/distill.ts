@@ -22,6 +22,8 @@ import { teacherTargets } from './cache.js';
 import type { TeacherKind } from './targets.js';
 import { type EnsembleMode, type TeacherOutputs, type TeacherPrep, type TeacherSource, readTeacherFile, validateEnsembleMode, validateTeacherOutputs } from './teacher.js';
 import { type TransferOptions, transferSet } from './transfer.js';
+import { OnlineTeachers } from './online.js';
+import { type TeacherMode, TEACHER_MODES } from './modes.js';
 
 export interface DistillOptions {
   /** ONNX teachers: file paths, or bytes with a name. Several make an ensemble. */
@@ -53,6 +55,12 @@ export interface DistillOptions {
   cacheDir?: string | null;
   /** Also evaluate the teacher(s) on the test split (default true). */
   evaluateTeacher?: boolean;
+  /**
+   * 'cached': the teacher's outputs on the transfer set, computed once (and cached on disk);
+   * 'online': the teacher run on every batch as the student sees it (src/distill/online.ts).
+   * Default: online when the batches are augmented (train.jitter > 0), else cached.
+   */
+  teacherMode?: TeacherMode;
   runtime?: RuntimeOptions;
   /** Progress events (bars and log lines), as the CLI shows them. */
   progress?: ProgressSink;
@@ -80,6 +88,16 @@ export interface DistillResult {
   /** Seconds: teacher outputs (computing or reading), student training, all. */
   seconds: { teacher: number; train: number; total: number };
 }
+
+/** Run `train`, then release the online teachers' sessions (if any), whatever happens. */
+async function trainWith<T>(online: OnlineTeachers | undefined, train: () => Promise<T>): Promise<T> {
+  try {
+    return await train();
+  } finally {
+    await online?.release();
+  }
+}
+
 
 export async function distill(o: DistillOptions): Promise<DistillResult> {
   const t0 = performance.now();
@@ -131,11 +149,20 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const desc = cfg.loss === 'soft-ce' ? `soft-ce, T=${cfg.temperature}, α=${cfg.alpha}, ${cfg.mix}` : `logit-mse, α=${cfg.alpha}, ${cfg.mix}`;
   log(`student ${net.spec.spec}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters); loss ${desc}`);
 
+  const mode = o.teacherMode ?? (cfg.jitter > 0 ? 'online' : 'cached');
+  if (!(TEACHER_MODES as readonly string[]).includes(mode)) throw new UsageError({ param: 'teacherMode', detail: `expected one of ${TEACHER_MODES.join(', ')}; got '${mode}'` });
+  const why = o.teacherMode ? 'as asked' : cfg.jitter > 0 ? `batches jittered by up to ${cfg.jitter} px` : 'no augmentation';
+  log(
+    mode === 'online'
+      ? `teacher: online, run on every batch as the student sees it (${why})`
+      : `teacher: cached outputs on the transfer set (${why})${cfg.jitter > 0 ? '; the student sees jittered batches but the targets are of the clean examples' : ''}`,
+  );
+  const online = mode === 'online' ? await OnlineTeachers.load(spec, tt.kinds, train.shape, tt.classes, { runtime: o.runtime }) : undefined;
   const bar = trainingProgress(progress, 'distill', cfg.epochs, ['held-out']);
-  const res = await trainNetwork(net, ts.data, cfg, {
+  const res = await trainWith(online, () => trainNetwork(net, ts.data, cfg, {
     test,
     evalSets: ts.heldOut ? [ts.heldOut] : undefined,
-    teacher: { logits: tt.logProbs, classes: tt.classes },
+    ...(online ? { onlineTeacher: online } : { teacher: { logits: tt.logProbs, classes: tt.classes } }),
     labeled: ts.labeled,
     runtime: o.runtime,
     onLog: log,
@@ -143,7 +170,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
       bar(e);
       o.onEvent?.(e);
     },
-  });
+  }));
   const last = res.history[res.history.length - 1];
   return {
     student: net,

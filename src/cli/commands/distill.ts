@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { biasGrid, errorsWithOffset, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
 import { holdoutSplit } from '../../data/subset.js';
-import { type EnsembleMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_OUTPUTS } from '../../distill/modes.js';
+import { type EnsembleMode, type TeacherMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_MODES, TEACHER_OUTPUTS } from '../../distill/modes.js';
 import type { TransferOptions } from '../../distill/transfer.js';
 import type { LossKind } from '../../nn/losses.js';
 import type { ModelOptions } from '../../nn/spec.js';
@@ -30,6 +30,8 @@ export interface DistillJobArgs {
   teacherOutputs: TeacherOutputs;
   /** Per teacher: normalisation, layout, output name (--teacher-mean, --teacher-std, --teacher-layout, --teacher-output). */
   teacherPrep?: TeacherPrep[];
+  /** Cached teacher outputs or the teacher run on every batch (default: online with --jitter). */
+  teacherMode?: TeacherMode;
   student: string;
   options: ModelOptions;
   data: string;
@@ -83,6 +85,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     ensemble: a.ensemble,
     teacherOutputs: a.teacherOutputs,
     teacherPrep: a.teacherPrep,
+    teacherMode: a.teacherMode,
     student: a.student,
     studentOptions: a.options,
     data: a.data,
@@ -153,6 +156,7 @@ interface DistillFlags extends CommonFlags {
   fraction?: number;
   unlabeled: boolean;
   holdout?: number;
+  teacherMode?: TeacherMode;
   cacheDir: string;
   cache: boolean;
   out: string;
@@ -173,7 +177,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .description("train a student on a teacher's (or an ensemble's) softened outputs and save it as .onnx")
     .requiredOption('--teacher <t.onnx[,t2.onnx…]>', 'teacher ONNX file(s): saved by dk train, or any classifier taking [N,D] or [N,C,H,W] input; several make an ensemble')
     .option('--ensemble <mean|geomean>', 'combine an ensemble by the mean of probabilities or the geometric mean', choice('ensemble', ENSEMBLE_MODES), 'mean')
-    .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto');
+    .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto')
+    .option('--teacher-mode <cached|online>', "'cached': the teachers' outputs on the transfer set, computed once; 'online': the teachers run on every batch as the student sees it (jittered) — the default with --jitter", choice('teacher-mode', TEACHER_MODES));
   addPrepFlags(cmd, 'teacher-', 'the teacher')
     .requiredOption('--student <spec>', "student architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
     .option('--temperature <T>', 'softmax temperature for the soft targets', num('temperature', { min: 0, minExclusive: true }), 20)
@@ -200,6 +205,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       ensemble: f.ensemble,
       teacherOutputs: f.teacherOutputs,
       teacherPrep: perTeacherPrep(prepFlagsOf(f as unknown as Record<string, unknown>, 'teacher-'), teachers.length, 'teacher-'),
+      teacherMode: f.teacherMode,
       student: f.student,
       options: modelOptionsFrom(f),
       data: f.data,
