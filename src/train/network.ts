@@ -13,6 +13,8 @@ import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
 export const SPEC_KEY = 'dark-knowledge.model';
+/** Metadata key of the class names (a JSON array of strings, label k named [k]), when the data had them. */
+export const CLASSES_KEY = 'dark-knowledge.classes';
 
 export interface MaskSpec {
   name: string;
@@ -53,6 +55,8 @@ export class Network {
   readonly paramSpecs: ParamSpec[];
   readonly bufferSpecs: BufferSpec[];
   readonly maskSpecs: MaskSpec[];
+  /** Class names (label k is classNames[k]); saved in the model's metadata under CLASSES_KEY. */
+  classNames?: string[];
 
   constructor(
     readonly spec: ModelSpec,
@@ -95,7 +99,9 @@ export class Network {
 
   clone(): Network {
     const cp = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, v.slice()]));
-    return new Network(JSON.parse(JSON.stringify(this.spec)), cp(this.params), cp(this.buffers));
+    const net = new Network(JSON.parse(JSON.stringify(this.spec)), cp(this.params), cp(this.buffers));
+    if (this.classNames) net.classNames = [...this.classNames];
+    return net;
   }
 
   /** Build the forward pass into g with parameters as initialisers (inference). */
@@ -121,6 +127,10 @@ export class Network {
     const x = g.input('input', 'float32', ['N', ...this.spec.inputShape]);
     g.output(this.forwardInference(g, x), 'logits');
     g.metadata[SPEC_KEY] = JSON.stringify(this.spec);
+    if (this.classNames) {
+      if (this.classNames.length !== this.spec.classes) throw new RangeError(`classNames: ${this.classNames.length} names for ${this.spec.classes} classes`);
+      g.metadata[CLASSES_KEY] = JSON.stringify(this.classNames);
+    }
     return g.build();
   }
 
@@ -156,8 +166,25 @@ export class Network {
     };
     for (const p of probe.params) params.set(p.name, get(p.name, p.dims));
     for (const b of probe.buffers) buffers.set(b.name, get(b.name, b.dims));
-    return new Network(spec, params, buffers);
+    const net = new Network(spec, params, buffers);
+    const names = graph.metadata?.[CLASSES_KEY];
+    if (names !== undefined) net.classNames = parseClassNames(names, spec.classes, source);
+    return net;
   }
+}
+
+/** The class names stored in a saved model's metadata: one string per class. */
+function parseClassNames(meta: string, classes: number, source: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(meta);
+  } catch (e) {
+    throw new UsageError(`${source}: corrupt '${CLASSES_KEY}' metadata: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(v) || v.length !== classes || !v.every((n) => typeof n === 'string')) {
+    throw new UsageError(`${source}: corrupt '${CLASSES_KEY}' metadata: expected ${classes} class names (strings)`);
+  }
+  return v as string[];
 }
 
 /** The model spec stored in a saved model's metadata, checked field by field (a bad file is a UsageError). */

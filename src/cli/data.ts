@@ -1,0 +1,78 @@
+/**
+ * The flags every command taking `--data` shares for image folders: `--image-size HxW`,
+ * `--channels 1|3`, and where decoded images are cached (`--cache-dir`, `--no-cache`; a
+ * command that already has these, like dk distill, uses its own for both caches).
+ */
+import { type Command, Option } from 'commander';
+import { UsageError } from '../util/errors.js';
+import type { SchemaParser } from './parse.js';
+
+/** The `--data` flag's help text. */
+export const DATA_HELP = "dataset: 'mnist' (built in), or a directory of MNIST-style IDX, NPY or CSV files, or of image folders train/<class>/*, test/<class>/* (PNG, JPEG, WebP)";
+
+/** What the jobs get (serialisable: it crosses to the worker thread). */
+export interface ImageFlags {
+  size?: [number, number];
+  channels?: 1 | 3;
+  /** null: no cache. */
+  cacheDir?: string | null;
+}
+
+function imageSize(flag: string): SchemaParser<[number, number]> {
+  const fn = (raw: string): [number, number] => {
+    const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/i.exec(raw);
+    const hw = m ? [Number(m[1]), Number(m[2])] : [];
+    if (!m || !hw.every((v) => Number.isInteger(v) && v >= 1 && v <= 16384)) {
+      throw new UsageError(`--${flag}: expected HEIGHTxWIDTH in pixels (1 to 16384 each), e.g. 32x32, got '${raw}'`);
+    }
+    return [hw[0], hw[1]];
+  };
+  return Object.assign(fn, { schema: { type: 'string', pattern: '^\\s*\\d+\\s*[x×X]\\s*\\d+\\s*$' } });
+}
+
+function channels(flag: string): SchemaParser<1 | 3> {
+  const fn = (raw: string): 1 | 3 => {
+    const s = raw.trim();
+    if (s !== '1' && s !== '3') throw new UsageError(`--${flag}: expected 1 (greyscale) or 3 (RGB), got '${raw}'`);
+    return Number(s) as 1 | 3;
+  };
+  return Object.assign(fn, { schema: { enum: [1, 3, '1', '3'] } });
+}
+
+export function imageSizeOption(): Option {
+  return new Option('--image-size <HxW>', 'image folders: resize every image to HxW pixels (bilinear), e.g. 32x32; without it all images must have one size').argParser(imageSize('image-size'));
+}
+
+export function channelsOption(): Option {
+  return new Option('--channels <1|3>', 'image folders: 1 (greyscale) or 3 (RGB); default: 1 when every image is grey, else 3').argParser(channels('channels'));
+}
+
+export function cacheDirOption(): Option {
+  return new Option('--cache-dir <dir>', 'where decoded image folders are cached').default('.dk-cache');
+}
+
+export function noCacheOption(): Option {
+  return new Option('--no-cache', 'neither read nor write cached decoded images');
+}
+
+/** Add the image-folder flags (and the cache flags, unless `cmd` has them already). */
+export function addImageFlags(cmd: Command): Command {
+  cmd.addOption(imageSizeOption()).addOption(channelsOption());
+  if (!cmd.options.some((o) => o.long === '--cache-dir')) cmd.addOption(cacheDirOption()).addOption(noCacheOption());
+  return cmd;
+}
+
+/** The parsed values of the flags addImageFlags adds. */
+export interface ImageFlagValues {
+  imageSize?: [number, number];
+  channels?: 1 | 3;
+  cacheDir?: string;
+  cache?: boolean;
+}
+
+export function imageFlagsFrom(f: ImageFlagValues): ImageFlags {
+  const out: ImageFlags = { cacheDir: f.cache === false ? null : (f.cacheDir ?? '.dk-cache') };
+  if (f.imageSize) out.size = f.imageSize;
+  if (f.channels) out.channels = f.channels;
+  return out;
+}
