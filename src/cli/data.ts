@@ -18,15 +18,19 @@ export interface ImageFlags {
   cacheDir?: string | null;
 }
 
-function imageSize(flag: string): SchemaParser<[number, number]> {
-  const fn = (raw: string): [number, number] => {
-    const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/i.exec(raw);
-    const hw = m ? [Number(m[1]), Number(m[2])] : [];
-    if (!m || !hw.every((v) => Number.isInteger(v) && v >= 1 && v <= 16384)) {
-      throw new UsageError(`--${flag}: expected HEIGHTxWIDTH in pixels (1 to 16384 each), e.g. 32x32, got '${raw}'`);
-    }
-    return [hw[0], hw[1]];
-  };
+/** [height, width] from 'HxW'. */
+function parseHxW(raw: string, flag: string): [number, number] {
+  const m = /^\s*(\d+)\s*[x×]\s*(\d+)\s*$/i.exec(raw);
+  const hw = m ? [Number(m[1]), Number(m[2])] : [];
+  if (!m || !hw.every((v) => Number.isInteger(v) && v >= 1 && v <= 16384)) {
+    throw new UsageError(`--${flag}: expected HEIGHTxWIDTH in pixels (1 to 16384 each), e.g. 32x32, got '${raw}'`);
+  }
+  return [hw[0], hw[1]];
+}
+
+/** The value stays a string 'HxW' (so the effective config round-trips); imageFlagsFrom splits it. */
+function imageSize(flag: string): SchemaParser<string> {
+  const fn = (raw: string): string => parseHxW(raw, flag).join('x');
   return Object.assign(fn, { schema: { type: 'string', pattern: '^\\s*\\d+\\s*[x×X]\\s*\\d+\\s*$' } });
 }
 
@@ -64,7 +68,8 @@ export function addImageFlags(cmd: Command): Command {
 
 /** The parsed values of the flags addImageFlags adds. */
 export interface ImageFlagValues {
-  imageSize?: [number, number];
+  /** 'HxW', checked. */
+  imageSize?: string;
   channels?: 1 | 3;
   cacheDir?: string;
   cache?: boolean;
@@ -72,7 +77,7 @@ export interface ImageFlagValues {
 
 export function imageFlagsFrom(f: ImageFlagValues): ImageFlags {
   const out: ImageFlags = { cacheDir: f.cache === false ? null : (f.cacheDir ?? '.dk-cache') };
-  if (f.imageSize) out.size = f.imageSize;
+  if (f.imageSize) out.size = parseHxW(f.imageSize, 'image-size');
   if (f.channels) out.channels = f.channels;
   return out;
 }

@@ -63,7 +63,7 @@ export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = 
 
 export interface CommonFlags {
   data: string;
-  imageSize?: [number, number];
+  imageSize?: string;
   channels?: 1 | 3;
   cacheDir?: string;
   cache?: boolean;
