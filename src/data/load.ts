@@ -133,8 +133,11 @@ export async function openTransfer(spec: string, train: Dataset, opts: OpenDataO
     throw new UsageError(`transfer: ${spec} has examples of shape [${t.shape}], but the data's are [${train.shape}]; shapes must match`);
   }
   if (t.classes !== train.classes) throw new UsageError(`transfer: ${spec} has ${t.classes} classes, but the data has ${train.classes}; classes must match`);
-  if (t.classNames && train.classNames && t.classNames.join('\n') !== train.classNames.join('\n')) {
-    throw new UsageError(`transfer: ${spec} has classes ${t.classNames.join(', ')}, but the data has ${train.classNames.join(', ')}; classes must match`);
+  // Labels line up only when both name their classes the same way (or neither names them).
+  const names = (d: Dataset) => (d.classNames ? d.classNames.join(', ') : null);
+  if (names(t) !== names(train)) {
+    const say = (d: Dataset) => (d.classNames ? `classes ${names(d)}` : 'unnamed classes (label numbers)');
+    throw new UsageError(`transfer: ${spec} has ${say(t)}, but the data has ${say(train)}; the labels would not line up (a folder of images without class folders is an unlabeled transfer set)`);
   }
   return { data: t, labeled: true };
 }

@@ -9,9 +9,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
+import { subset } from '../../src/data/subset.js';
 import { Network } from '../../src/train/network.js';
 import { encodeImage, mnistBytes, writeImageTree } from '../data/image-helpers.js';
-import { dk, tempDir } from './helpers.js';
+import { dk, tempDir, writeMnistSubset } from './helpers.js';
 
 const { dir: root, cleanup } = tempDir('dk-cli-images-');
 after(cleanup);
@@ -21,6 +22,7 @@ const SORTED = [...WORDS].sort(); // eight, five, four, nine, one, seven, six, t
 const tree = join(root, 'digits');
 const rgb = join(root, 'rgb');
 const flat = join(root, 'unlabeled');
+const other = join(root, 'other-digits');
 
 interface EvalJson {
   errors: number;
@@ -36,6 +38,8 @@ describe('dk on image folders', () => {
     const m = loadBuiltinMnist();
     await writeImageTree(tree, m.train, m.test, 300, 100, { names: (k) => WORDS[k], format: (k) => (k % 3 === 0 ? 'jpeg' : 'png') });
     await writeImageTree(rgb, m.train, m.test, 200, 60, { channels: 3, tint: [1, 0.6, 0.3] });
+    const later = subset(m.train, Array.from({ length: 300 }, (_, i) => 2000 + i));
+    await writeImageTree(other, later, m.test, 300, 10, { names: (k) => WORDS[k] });
     mkdirSync(flat);
     for (let i = 0; i < 200; i++) writeFileSync(join(flat, `img${i}.png`), await encodeImage(mnistBytes(m.train, 5000 + i), 1, 28, 28, 'png'));
   });
@@ -115,5 +119,16 @@ describe('dk on image folders', () => {
     assert.ok(m, r.stdout);
     assert.ok(Number(m[1]) < 60, `student ${m[1]}/100 errors (teacher ${m[2]}/100)`);
     assert.deepEqual(Network.fromOnnx(readFileSync(join(cwd, 's.onnx'))).classNames, SORTED);
+
+    // A labelled transfer set: another tree with the same classes (α < 1 is fine there).
+    const l = dk(['distill', '--teacher', 'teacher.onnx', '--student', 'mlp:16', '--data', tree, '--transfer', other, '--epochs', '1', '--batch', '16', '--threads', '1', '--quiet', '--out', 's2.onnx'], cwd);
+    ok(l, 'distill --transfer (labelled)');
+    assert.match(l.stderr, /transfer set: transfer set .*other-digits: 300 examples\n/);
+    // IDX-style labels (numbers) do not line up with named classes: refused.
+    const idx = join(root, 'idx');
+    writeMnistSubset(idx, 50, 10);
+    const bad = dk([...base.slice(0, -2), '--transfer', idx, '--out', 's3.onnx'], cwd);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /dk: transfer: .*idx has unnamed classes \(label numbers\), but the data has classes eight, five/);
   });
 });

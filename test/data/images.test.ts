@@ -186,9 +186,14 @@ describe('image-folder datasets', () => {
     const rgb = await openData(join(root, 'rgb'), { cacheDir: null });
     const u3 = await openTransfer(flat, rgb.train, { cacheDir: null });
     assert.deepEqual(u3.data.shape, [3, 28, 28]);
-    const l = await openTransfer(idxDir, grey.train, { cacheDir: null });
+    const l = await openTransfer(join(root, 'mixed'), grey.train, { cacheDir: null, channels: 1 });
     assert.equal(l.labeled, true);
     assert.equal(l.data.n, N_TRAIN);
+    assert.deepEqual(l.data.y, idx.train.y);
+    // IDX labels are bare numbers: they are not trusted to line up with named classes.
+    await assert.rejects(openTransfer(idxDir, grey.train, { cacheDir: null }), /unnamed classes \(label numbers\), but the data has classes 0, 1, 2/);
+    // The IDX data with a labelled IDX transfer set is fine.
+    assert.equal((await openTransfer(idxDir, loadData(idxDir).train)).labeled, true);
     assert.ok(!existsSync(join(root, '.dk-cache')));
   });
 });
