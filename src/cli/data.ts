@@ -59,6 +59,13 @@ export function noCacheOption(): Option {
   return new Option('--no-cache', 'neither read nor write cached decoded images');
 }
 
+/** `--layout`: the input layout of the saved model (dk train, dk distill). */
+export function layoutOption(): Option {
+  return new Option('--layout <nchw|nhwc>', "input layout of the saved model: 'nchw' ([N,C,H,W], or [N,C·H·W] for MLPs), or 'nhwc' (channels last, [N,H,W,C]; image data only)")
+    .choices(['nchw', 'nhwc'])
+    .default('nchw');
+}
+
 /** Add the image-folder flags (and the cache flags, unless `cmd` has them already). */
 export function addImageFlags(cmd: Command): Command {
   cmd.addOption(imageSizeOption()).addOption(channelsOption());

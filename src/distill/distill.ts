@@ -13,7 +13,7 @@ import { type ModelOptions, modelInputShape } from '../nn/spec.js';
 import { AUTO_WARMUP, autoWarmupSteps } from '../optim/schedule.js';
 import type { RuntimeOptions } from '../runtime/session.js';
 import { type EvalSummary, argmaxRows, summarise } from '../train/evaluate.js';
-import { Network } from '../train/network.js';
+import { Network, nhwcLayout } from '../train/network.js';
 import { trainingProgress } from '../train/progress.js';
 import { type EpochEvent, type TrainConfig, type TrainEvent, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../train/trainer.js';
 import { UsageError } from '../util/errors.js';
@@ -44,6 +44,8 @@ export interface DistillOptions {
    * training split), or loaded data. Its examples must have the training data's shape.
    */
   transferData?: string | TransferData;
+  /** Input layout of the student's saved model: 'nhwc' (image data only) or the default [N, ...inputShape]. */
+  studentLayout?: 'nchw' | 'nhwc';
   /** Training settings over DEFAULT_TRAIN, with loss 'soft-ce' (T = 20, α = 0.9) unless given. */
   train?: Partial<TrainConfig>;
   transfer?: TransferOptions;
@@ -103,6 +105,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const split = typeof o.data === 'string' ? ((await openData(o.data, images)) as DataSplit) : o.data;
   const train = split.train;
   const test = split.test;
+  if (o.studentLayout === 'nhwc') nhwcLayout(train.shape, '--layout'); // refused before any work
   const spec = { teachers: sources, ensemble, outputs };
   const cacheOpts = { cacheDir: o.cacheDir, runtime: o.runtime, progress };
 
@@ -152,6 +155,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     net = Network.create({ spec: o.student, inputShape, classes: train.classes, options: o.studentOptions ?? {} }, cfg.seed);
     if (train.classNames) net.classNames = train.classNames;
   } else net = o.student;
+  if (o.studentLayout === 'nhwc') net.exportLayout = nhwcLayout(train.shape, '--layout');
   if (net.spec.classes !== train.classes) throw new UsageError(`student outputs ${net.spec.classes} classes but the data has ${train.classes}`);
   const desc = cfg.loss === 'soft-ce' ? `soft-ce, T=${cfg.temperature}, α=${cfg.alpha}, ${cfg.mix}` : `logit-mse, α=${cfg.alpha}, ${cfg.mix}`;
   log(`student ${net.spec.spec}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters); loss ${desc}`);

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import * as ort from 'onnxruntime-node';
+import { openData } from '../../src/data/load.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { subset } from '../../src/data/subset.js';
 import { Network } from '../../src/train/network.js';
@@ -101,6 +103,38 @@ describe('dk on image folders', () => {
       assert.equal(bad.status, 2, bad.stderr);
       assert.match(bad.stderr, /takes examples of shape/);
     }
+  });
+
+  it('--layout nhwc saves a model taking channels-last [N,H,W,C]: plain onnxruntime gives the NCHW model\'s logits on the transposed images', async () => {
+    const cwd = join(root, 'run4');
+    mkdirSync(cwd);
+    const test = (await openData(rgb, { size: [32, 32], cacheDir: join(cwd, '.dk-cache') })).test;
+    const [C, H, W] = test.shape;
+    const nhwc = new Float32Array(test.x.length);
+    for (let i = 0; i < test.n; i++) for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) nhwc[((i * H + y) * W + x) * C + c] = test.x[((i * C + c) * H + y) * W + x];
+    const run = async (file: string, data: Float32Array, dims: number[]) => {
+      const sess = await ort.InferenceSession.create(join(cwd, file), { intraOpNumThreads: 1 });
+      assert.deepEqual(sess.inputNames, ['input']);
+      return (await sess.run({ input: new ort.Tensor('float32', data, dims) })).logits.data as Float32Array;
+    };
+    for (const model of ['mlp:16', 'cnn:4:8']) {
+      const common = ['train', '--model', model, '--data', rgb, '--image-size', '32x32', '--epochs', '1', '--batch', '16', '--threads', '1', '--quiet'];
+      ok(dk([...common, '--out', 'a.onnx', '--force'], cwd), `${model} nchw`);
+      ok(dk([...common, '--layout', 'nhwc', '--out', 'b.onnx', '--force'], cwd), `${model} nhwc`);
+      const a = await run('a.onnx', test.x, [test.n, ...(model.startsWith('cnn') ? [C, H, W] : [C * H * W])]);
+      const b = await run('b.onnx', nhwc, [test.n, H, W, C]);
+      let maxDiff = 0;
+      for (let i = 0; i < a.length; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      assert.ok(maxDiff < 1e-5, `${model}: max |Δlogit| = ${maxDiff}`);
+      // Reloaded (dk eval), the nhwc model scores as the nchw one and keeps its layout.
+      const ea = JSON.parse(dk(['eval', '--model', 'a.onnx', '--data', rgb, '--image-size', '32x32', '--json', '--threads', '1'], cwd).stdout) as EvalJson;
+      const eb = JSON.parse(dk(['eval', '--model', 'b.onnx', '--data', rgb, '--image-size', '32x32', '--json', '--threads', '1'], cwd).stdout) as EvalJson;
+      assert.equal(eb.errors, ea.errors);
+      assert.deepEqual(Network.fromOnnx(readFileSync(join(cwd, 'b.onnx'))).exportLayout, { layout: 'nhwc', image: [3, 32, 32] });
+    }
+    const flatData = dk(['train', '--model', 'mlp:4', '--data', rgb, '--image-size', '32x32', '--epochs', '1', '--layout', 'nhwx', '--out', 'c.onnx'], cwd);
+    assert.equal(flatData.status, 2);
+    assert.match(flatData.stderr, /--layout/);
   });
 
   it('distill on an unlabeled transfer set: refused with α < 1 (no labels for the hard term), done with --alpha 1', () => {

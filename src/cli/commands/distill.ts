@@ -20,7 +20,7 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intList, num } from '../parse.js';
 import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, modelOptionsFrom, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
-import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption } from '../data.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption } from '../data.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -36,6 +36,8 @@ export interface DistillJobArgs {
   transfer: TransferOptions;
   /** A transfer set apart from the data (a folder of unlabeled images, or a dataset). */
   transferData?: string;
+  /** Input layout of the saved student (default nchw). */
+  layout?: 'nchw' | 'nhwc';
   /** Warm up by AUTO_WARMUP (src/optim/schedule.ts) over the transfer set's steps. */
   autoWarmup?: boolean;
   cacheDir: string | null;
@@ -91,6 +93,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     train: a.train,
     transfer: a.transfer,
     transferData: a.transferData,
+    studentLayout: a.layout,
     autoWarmup: a.autoWarmup,
     cacheDir: a.cacheDir,
     runtime: { threads: a.threads },
@@ -156,6 +159,7 @@ interface DistillFlags extends CommonFlags {
   fraction?: number;
   unlabeled: boolean;
   transfer?: string;
+  layout: 'nchw' | 'nhwc';
   holdout?: number;
   cacheDir: string;
   cache: boolean;
@@ -191,7 +195,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set and score the student on them after each epoch; dk bias --holdout n with the same --seed picks offsets on them', holdoutAmount())
     .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
     .option('--no-cache', 'neither read nor write cached teacher outputs')
-    .requiredOption('--out <student.onnx>', 'where to save the student');
+    .requiredOption('--out <student.onnx>', 'where to save the student')
+    .addOption(layoutOption());
   addTrainingFlags(cmd, {}, { autoWarmup: true }).action(async (f: DistillFlags) => {
     const out = checkOutFile(f.out, f.force);
     const { parseSpec } = await import('../../nn/spec.js');
@@ -208,6 +213,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       data: f.data,
       images: imageFlagsFrom(f),
       transferData: f.transfer,
+      layout: f.layout,
       train: trainConfigFrom(f, { loss: f.loss, temperature: f.temperature, alpha: f.alpha, mix: f.mix }),
       transfer: { omitClasses: f.omitClasses, onlyClasses: f.onlyClasses, fraction: f.fraction, unlabeled: f.unlabeled, holdout: f.holdout },
       autoWarmup: f.warmup === 'auto',

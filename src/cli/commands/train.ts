@@ -20,7 +20,7 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intOrAuto, num } from '../parse.js';
 import { AUTO_WARMUP } from '../../optim/schedule.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
-import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom } from '../data.js';
+import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption } from '../data.js';
 
 /** `autoWarmup`: --warmup also takes 'auto' (the default): AUTO_WARMUP, resolved once the transfer set is known. */
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}, opts: { autoWarmup?: boolean } = {}): Command {
@@ -188,6 +188,8 @@ export interface TrainJobArgs {
   options: ModelOptions;
   train: TrainConfig;
   threads?: number;
+  /** Input layout of the saved model (default nchw). */
+  layout?: 'nchw' | 'nhwc';
   out: string;
 }
 
@@ -207,6 +209,7 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
   const inputShape = modelInputShape(a.model, split.train.shape);
   const net = Network.create({ spec: a.model, inputShape, classes: split.train.classes, options: a.options }, a.train.seed);
   if (split.train.classNames) net.classNames = split.train.classNames;
+  if (a.layout === 'nhwc') net.exportLayout = (await import('../../train/network.js')).nhwcLayout(split.train.shape, '--layout');
   progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
   let data = split.train;
   let heldOut: Dataset | undefined;
@@ -239,10 +242,11 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
     .description('train a model on a dataset and save it as a standalone .onnx file')
     .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
     .requiredOption('--out <file.onnx>', 'where to save the trained model')
-    .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
-  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string; holdout?: number }) => {
+    .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount())
+    .addOption(layoutOption());
+  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string; holdout?: number; layout: 'nchw' | 'nhwc' }) => {
     const out = checkOutFile(f.out, f.force);
-    const args: TrainJobArgs = { model: f.model, data: f.data, images: imageFlagsFrom(f), holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out };
+    const args: TrainJobArgs = { model: f.model, data: f.data, images: imageFlagsFrom(f), holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, layout: f.layout, out };
     // Validate the spec here too, for an immediate error.
     const { parseSpec } = await import('../../nn/spec.js');
     parseSpec(f.model);
