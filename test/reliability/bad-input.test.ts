@@ -188,6 +188,8 @@ const CASES: Case[] = [
   { group: 'images', name: 'distill: an unlabeled transfer set with α < 1', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'u'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }), u: null, 'u/0.png': PNG8, 'u/1.png': PNG8 }, expect: ['--alpha 0.9', 'has no labels', '--alpha 1'] },
   { group: 'images', name: 'distill: transfer images of another size', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'u', '--alpha', '1'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }), u: null, 'u/0.png': PNG10x12 }, expect: ['u/0.png', '10x12', '8x8'] },
   { group: 'images', name: 'distill: --transfer path missing', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'nowhere', '--alpha', '1'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }) }, expect: ['nowhere', 'does not exist'] },
+  { group: 'images', name: '--layout nhwc on flat (CSV) data', args: TRAIN('--layout', 'nhwc', '--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,5,6\n', 'c/test.csv': '0,1,2,3\n' }, expect: ['--layout nhwc', 'needs image data [C,H,W]', '[3]'] },
+  { group: 'images', name: 'distill: --layout nhwc on flat (CSV) data', args: DISTILL('t.onnx', '--layout', 'nhwc', '--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,5,6\n', 'c/test.csv': '0,1,2,3\n', 't.onnx': foreignOnnx({ inD: 3, classes: 2 }) }, expect: ['--layout nhwc', 'needs image data [C,H,W]'] },
   // ONNX (dk eval --model, dk distill --teacher)
   { group: 'ONNX', name: 'eval: not ONNX', args: EVAL('m.onnx'), files: { 'm.onnx': 'just text\n' }, expect: ['m.onnx', /ONNX/] },
   { group: 'ONNX', name: 'eval: empty file', args: EVAL('m.onnx'), files: { 'm.onnx': new Uint8Array(0) }, expect: ['m.onnx'] },
