@@ -193,8 +193,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--unlabeled', 'ignore the labels: soft loss only (α = 1)', false)
     .option('--transfer <DIR>', 'learn from this transfer set instead of the training split: a folder of images without labels (needs --alpha 1), or any dataset --data accepts (its training split)')
     .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set and score the student on them after each epoch; dk bias --holdout n with the same --seed picks offsets on them', holdoutAmount())
-    .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
-    .option('--no-cache', 'neither read nor write cached teacher outputs')
+    .option('--cache-dir <dir>', 'where teacher outputs (and decoded image folders) are cached', '.dk-cache')
+    .option('--no-cache', 'neither read nor write cached teacher outputs or decoded images')
     .requiredOption('--out <student.onnx>', 'where to save the student')
     .addOption(layoutOption());
   addTrainingFlags(cmd, {}, { autoWarmup: true }).action(async (f: DistillFlags) => {
