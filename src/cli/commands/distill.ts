@@ -195,9 +195,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set and score the student on them after each epoch; dk bias --holdout n with the same --seed picks offsets on them', holdoutAmount())
     .option('--cache-dir <dir>', 'where teacher outputs (and decoded image folders) are cached', '.dk-cache')
     .option('--no-cache', 'neither read nor write cached teacher outputs or decoded images')
-    .requiredOption('--out <student.onnx>', 'where to save the student')
-    .addOption(layoutOption());
-  addTrainingFlags(cmd, {}, { autoWarmup: true }).action(async (f: DistillFlags) => {
+    .requiredOption('--out <student.onnx>', 'where to save the student');
+  addTrainingFlags(cmd, {}, { autoWarmup: true }).addOption(layoutOption()).action(async (f: DistillFlags) => {
     const out = checkOutFile(f.out, f.force);
     const { parseSpec } = await import('../../nn/spec.js');
     parseSpec(f.student);

@@ -242,9 +242,8 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
     .description('train a model on a dataset and save it as a standalone .onnx file')
     .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
     .requiredOption('--out <file.onnx>', 'where to save the trained model')
-    .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount())
-    .addOption(layoutOption());
-  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string; holdout?: number; layout: 'nchw' | 'nhwc' }) => {
+    .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
+  addTrainingFlags(cmd).addOption(layoutOption()).action(async (f: CommonFlags & { model: string; out: string; holdout?: number; layout: 'nchw' | 'nhwc' }) => {
     const out = checkOutFile(f.out, f.force);
     const args: TrainJobArgs = { model: f.model, data: f.data, images: imageFlagsFrom(f), holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, layout: f.layout, out };
     // Validate the spec here too, for an immediate error.
