@@ -77,6 +77,14 @@ describe('dk on image folders', () => {
     const b = dk(['bias', '--model', 'm.onnx', '--data', tree, '--classes', '3', '--holdout', '50', '--json', '--threads', '1'], cwd);
     ok(b, 'bias');
     assert.equal((JSON.parse(b.stdout) as { holdout: { n: number } }).holdout.n, 50);
+
+    // dk specialists too; a specialist is named after its group's classes and the dustbin.
+    const sp = dk(['specialists', '--generalist', 'm.onnx', '--data', tree, '--groups', '3', '--runs', '1', '--epochs', '1', '--workers', '1', '--threads', '1', '--quiet', '--out', 'specs'], cwd);
+    ok(sp, 'specialists');
+    const manifest = JSON.parse(readFileSync(join(cwd, 'specs', 'manifest.json'), 'utf8')) as { specialists: { file: string; group: number[] }[] };
+    for (const s of manifest.specialists) {
+      assert.deepEqual(Network.fromOnnx(readFileSync(join(cwd, 'specs', s.file))).classNames, [...s.group.map((c) => SORTED[c]), 'dustbin']);
+    }
   });
 
   it('3-channel images at 32×32 (MLP) and 64×64 (CNN) via --image-size train and evaluate', () => {
