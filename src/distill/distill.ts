@@ -105,7 +105,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const split = typeof o.data === 'string' ? ((await openData(o.data, images)) as DataSplit) : o.data;
   const train = split.train;
   const test = split.test;
-  if (o.studentLayout === 'nhwc') nhwcLayout(train.shape, '--layout'); // refused before any work
+  if (o.studentLayout === 'nhwc') nhwcLayout(train.shape, 'studentLayout'); // refused before any work
   const spec = { teachers: sources, ensemble, outputs };
   const cacheOpts = { cacheDir: o.cacheDir, runtime: o.runtime, progress };
 
@@ -121,11 +121,11 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     baseName = `transfer set ${base.source.replace(/:(train|unlabeled)$/, '')}${td.labeled ? '' : ' (unlabeled)'}`;
     if (!td.labeled) {
       const why = `the transfer set ${base.source.replace(/:unlabeled$/, '')} has no labels`;
-      if (cfg.mix === 'alternate') throw new UsageError(`--mix alternate: ${why}, so there are no hard-label batches; use --mix convex --alpha 1`);
-      if (cfg.alpha < 1) throw new UsageError(`--alpha ${cfg.alpha}: ${why}, so the hard-label term (weight 1 − α) cannot be computed; use --alpha 1 (soft targets only)`);
+      if (cfg.mix === 'alternate') throw new UsageError(`mix 'alternate': ${why}, so there are no hard-label batches; set mix 'convex' and alpha 1`);
+      if (cfg.alpha < 1) throw new UsageError(`alpha ${cfg.alpha}: ${why}, so the hard-label term (weight 1 − α) cannot be computed; set alpha 1 (soft targets only)`);
       const t = o.transfer ?? {};
-      const flag = t.omitClasses !== undefined ? '--omit-classes' : t.onlyClasses !== undefined ? '--only-classes' : t.holdout !== undefined ? '--holdout' : null;
-      if (flag) throw new UsageError(`${flag}: ${why} to ${flag === '--holdout' ? 'score a held-out split' : 'select classes'} by`);
+      const param = t.omitClasses !== undefined ? 'transfer.omitClasses' : t.onlyClasses !== undefined ? 'transfer.onlyClasses' : t.holdout !== undefined ? 'transfer.holdout' : null;
+      if (param) throw new UsageError(`${param}: ${why} to ${param === 'transfer.holdout' ? 'score a held-out split' : 'select classes'} by`);
     }
   }
 
@@ -155,7 +155,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     net = Network.create({ spec: o.student, inputShape, classes: train.classes, options: o.studentOptions ?? {} }, cfg.seed);
     if (train.classNames) net.classNames = train.classNames;
   } else net = o.student;
-  if (o.studentLayout === 'nhwc') net.exportLayout = nhwcLayout(train.shape, '--layout');
+  if (o.studentLayout === 'nhwc') net.exportLayout = nhwcLayout(train.shape, 'studentLayout');
   if (net.spec.classes !== train.classes) throw new UsageError(`student outputs ${net.spec.classes} classes but the data has ${train.classes}`);
   const desc = cfg.loss === 'soft-ce' ? `soft-ce, T=${cfg.temperature}, α=${cfg.alpha}, ${cfg.mix}` : `logit-mse, α=${cfg.alpha}, ${cfg.mix}`;
   log(`student ${net.spec.spec}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters); loss ${desc}`);

@@ -20,7 +20,7 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intList, num } from '../parse.js';
 import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, modelOptionsFrom, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
-import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption } from '../data.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption, withFlagWords } from '../data.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -82,7 +82,7 @@ export interface BiasJobResult {
 
 async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Promise<DistillJobResult> {
   const { distill } = await import('../../distill/distill.js');
-  const r = await distill({
+  const r = await withFlagWords(distill({
     teachers: a.teachers,
     ensemble: a.ensemble,
     teacherOutputs: a.teacherOutputs,
@@ -98,7 +98,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     cacheDir: a.cacheDir,
     runtime: { threads: a.threads },
     progress,
-  });
+  }));
   writeFileAtomic(a.out, r.student.toOnnx());
   return {
     out: a.out,
@@ -118,7 +118,7 @@ async function biasJob(a: BiasJobArgs, progress: ProgressSink): Promise<BiasJobR
   const [{ openData }, { Network }, { networkLogits }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/evaluate.js')]);
   const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
-  const { train, test } = await openData(a.data, { ...a.images, progress });
+  const { train, test } = await withFlagWords(openData(a.data, { ...a.images, progress }));
   const C = net.spec.classes;
   if (train.classes !== C) throw new UsageError(`--model ${a.model}: outputs ${C} classes but the data has ${train.classes}`);
   for (const c of a.classes) if (c >= C) throw new UsageError(`--classes: class ${c} is out of range; the model has classes 0..${C - 1}`);

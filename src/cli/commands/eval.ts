@@ -5,7 +5,7 @@ import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { num } from '../parse.js';
 import { readUserFile } from '../../util/read.js';
-import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption } from '../data.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption, withFlagWords } from '../data.js';
 
 /** Parse '3=+3.5,7=-1' into {3: 3.5, 7: -1}. */
 export function parseBias(raw: string): Record<number, number> {
@@ -82,7 +82,7 @@ export async function evalJob(a: EvalJobArgs, progress: ProgressSink): Promise<E
     import('../../train/evaluate.js'),
     import('../../util/stats.js'),
   ]);
-  const { test } = await openData(a.data, { ...a.images, progress });
+  const { test } = await withFlagWords(openData(a.data, { ...a.images, progress }));
   const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
   const load = (flag: string, file: string) => {
     const bytes = readUserFile(`${flag} ${file}`, file);

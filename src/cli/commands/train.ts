@@ -20,7 +20,7 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intOrAuto, num } from '../parse.js';
 import { AUTO_WARMUP } from '../../optim/schedule.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
-import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption } from '../data.js';
+import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption, withFlagWords } from '../data.js';
 
 /** `autoWarmup`: --warmup also takes 'auto' (the default): AUTO_WARMUP, resolved once the transfer set is known. */
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}, opts: { autoWarmup?: boolean } = {}): Command {
@@ -205,7 +205,7 @@ export interface TrainJobResult {
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
   const [{ openData }, { Network }, { trainNetwork }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/trainer.js')]);
-  const split = await openData(a.data, { ...a.images, progress });
+  const split = await withFlagWords(openData(a.data, { ...a.images, progress }));
   const inputShape = modelInputShape(a.model, split.train.shape);
   const net = Network.create({ spec: a.model, inputShape, classes: split.train.classes, options: a.options }, a.train.seed);
   if (split.train.classNames) net.classNames = split.train.classNames;
