@@ -140,6 +140,12 @@ describe('dk on image folders', () => {
       assert.equal(eb.errors, ea.errors);
       assert.deepEqual(Network.fromOnnx(readFileSync(join(cwd, 'b.onnx'))).exportLayout, { layout: 'nhwc', image: [3, 32, 32] });
     }
+    // A CNN student distilled from the (CNN) model on the same RGB 32×32 images, saved channels-last.
+    const d = dk(['distill', '--teacher', 'a.onnx', '--student', 'cnn:4:8', '--data', rgb, '--image-size', '32x32', '--epochs', '1', '--batch', '16', '--threads', '1', '--quiet', '--layout', 'nhwc', '--out', 'd.onnx'], cwd);
+    ok(d, 'distill a CNN student on RGB images');
+    assert.match(d.stdout, /test errors \d+\/60/);
+    const sd = Network.fromOnnx(readFileSync(join(cwd, 'd.onnx')));
+    assert.deepEqual([sd.spec.inputShape, sd.exportLayout?.layout, sd.classNames], [[3, 32, 32], 'nhwc', ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']]);
     const flatData = dk(['train', '--model', 'mlp:4', '--data', rgb, '--image-size', '32x32', '--epochs', '1', '--layout', 'nhwx', '--out', 'c.onnx'], cwd);
     assert.equal(flatData.status, 2);
     assert.match(flatData.stderr, /--layout/);
