@@ -175,12 +175,31 @@ function firstLine(e: unknown): string {
   return String((e as Error)?.message ?? e).split('\n')[0];
 }
 
+/** The format from the first bytes: 'png', 'jpeg', 'webp', or the name of another known one, or null. */
+export function sniffImageFormat(b: Uint8Array): string | null {
+  const ascii = (from: number, to: number) => String.fromCharCode(...b.subarray(from, to));
+  if (b.length >= 8 && b[0] === 0x89 && ascii(1, 4) === 'PNG') return 'png';
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
+  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'webp';
+  if (ascii(0, 4) === 'GIF8') return 'GIF';
+  if (ascii(0, 2) === 'BM') return 'BMP';
+  if (ascii(0, 4) === 'II*\0' || ascii(0, 4) === 'MM\0*') return 'TIFF';
+  return null;
+}
+
+/** The file's bytes, refused unless they start as a PNG, JPEG or WebP file does. */
 async function readImageBytes(f: ImageFile): Promise<Buffer> {
+  let bytes: Buffer;
   try {
-    return await readFile(f.path);
+    bytes = await readFile(f.path);
   } catch (e) {
     throw new UsageError(`${f.path}: cannot read image (${describeFsError(e)})`);
   }
+  const kind = sniffImageFormat(bytes);
+  if (kind === null || !FORMATS.has(kind)) {
+    throw new UsageError(`${f.path}: not a readable ${FORMAT_NAMES} image (${kind ? `it is a ${kind} file` : bytes.length === 0 ? 'the file is empty' : 'unrecognised content'})`);
+  }
+  return bytes;
 }
 
 interface Header {
