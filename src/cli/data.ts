@@ -99,6 +99,24 @@ export async function withFlagWords<T>(p: Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Refuse --image-size / --channels when no dataset named is an image folder (they would be
+ * silently ignored otherwise).
+ */
+export async function checkImageFlagsApply(f: ImageFlags, data: string, transfer?: string): Promise<void> {
+  if (f.size === undefined && f.channels === undefined) return;
+  const [{ isImageData }, { isFlatImageDir }] = await Promise.all([import('../data/load.js'), import('../data/images.js')]);
+  const isImages = (s: string) => {
+    try {
+      return isImageData(s) || isFlatImageDir(s);
+    } catch {
+      return false; // the loader reports what is wrong with it
+    }
+  };
+  if (isImages(data) || (transfer !== undefined && isImages(transfer))) return;
+  throw new UsageError(`${f.size !== undefined ? '--image-size' : '--channels'}: applies to image folders only, and --data ${data}${transfer !== undefined ? ` (and --transfer ${transfer})` : ''} is not one`);
+}
+
 /** Add the image-folder flags (and the cache flags, unless `cmd` has them already). */
 export function addImageFlags(cmd: Command): Command {
   cmd.addOption(imageSizeOption()).addOption(channelsOption());

@@ -185,6 +185,8 @@ const CASES: Case[] = [
   { group: 'images', name: 'one class only', args: IMG_TRAIN(), files: imageTree({ 'img/train/b': undefined, 'img/test/b': undefined }), expect: ['img/train', 'one class folder (a)'], check: noCache },
   { group: 'images', name: 'an image outside any class folder', args: IMG_TRAIN(), files: imageTree({ 'img/train/loose.png': PNG8 }), expect: ['img/train/loose.png', 'outside any class folder'], check: noCache },
   { group: 'images', name: '--image-size not HxW', args: IMG_TRAIN('--image-size', '32'), files: imageTree(), expect: ['--image-size', "'32'"], check: noCache },
+  { group: 'images', name: '--image-size with IDX data (it would be ignored)', args: TRAIN('--image-size', '8x8'), expect: ['--image-size', 'applies to image folders only', X.good] },
+  { group: 'images', name: 'eval --channels with IDX data', args: EVAL(X.model, '--channels', '3'), expect: ['--channels', 'applies to image folders only'] },
   { group: 'images', name: '--channels 2', args: IMG_TRAIN('--channels', '2'), files: imageTree(), expect: ['--channels', '1 (greyscale) or 3 (RGB)'], check: noCache },
   { group: 'images', name: 'eval: a model trained on other classes', args: EVAL('m.onnx', '--data', 'img', '--no-cache'), files: { ...imageTree(), 'm.onnx': OTHER_CLASSES_MODEL }, expect: ['--model m.onnx', 'classes a, c', 'has a, b'], check: noCache },
   { group: 'images', name: 'distill: an unlabeled transfer set with α < 1', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'u'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }), u: null, 'u/0.png': PNG8, 'u/1.png': PNG8 }, expect: ['--alpha 0.9', 'has no labels', '--alpha 1'] },

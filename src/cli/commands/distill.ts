@@ -20,7 +20,7 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intList, num } from '../parse.js';
 import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, modelOptionsFrom, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
-import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption, withFlagWords } from '../data.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption, withFlagWords, checkImageFlagsApply } from '../data.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -220,6 +220,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       threads: f.threads,
       out,
     };
+    await checkImageFlagsApply(args.images!, f.data, f.transfer);
     const r = (await run('distill', args)) as DistillJobResult;
     const t = r.test;
     const tt = r.teacherTest;
@@ -252,6 +253,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .action(async (f: ImageFlagValues & { model: string; classes: number[]; data: string; holdout: number; seed: number; range: number[]; out?: string; force: boolean; threads?: number; json: boolean }) => {
       const out = f.out !== undefined ? checkOutFile(f.out, f.force) : undefined;
       const args: BiasJobArgs = { kind: 'bias', model: f.model, data: f.data, images: imageFlagsFrom(f), classes: [...new Set(f.classes)], holdout: f.holdout, seed: f.seed, candidates: f.range, threads: f.threads, out };
+      await checkImageFlagsApply(args.images!, f.data);
       const r = (await run('distill', args)) as BiasJobResult;
       if (f.json) {
         process.stdout.write(JSON.stringify(r) + '\n');

@@ -5,7 +5,7 @@ import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { num } from '../parse.js';
 import { readUserFile } from '../../util/read.js';
-import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption, withFlagWords } from '../data.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption, withFlagWords, checkImageFlagsApply } from '../data.js';
 
 /** Parse '3=+3.5,7=-1' into {3: 3.5, 7: -1}. */
 export function parseBias(raw: string): Record<number, number> {
@@ -143,6 +143,7 @@ export function registerEval(program: Command, run: (job: string, args: unknown)
       if (f.topN !== undefined && f.specialists === undefined) throw new UsageError('--top-n: only applies with --specialists DIR');
       if (f.bias && f.specialists !== undefined) throw new UsageError('--bias: cannot be combined with --specialists');
       if (f.compare !== undefined && f.specialists !== undefined) throw new UsageError('--compare: cannot be combined with --specialists');
+      await checkImageFlagsApply(imageFlagsFrom(f), f.data);
       const res = (await run('eval', { model: f.model, data: f.data, images: imageFlagsFrom(f), bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN, compare: f.compare } satisfies EvalJobArgs)) as
         | EvalResult
         | SpecialistsEvalResult;

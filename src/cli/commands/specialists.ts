@@ -13,7 +13,7 @@ import { choice, intList, num } from '../parse.js';
 import { DUSTBIN_INITS, type DustbinInit } from '../../specialists/dustbin.js';
 import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
-import { imageFlagsFrom, withFlagWords } from '../data.js';
+import { checkImageFlagsApply, imageFlagsFrom, withFlagWords } from '../data.js';
 
 /** Defaults of the specialists' training (the generalist's weights are the start). */
 export const SPECIALIST_DEFAULTS = { epochs: 10, lr: 0.05, temperature: 2, alpha: 0, runs: 3, minSize: 2, groupShare: 0.5 } as const;
@@ -143,6 +143,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       dropout,
       dustbinInit: f.dustbinInit,
     };
+    await checkImageFlagsApply(args.images!, f.data);
     const r = (await run('specialists', args)) as SpecialistsJobResult;
     const w = process.stdout.write.bind(process.stdout);
     w(`groups of confusable classes, with the generalist's confusion counts on the ${r.trainExamples} training examples (${r.generalistTrainErrors} errors in all):\n`);

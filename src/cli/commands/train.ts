@@ -20,7 +20,7 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intOrAuto, num } from '../parse.js';
 import { AUTO_WARMUP } from '../../optim/schedule.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
-import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption, withFlagWords } from '../data.js';
+import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption, withFlagWords, checkImageFlagsApply } from '../data.js';
 
 /** `autoWarmup`: --warmup also takes 'auto' (the default): AUTO_WARMUP, resolved once the transfer set is known. */
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}, opts: { autoWarmup?: boolean } = {}): Command {
@@ -249,6 +249,7 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
     // Validate the spec here too, for an immediate error.
     const { parseSpec } = await import('../../nn/spec.js');
     parseSpec(f.model);
+    await checkImageFlagsApply(args.images!, f.data);
     const r = (await run('train', args)) as TrainJobResult;
     const t = r.test;
     const h = r.heldOut;
