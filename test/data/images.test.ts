@@ -141,6 +141,13 @@ describe('image-folder datasets', () => {
     assert.deepEqual(second.test.y, first.test.y);
     console.log(`# cache hit: ${ms.toFixed(0)} ms for ${N_TRAIN + N_TEST} images`);
 
+    // Other options are another key: decoded again, at their shape.
+    const e = logs();
+    const rgb = await openData(dir, { cacheDir: cache, channels: 3, progress: e.sink });
+    assert.ok(e.lines.some((l) => /decoding 400 files/.test(l)), e.lines.join('\n'));
+    assert.deepEqual(rgb.train.shape, [3, 28, 28]);
+    assert.equal(readdirSync(cache).filter((f) => f.endsWith('.dki')).length, 2);
+
     // Rewrite one test image with other pixels: the key changes, the tree is decoded again.
     const tree = listImageTree(dir);
     const f = tree.test[0];
