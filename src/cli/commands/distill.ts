@@ -22,6 +22,7 @@ import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, model
 import { readUserFile } from '../../util/read.js';
 import type { TeacherPrep } from '../../distill/modes.js';
 import { addPrepFlags, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption, withFlagWords, checkImageFlagsApply } from '../data.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -35,8 +36,14 @@ export interface DistillJobArgs {
   student: string;
   options: ModelOptions;
   data: string;
+  /** Image-folder options for `data` and `transferData`. */
+  images?: ImageFlags;
   train: TrainConfig;
   transfer: TransferOptions;
+  /** A transfer set apart from the data (a folder of unlabeled images, or a dataset). */
+  transferData?: string;
+  /** Input layout of the saved student (default nchw). */
+  layout?: 'nchw' | 'nhwc';
   /** Warm up by AUTO_WARMUP (src/optim/schedule.ts) over the transfer set's steps. */
   autoWarmup?: boolean;
   cacheDir: string | null;
@@ -62,6 +69,7 @@ export interface BiasJobArgs {
   kind: 'bias';
   model: string;
   data: string;
+  images?: ImageFlags;
   classes: number[];
   holdout: number;
   seed: number;
@@ -80,7 +88,7 @@ export interface BiasJobResult {
 
 async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Promise<DistillJobResult> {
   const { distill } = await import('../../distill/distill.js');
-  const r = await distill({
+  const r = await withFlagWords(distill({
     teachers: a.teachers,
     ensemble: a.ensemble,
     teacherOutputs: a.teacherOutputs,
@@ -89,13 +97,16 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     student: a.student,
     studentOptions: a.options,
     data: a.data,
+    images: a.images,
     train: a.train,
     transfer: a.transfer,
+    transferData: a.transferData,
+    studentLayout: a.layout,
     autoWarmup: a.autoWarmup,
     cacheDir: a.cacheDir,
     runtime: { threads: a.threads },
     progress,
-  });
+  }));
   writeFileAtomic(a.out, r.student.toOnnx());
   return {
     out: a.out,
@@ -112,10 +123,10 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
 }
 
 async function biasJob(a: BiasJobArgs, progress: ProgressSink): Promise<BiasJobResult> {
-  const [{ loadData }, { Network }, { networkLogits }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/evaluate.js')]);
+  const [{ openData }, { Network }, { networkLogits }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/evaluate.js')]);
   const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
-  const { train, test } = loadData(a.data);
+  const { train, test } = await withFlagWords(openData(a.data, { ...a.images, progress }));
   const C = net.spec.classes;
   if (train.classes !== C) throw new UsageError(`--model ${a.model}: outputs ${C} classes but the data has ${train.classes}`);
   for (const c of a.classes) if (c >= C) throw new UsageError(`--classes: class ${c} is out of range; the model has classes 0..${C - 1}`);
@@ -155,6 +166,8 @@ interface DistillFlags extends CommonFlags {
   onlyClasses?: number[];
   fraction?: number;
   unlabeled: boolean;
+  transfer?: string;
+  layout: 'nchw' | 'nhwc';
   holdout?: number;
   teacherMode?: TeacherMode;
   cacheDir: string;
@@ -189,11 +202,12 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--only-classes <c,…>', 'keep only these classes in the transfer set', intList('only-classes'))
     .option('--fraction <f>', 'train on a stratified, seeded fraction of the transfer set', num('fraction', { min: 0, max: 1, minExclusive: true }))
     .option('--unlabeled', 'ignore the labels: soft loss only (α = 1)', false)
+    .option('--transfer <DIR>', 'learn from this transfer set instead of the training split: a folder of images without labels (needs --alpha 1), or any dataset --data accepts (its training split)')
     .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set and score the student on them after each epoch; dk bias --holdout n with the same --seed picks offsets on them', holdoutAmount())
-    .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
-    .option('--no-cache', 'neither read nor write cached teacher outputs')
+    .option('--cache-dir <dir>', 'where teacher outputs (and decoded image folders) are cached', '.dk-cache')
+    .option('--no-cache', 'neither read nor write cached teacher outputs or decoded images')
     .requiredOption('--out <student.onnx>', 'where to save the student');
-  addTrainingFlags(cmd, {}, { autoWarmup: true }).action(async (f: DistillFlags) => {
+  addTrainingFlags(cmd, {}, { autoWarmup: true }).addOption(layoutOption()).action(async (f: DistillFlags) => {
     const out = checkOutFile(f.out, f.force);
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');
     if (!isModelFile(f.student)) parseSpec(f.student);
@@ -209,6 +223,9 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       student: f.student,
       options: modelOptionsFrom(f),
       data: f.data,
+      images: imageFlagsFrom(f),
+      transferData: f.transfer,
+      layout: f.layout,
       train: trainConfigFrom(f, { loss: f.loss, temperature: f.temperature, alpha: f.alpha, mix: f.mix }),
       transfer: { omitClasses: f.omitClasses, onlyClasses: f.onlyClasses, fraction: f.fraction, unlabeled: f.unlabeled, holdout: f.holdout },
       autoWarmup: f.warmup === 'auto',
@@ -216,6 +233,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       threads: f.threads,
       out,
     };
+    await checkImageFlagsApply(args.images!, f.data, f.transfer);
     const r = (await run('distill', args)) as DistillJobResult;
     const t = r.test;
     const tt = r.teacherTest;
@@ -233,7 +251,11 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .description('pick an output-bias offset for some classes on held-out training data (never the test set); optionally save the adjusted model')
     .requiredOption('--model <file.onnx>', 'a model saved by dk train or dk distill')
     .requiredOption('--classes <c,…>', 'classes whose output bias gets the offset (e.g. 3, or 7,8)', intList('classes'))
-    .option('--data <mnist|DIR>', "dataset: 'mnist' or an MNIST-style directory", 'mnist')
+    .option('--data <mnist|DIR>', DATA_HELP, 'mnist')
+    .addOption(imageSizeOption())
+    .addOption(channelsOption())
+    .addOption(cacheDirOption())
+    .addOption(noCacheOption())
     .option('--holdout <n>', 'size of the held-out split of the training set (a count, or a fraction in (0,1)); use the same value and --seed as dk distill --holdout', holdoutAmount(), 5000)
     .option('--seed <n>', 'seed of the held-out split', num('seed', { int: true, min: 0 }), 1)
     .option('--range <lo:hi:step>', 'candidate offsets', parseRange, biasGrid())
@@ -241,9 +263,10 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--force', 'replace an existing output file', false)
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
     .option('--json', 'print the result as JSON', false)
-    .action(async (f: { model: string; classes: number[]; data: string; holdout: number; seed: number; range: number[]; out?: string; force: boolean; threads?: number; json: boolean }) => {
+    .action(async (f: ImageFlagValues & { model: string; classes: number[]; data: string; holdout: number; seed: number; range: number[]; out?: string; force: boolean; threads?: number; json: boolean }) => {
       const out = f.out !== undefined ? checkOutFile(f.out, f.force) : undefined;
-      const args: BiasJobArgs = { kind: 'bias', model: f.model, data: f.data, classes: [...new Set(f.classes)], holdout: f.holdout, seed: f.seed, candidates: f.range, threads: f.threads, out };
+      const args: BiasJobArgs = { kind: 'bias', model: f.model, data: f.data, images: imageFlagsFrom(f), classes: [...new Set(f.classes)], holdout: f.holdout, seed: f.seed, candidates: f.range, threads: f.threads, out };
+      await checkImageFlagsApply(args.images!, f.data);
       const r = (await run('distill', args)) as BiasJobResult;
       if (f.json) {
         process.stdout.write(JSON.stringify(r) + '\n');
