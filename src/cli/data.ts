@@ -67,39 +67,6 @@ export function layoutOption(): Option {
 }
 
 /**
- * The library's words for these options → the flags' (the library names its parameters; the
- * command line names its flags).
- */
-const FLAG_WORDS: [RegExp, string][] = [
-  [/give a size to resize them all \(size: \[H, W\]\)/, 'resize them all with --image-size HxW'],
-  [/resize them \(size: \[(\d+), (\d+)\]\)/, 'resize them with --image-size $1x$2'],
-  [/^transferData: /, '--transfer '],
-  [/^alpha (\S+): (.*); set alpha 1/, '--alpha $1: $2; use --alpha 1'],
-  [/^mix 'alternate': (.*); set mix 'convex' and alpha 1/, "--mix alternate: $1; use --mix convex --alpha 1"],
-  [/^transfer\.omitClasses:/, '--omit-classes:'],
-  [/^transfer\.onlyClasses:/, '--only-classes:'],
-  [/^transfer\.holdout:/, '--holdout:'],
-  [/^studentLayout nhwc:/, '--layout nhwc:'],
-];
-
-/** A UsageError from the data or distillation library, reworded with the flags' names. */
-export function inFlagWords(e: unknown): unknown {
-  if (!(e instanceof UsageError)) return e;
-  let m = e.message;
-  for (const [re, to] of FLAG_WORDS) m = m.replace(re, to);
-  return m === e.message ? e : new UsageError(m);
-}
-
-/** Await `p`, rewording its UsageError (see inFlagWords). */
-export async function withFlagWords<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (e) {
-    throw inFlagWords(e);
-  }
-}
-
-/**
  * Refuse --image-size / --channels when no dataset named is an image folder (they would be
  * silently ignored otherwise).
  */

@@ -302,7 +302,7 @@ async function decodeAll(parts: ImageFile[][], o: ImageOptions, label: string, f
       const j = heads.findIndex((h) => h.width !== h0.width || h.height !== h0.height);
       if (j >= 0) {
         throw new UsageError(
-          `${all[j].path} is ${heads[j].height}x${heads[j].width} (HxW), but ${all[0].path} is ${h0.height}x${h0.width}; images differ in size: give a size to resize them all (size: [H, W])`,
+          { detail: `${all[j].path} is ${heads[j].height}x${heads[j].width} (HxW), but ${all[0].path} is ${h0.height}x${h0.width}; images differ in size: resize them all with {images.size}` },
         );
       }
       hw = [h0.height, h0.width];
@@ -310,7 +310,7 @@ async function decodeAll(parts: ImageFile[][], o: ImageOptions, label: string, f
   }
   const [H, W] = hw;
   if (fixed?.hw && (fixed.hw[0] !== H || fixed.hw[1] !== W)) {
-    throw new UsageError(`${all[0].path}: images are ${H}x${W} (HxW), but the dataset's are ${fixed.hw[0]}x${fixed.hw[1]}; resize them (size: [${fixed.hw[0]}, ${fixed.hw[1]}])`);
+    throw new UsageError({ detail: `${all[0].path}: images are ${H}x${W} (HxW), but the dataset's are ${fixed.hw[0]}x${fixed.hw[1]}; resize them to ${fixed.hw[0]}x${fixed.hw[1]} with {images.size}` });
   }
   const size = C * H * W;
   const pixels = parts.map((p) => new Uint8Array(p.length * size));

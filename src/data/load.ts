@@ -122,22 +122,22 @@ export interface TransferData {
  * shape and classes must match `train`'s).
  */
 export async function openTransfer(spec: string, train: Dataset, opts: OpenDataOptions = {}): Promise<TransferData> {
-  if (typeof spec !== 'string' || spec.trim() === '') throw new UsageError(`transferData: expected a directory, got ${JSON.stringify(spec)}`);
-  if (spec !== 'mnist' && !existsSync(spec)) throw new UsageError(`transferData: '${spec}' does not exist; expected a folder of images or a dataset directory`);
+  if (typeof spec !== 'string' || spec.trim() === '') throw new UsageError({ param: 'transferData', detail: `expected a directory, got ${JSON.stringify(spec)}` });
+  if (spec !== 'mnist' && !existsSync(spec)) throw new UsageError({ param: 'transferData', value: `'${spec}'`, detail: 'does not exist; expected a folder of images or a dataset directory' });
   if (spec !== 'mnist' && statSync(spec).isDirectory() && !isImageData(spec) && isFlatImageDir(spec)) {
     const data = await loadUnlabeledImages(spec, train, opts);
     return { data, labeled: false };
   }
   const t = (await openData(spec, opts)).train;
   if (t.shape.join('x') !== train.shape.join('x')) {
-    throw new UsageError(`transferData: ${spec} has examples of shape [${t.shape}], but the data's are [${train.shape}]; shapes must match`);
+    throw new UsageError({ param: 'transferData', value: spec, detail: `has examples of shape [${t.shape}], but the data's are [${train.shape}]; shapes must match` });
   }
-  if (t.classes !== train.classes) throw new UsageError(`transferData: ${spec} has ${t.classes} classes, but the data has ${train.classes}; classes must match`);
+  if (t.classes !== train.classes) throw new UsageError({ param: 'transferData', value: spec, detail: `has ${t.classes} classes, but the data has ${train.classes}; classes must match` });
   // Labels line up only when both name their classes the same way (or neither names them).
   const names = (d: Dataset) => (d.classNames ? d.classNames.join(', ') : null);
   if (names(t) !== names(train)) {
     const say = (d: Dataset) => (d.classNames ? `classes ${names(d)}` : 'unnamed classes (label numbers)');
-    throw new UsageError(`transferData: ${spec} has ${say(t)}, but the data has ${say(train)}; the labels would not line up (a folder of images without class folders is an unlabeled transfer set)`);
+    throw new UsageError({ param: 'transferData', value: spec, detail: `has ${say(t)}, but the data has ${say(train)}; the labels would not line up (a folder of images without class folders is an unlabeled transfer set)` });
   }
   return { data: t, labeled: true };
 }

@@ -147,11 +147,11 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     baseName = `transfer set ${base.source.replace(/:(train|unlabeled)$/, '')}${td.labeled ? '' : ' (unlabeled)'}`;
     if (!td.labeled) {
       const why = `the transfer set ${base.source.replace(/:unlabeled$/, '')} has no labels`;
-      if (cfg.mix === 'alternate') throw new UsageError(`mix 'alternate': ${why}, so there are no hard-label batches; set mix 'convex' and alpha 1`);
-      if (cfg.alpha < 1) throw new UsageError(`alpha ${cfg.alpha}: ${why}, so the hard-label term (weight 1 − α) cannot be computed; set alpha 1 (soft targets only)`);
+      if (cfg.mix === 'alternate') throw new UsageError({ param: 'train.mix', value: 'alternate', detail: `${why}, so there are no hard-label batches; use {train.mix} convex {train.alpha} 1` });
+      if (cfg.alpha < 1) throw new UsageError({ param: 'train.alpha', value: String(cfg.alpha), detail: `${why}, so the hard-label term (weight 1 − α) cannot be computed; use {train.alpha} 1 (soft targets only)` });
       const t = o.transfer ?? {};
       const param = t.omitClasses !== undefined ? 'transfer.omitClasses' : t.onlyClasses !== undefined ? 'transfer.onlyClasses' : t.holdout !== undefined ? 'transfer.holdout' : null;
-      if (param) throw new UsageError(`${param}: ${why} to ${param === 'transfer.holdout' ? 'score a held-out split' : 'select classes'} by`);
+      if (param) throw new UsageError({ param, detail: `${why} to ${param === 'transfer.holdout' ? 'score a held-out split' : 'select classes'} by` });
     }
   }
 

@@ -32,9 +32,9 @@ export interface InputLayout {
 }
 
 /** The channels-last input layout for images of shape [C, H, W]; anything else is refused. */
-export function nhwcLayout(imageShape: readonly number[], what = 'layout'): InputLayout {
+export function nhwcLayout(imageShape: readonly number[], param = 'studentLayout'): InputLayout {
   if (imageShape.length !== 3 || !imageShape.every((d) => Number.isInteger(d) && d >= 1)) {
-    throw new UsageError(`${what} nhwc: needs image data [C,H,W], got examples of shape [${imageShape}]`);
+    throw new UsageError({ param, value: 'nhwc', detail: `needs image data [C,H,W], got examples of shape [${imageShape}]` });
   }
   return { layout: 'nhwc', image: [imageShape[0], imageShape[1], imageShape[2]] };
 }

@@ -177,6 +177,6 @@ describe('dk on image folders', () => {
     writeMnistSubset(idx, 50, 10);
     const bad = dk([...base.slice(0, -2), '--transfer', idx, '--out', 's3.onnx'], cwd);
     assert.equal(bad.status, 2, bad.stderr);
-    assert.match(bad.stderr, /dk: --transfer .*idx has unnamed classes \(label numbers\), but the data has classes eight, five/);
+    assert.match(bad.stderr, /dk: --transfer .*idx: has unnamed classes \(label numbers\), but the data has classes eight, five/);
   });
 });

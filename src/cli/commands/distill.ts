@@ -22,7 +22,7 @@ import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, model
 import { readUserFile } from '../../util/read.js';
 import type { TeacherPrep } from '../../distill/modes.js';
 import { addPrepFlags, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
-import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption, withFlagWords, checkImageFlagsApply } from '../data.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption, checkImageFlagsApply } from '../data.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -88,7 +88,7 @@ export interface BiasJobResult {
 
 async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Promise<DistillJobResult> {
   const { distill } = await import('../../distill/distill.js');
-  const r = await withFlagWords(distill({
+  const r = await distill({
     teachers: a.teachers,
     ensemble: a.ensemble,
     teacherOutputs: a.teacherOutputs,
@@ -106,7 +106,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     cacheDir: a.cacheDir,
     runtime: { threads: a.threads },
     progress,
-  }));
+  });
   writeFileAtomic(a.out, r.student.toOnnx());
   return {
     out: a.out,
@@ -126,7 +126,7 @@ async function biasJob(a: BiasJobArgs, progress: ProgressSink): Promise<BiasJobR
   const [{ openData }, { Network }, { networkLogits }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/evaluate.js')]);
   const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
-  const { train, test } = await withFlagWords(openData(a.data, { ...a.images, progress }));
+  const { train, test } = await openData(a.data, { ...a.images, progress });
   const C = net.spec.classes;
   if (train.classes !== C) throw new UsageError(`--model ${a.model}: outputs ${C} classes but the data has ${train.classes}`);
   for (const c of a.classes) if (c >= C) throw new UsageError(`--classes: class ${c} is out of range; the model has classes 0..${C - 1}`);

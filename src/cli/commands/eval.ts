@@ -7,7 +7,7 @@ import { num } from '../parse.js';
 import { readUserFile } from '../../util/read.js';
 import type { TeacherPrep } from '../../distill/modes.js';
 import { addPrepFlags, anyPrep, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
-import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption, withFlagWords, checkImageFlagsApply } from '../data.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption, checkImageFlagsApply } from '../data.js';
 
 /** Parse '3=+3.5,7=-1' into {3: 3.5, 7: -1}. */
 export function parseBias(raw: string): Record<number, number> {
@@ -86,7 +86,7 @@ export async function evalJob(a: EvalJobArgs, progress: ProgressSink): Promise<E
     import('../../train/evaluate.js'),
     import('../../util/stats.js'),
   ]);
-  const { test } = await withFlagWords(openData(a.data, { ...a.images, progress: progress }));
+  const { test } = await openData(a.data, { ...a.images, progress });
   const { isForeignModel, foreignLogProbs } = await import('../../distill/teacher.js');
   const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
   /** A model saved by dark-knowledge, or a foreign one (scored like a teacher: its class scores as log-probabilities). */

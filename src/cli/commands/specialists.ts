@@ -13,7 +13,7 @@ import { choice, intList, num } from '../parse.js';
 import { DUSTBIN_INITS, type DustbinInit } from '../../specialists/dustbin.js';
 import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
-import { checkImageFlagsApply, imageFlagsFrom, withFlagWords } from '../data.js';
+import { checkImageFlagsApply, imageFlagsFrom } from '../data.js';
 
 /** Defaults of the specialists' training (the generalist's weights are the start). */
 export const SPECIALIST_DEFAULTS = { epochs: 10, lr: 0.05, temperature: 2, alpha: 0, runs: 3, minSize: 2, groupShare: 0.5 } as const;
@@ -55,7 +55,7 @@ export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSi
     import('../../specialists/confusability.js'),
   ]);
   const bytes = readUserFile(`--generalist ${a.generalist}`, a.generalist);
-  const { train } = await withFlagWords(openData(a.data, { ...a.images, progress }));
+  const { train } = await openData(a.data, { ...a.images, progress });
   const built = await buildSpecialists({
     generalist: bytes,
     generalistName: basename(a.generalist),

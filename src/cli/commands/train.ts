@@ -20,7 +20,7 @@ import { checkOutFile } from '../output.js';
 import { choice, holdoutAmount, intOrAuto, num } from '../parse.js';
 import { AUTO_WARMUP } from '../../optim/schedule.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
-import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption, withFlagWords, checkImageFlagsApply } from '../data.js';
+import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption, checkImageFlagsApply } from '../data.js';
 
 /** `autoWarmup`: --warmup also takes 'auto' (the default): AUTO_WARMUP, resolved once the transfer set is known. */
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}, opts: { autoWarmup?: boolean } = {}): Command {
@@ -205,12 +205,12 @@ export interface TrainJobResult {
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
   const [{ openData }, { createStudent }, { trainNetwork }, { nhwcLayout }] = await Promise.all([import('../../data/load.js'), import('../../train/student.js'), import('../../train/trainer.js'), import('../../train/network.js')]);
-  const split = await withFlagWords(openData(a.data, { ...a.images, progress }));
+  const split = await openData(a.data, { ...a.images, progress });
   const net = createStudent(a.model, split.train.shape, split.train.classes, a.options, a.train.seed);
   if (split.train.classNames) net.classNames = split.train.classNames;
   if (a.layout === 'nhwc') {
     if (net.imported) throw new UsageError(`--layout nhwc: an ONNX student (${a.model}) keeps the input layout of its file`);
-    net.exportLayout = nhwcLayout(split.train.shape, '--layout');
+    net.exportLayout = nhwcLayout(split.train.shape);
   }
   progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
   let data = split.train;
