@@ -23,12 +23,13 @@ export const TEACHER = [784, 1200, 1200, 10];
 export const flopsPerSample = (dims: number[]) => dims.slice(1).reduce((s, o, i) => s + 2 * dims[i] * o, 0);
 
 export interface RowSpec {
-  name: 'student-kd-step' | 'teacher-step' | 'teacher-inference' | 'student-forward';
+  name: 'student-kd-step' | 'online-kd-step' | 'teacher-step' | 'teacher-inference' | 'student-forward';
   batch: number;
 }
 export const ROWS: RowSpec[] = [
   { name: 'student-kd-step', batch: 128 },
   { name: 'student-kd-step', batch: 256 },
+  { name: 'online-kd-step', batch: 128 },
   { name: 'teacher-step', batch: 128 },
   { name: 'teacher-inference', batch: 1024 },
   { name: 'student-forward', batch: 128 },
@@ -83,7 +84,8 @@ export interface RowOptions extends StepGraphOptions {
 export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: RowOptions = {}): Promise<PreparedRow> {
   const rng = new Rng(seed);
   const B = spec.batch;
-  const dims = spec.name.startsWith('student') ? STUDENT : TEACHER;
+  const online = spec.name === 'online-kd-step';
+  const dims = spec.name.startsWith('student') || online ? STUDENT : TEACHER;
   const C = dims[dims.length - 1];
   const D = dims[0];
   const xs = randomPool(rng, POOL, B * D);
@@ -102,7 +104,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
       release: async () => { if (rt.profilePrefix) await runner.endProfiling(); await runner.release(); },
     };
   }
-  const kd = spec.name === 'student-kd-step';
+  const kd = spec.name === 'student-kd-step' || online;
   const net = Network.create(kd ? mlpSpec(dims) : mlpSpec(dims, 0.5, 0.2), seed);
   const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 }, stepOpts);
   const K = stepOpts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
@@ -130,9 +132,16 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     return t;
   });
   const teacher = randomPool(rng, POOL, B * C).map((a) => a.map((v) => 10 * (v - 0.5)));
+  // online-kd-step: the teacher (784-1200-1200-10) runs on each jittered batch, as the trainer's
+  // online teacher does (one forward per step, then the student's K-step run).
+  const tNet = online ? Network.create(mlpSpec(TEACHER), seed + 3) : null;
+  const tRunner = tNet ? await Runner.create(forwardGraphWithParamInputs(tNet), rt) : null;
+  const tExtra: Record<string, TensorData> = {};
+  if (tNet) for (const p of tNet.paramSpecs) tExtra[p.name] = tensor('float32', p.dims, tNet.params.get(p.name)!);
   // One batch buffer set per step of a run.
   const slots = Array.from({ length: K }, () => ({
     xBuf: new Float32Array(B * D),
+    tBuf: new Float32Array(B * C),
     masks: sg.masks.map((m) => ({ m, buf: new Float32Array(B * m.rest.reduce((a, b) => a * b, 1)) })),
     lr: tensor('float32', [], [0.05]),
   }));
@@ -177,13 +186,20 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   };
   return {
     spec,
-    flopsPerStep: 3 * fwd,
+    flopsPerStep: 3 * fwd + (online ? flopsPerSample(TEACHER) * B : 0),
     ...(kd ? { kdCheck } : {}),
     stepsPerRun: K,
     step: async (i) => {
       const k = i % POOL;
       const slot = slots[pending];
       let x = xs[k];
+      let t = teacher[k];
+      if (online) {
+        jitterBatch(xs[k], slot.xBuf, B, [1, 28, 28], 2, jrng);
+        x = slot.xBuf;
+        await tRunner!.runInto({ ...tExtra, input: tensor('float32', [B, D], x) }, { logits: tensor('float32', [B, C], slot.tBuf) });
+        t = slot.tBuf;
+      }
       if (!kd) {
         jitterBatch(xs[k], slot.xBuf, B, [1, 28, 28], 2, jrng);
         x = slot.xBuf;
@@ -195,7 +211,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
         targets: tensor('float32', [B, C], targets[k]),
         lr: slot.lr,
       };
-      if (kd) Object.assign(feeds, { teacher: tensor('float32', [B, C], teacher[k]), alpha, temperature: T });
+      if (kd) Object.assign(feeds, { teacher: tensor('float32', [B, C], t), alpha, temperature: T });
       for (const mk of slot.masks) feeds[`mask/${mk.m.name}`] = tensor('float32', [B, ...mk.m.rest], mk.buf);
       if (K === 1) {
         await stepper.step(feeds, fetch);
@@ -211,6 +227,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
       if (rt.profilePrefix) await runnerK.endProfiling();
       await runner.release();
       if (runnerK !== runner) await runnerK.release();
+      if (tRunner) await tRunner.release();
     },
   };
 }

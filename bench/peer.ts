@@ -64,6 +64,7 @@ const rows = ROWS.filter((r) => !only || only.some((o) => o === r.name || o === 
 /** Targets from issue 7: ours/peer samples/s. */
 const TARGET: Record<RowSpec['name'], number | null> = {
   'student-kd-step': 1.2,
+  'online-kd-step': 1.0,
   'teacher-step': 1.2,
   'teacher-inference': 1.0,
   'student-forward': null,

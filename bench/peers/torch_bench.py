@@ -5,6 +5,9 @@ Does, in idiomatic PyTorch, the same work as our ONNX Runtime bench:
 
   student-kd-step    KD training step of a 784-800-800-10 ReLU MLP from cached teacher
                      logits (T=20, alpha=0.9), SGD momentum 0.9, lr 0.05; batch 128 and 256
+  online-kd-step     the same KD step with the teacher online: a 784-1200-1200-10 teacher (eval,
+                     torch.no_grad()) gives the logits of the batch, jittered by up to 2 px as
+                     the student sees it; batch 128
   teacher-step       784-1200-1200-10 ReLU MLP training step, dropout 0.2 on the input and
                      0.5 on each hidden layer, input jitter (random shift of up to 2 px of
                      the 28x28 image, done in torch on the batch), hard-label CE,
@@ -58,7 +61,7 @@ JITTER_PX = 2
 LR = 0.05
 MOMENTUM = 0.9
 DATA_SEED = 1234
-ROW_NAMES = ("student-kd-step", "teacher-step", "teacher-inference", "student-forward")
+ROW_NAMES = ("student-kd-step", "online-kd-step", "teacher-step", "teacher-inference", "student-forward")
 
 
 # --------------------------------------------------------------------------------------
@@ -230,6 +233,28 @@ def build_student_kd_step(batch, pool, gen, args):
     return step, 3 * forward_flops_per_sample(STUDENT_DIMS)
 
 
+def build_online_kd_step(batch, pool, gen, args):
+    # The teacher online: the student's KD step on a jittered batch, with the teacher's logits
+    # computed on that same jittered batch under torch.no_grad() (eval mode).
+    model = mlp(STUDENT_DIMS).train()
+    teacher = mlp(TEACHER_DIMS).eval()
+    opt = make_optimizer(model, args.foreach)
+    xs, ys, _ = make_pool(pool, batch, STUDENT_DIMS, gen, False)
+    T, alpha = args.T, args.alpha
+
+    def step(i):
+        k = i % pool
+        x = jitter(xs[k])
+        with torch.no_grad():
+            t = teacher(x)
+        opt.zero_grad(set_to_none=True)
+        loss, _, _ = kd_loss(model(x), t, ys[k], T, alpha)
+        loss.backward()
+        opt.step()
+
+    return step, 3 * forward_flops_per_sample(STUDENT_DIMS) + forward_flops_per_sample(TEACHER_DIMS)
+
+
 def build_teacher_step(batch, pool, gen, args):
     model = mlp(TEACHER_DIMS, input_dropout=0.2, hidden_dropout=0.5).train()
     opt = make_optimizer(model, args.foreach)
@@ -261,6 +286,7 @@ def build_inference(dims):
 
 BUILDERS = {
     "student-kd-step": build_student_kd_step,
+    "online-kd-step": build_online_kd_step,
     "teacher-step": build_teacher_step,
     "teacher-inference": build_inference(TEACHER_DIMS),
     "student-forward": build_inference(STUDENT_DIMS),
@@ -268,6 +294,7 @@ BUILDERS = {
 DEFAULT_ROWS = (
     ("student-kd-step", 128),
     ("student-kd-step", 256),
+    ("online-kd-step", 128),
     ("teacher-step", 128),
     ("teacher-inference", 1024),
     ("student-forward", 128),

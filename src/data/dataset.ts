@@ -11,6 +11,8 @@ export interface Dataset {
   /** Per-example shape, e.g. [1, 28, 28]. */
   shape: number[];
   classes: number;
+  /** Class names, label k named classNames[k] (image folders: the class sub-folder names). */
+  classNames?: string[];
   /** Where it came from (for messages and cache keys). */
   source: string;
   /**

@@ -13,7 +13,8 @@ export {
   MNIST_FILES,
   type LoadOptions,
 } from './mnist.js';
-export { loadData, reshape, NPY_FILES, CSV_FILES, type DataOptions } from './load.js';
+export { loadData, openData, openTransfer, isImageData, reshape, NPY_FILES, CSV_FILES, type DataOptions, type OpenDataOptions, type TransferData } from './load.js';
+export { loadImageTree, loadUnlabeledImages, listImageTree, IMAGE_EXTENSIONS, DEFAULT_IMAGE_CACHE_DIR, type ImageOptions } from './images.js';
 export { jitterBatch, shiftImage, imageDims } from './augment.js';
 export {
   classCounts,

@@ -1,6 +1,8 @@
 /**
  * `--data` resolution: 'mnist' is the built-in MNIST; a directory is read in whichever layout
- * it holds — MNIST-style IDX files, NPY files (Keras names) or CSV files.
+ * it holds — MNIST-style IDX files, NPY files (Keras names), CSV files, or an image-folder tree
+ * (train/<class>/*, test/<class>/*; images.ts). Image folders are decoded asynchronously, so
+ * they need `openData`; `loadData` reads the other forms synchronously.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -8,6 +10,7 @@ import { UsageError } from '../util/errors.js';
 import { checkClassesOption, inferClasses, toLabels, toUnitFloat } from './convert.js';
 import { readCsv, scaleCsvFeatures } from './csv.js';
 import { featureSize, type DataSplit, type Dataset } from './dataset.js';
+import { type ImageOptions, isFlatImageDir, isImageTree, loadImageTree, loadUnlabeledImages } from './images.js';
 import { isMnistDir, loadBuiltinMnist, loadMnistDir, MNIST_FILES, type LoadOptions } from './mnist.js';
 import { readNpy, type NpyArray } from './npy.js';
 
@@ -75,10 +78,68 @@ function loadDir(dir: string, opts: LoadOptions): DataSplit {
   if (npy) return loadNpyDir(dir, npy, opts);
   const csv = findAll(dir, CSV_FILES);
   if (csv) return loadCsvDir(dir, csv, opts);
+  if (isImageTree(dir)) throw new UsageError(`${dir}: an image folder; image folders are decoded asynchronously: load it with openData()`);
   throw new UsageError(
     `${dir}: no dataset found; looked for ${Object.values(MNIST_FILES).join(', ')} (IDX), ` +
-      `${Object.values(NPY_FILES).join(', ')} (NPY) or ${Object.values(CSV_FILES).join(', ')} (CSV), each optionally .gz`,
+      `${Object.values(NPY_FILES).join(', ')} (NPY), ${Object.values(CSV_FILES).join(', ')} (CSV), each optionally .gz, ` +
+      `or image folders train/<class>/ and test/<class>/ (PNG, JPEG, WebP)`,
   );
+}
+
+/** True when `spec` names an image-folder tree (a directory with train/ and no IDX, NPY or CSV files). */
+export function isImageData(spec: string): boolean {
+  if (spec === 'mnist' || !existsSync(spec) || !statSync(spec).isDirectory()) return false;
+  return !isMnistDir(spec) && !findAll(spec, NPY_FILES) && !findAll(spec, CSV_FILES) && isImageTree(spec);
+}
+
+export interface OpenDataOptions extends DataOptions, ImageOptions {}
+
+/**
+ * Load a dataset in any `loadData` form, or an image-folder tree (decoded with sharp, cached;
+ * `ImageOptions` apply to image folders only).
+ */
+export async function openData(spec: string, opts: OpenDataOptions = {}): Promise<DataSplit> {
+  if (typeof spec === 'string' && isImageData(spec)) {
+    checkClassesOption(opts.classes);
+    const split = await loadImageTree(spec, opts);
+    if (opts.classes !== undefined && opts.classes !== split.train.classes) {
+      throw new UsageError(`classes: ${spec} has ${split.train.classes} class folders, got classes ${opts.classes}`);
+    }
+    return opts.shape ? { train: reshape(split.train, opts.shape), test: reshape(split.test, opts.shape) } : split;
+  }
+  return loadData(spec, opts);
+}
+
+export interface TransferData {
+  data: Dataset;
+  /** False for a folder of images without labels. */
+  labeled: boolean;
+}
+
+/**
+ * A transfer set given apart from the data: a folder of images without labels (decoded to the
+ * shape of `train`), or any dataset `openData` reads (its training split, with labels; its
+ * shape and classes must match `train`'s).
+ */
+export async function openTransfer(spec: string, train: Dataset, opts: OpenDataOptions = {}): Promise<TransferData> {
+  if (typeof spec !== 'string' || spec.trim() === '') throw new UsageError({ param: 'transferData', detail: `expected a directory, got ${JSON.stringify(spec)}` });
+  if (spec !== 'mnist' && !existsSync(spec)) throw new UsageError({ param: 'transferData', value: `'${spec}'`, detail: 'does not exist; expected a folder of images or a dataset directory' });
+  if (spec !== 'mnist' && statSync(spec).isDirectory() && !isImageData(spec) && isFlatImageDir(spec)) {
+    const data = await loadUnlabeledImages(spec, train, opts);
+    return { data, labeled: false };
+  }
+  const t = (await openData(spec, opts)).train;
+  if (t.shape.join('x') !== train.shape.join('x')) {
+    throw new UsageError({ param: 'transferData', value: spec, detail: `has examples of shape [${t.shape}], but the data's are [${train.shape}]; shapes must match` });
+  }
+  if (t.classes !== train.classes) throw new UsageError({ param: 'transferData', value: spec, detail: `has ${t.classes} classes, but the data has ${train.classes}; classes must match` });
+  // Labels line up only when both name their classes the same way (or neither names them).
+  const names = (d: Dataset) => (d.classNames ? d.classNames.join(', ') : null);
+  if (names(t) !== names(train)) {
+    const say = (d: Dataset) => (d.classNames ? `classes ${names(d)}` : 'unnamed classes (label numbers)');
+    throw new UsageError({ param: 'transferData', value: spec, detail: `has ${say(t)}, but the data has ${say(train)}; the labels would not line up (a folder of images without class folders is an unlabeled transfer set)` });
+  }
+  return { data: t, labeled: true };
 }
 
 function npyImageShape(a: NpyArray, file: string): number[] {

@@ -152,7 +152,9 @@ export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
     y[i] = ds.y[r];
     ids[i] = ds.ids ? ds.ids[r] : r;
   }
-  return { x, y, n: m, shape: [...ds.shape], classes: ds.classes, source: ds.source, ids };
+  const out: Dataset = { x, y, n: m, shape: [...ds.shape], classes: ds.classes, source: ds.source, ids };
+  if (ds.classNames) out.classNames = [...ds.classNames];
+  return out;
 }
 
 export interface HoldoutSplit {

@@ -5,6 +5,9 @@ export type TeacherOutputs = 'auto' | TeacherKind;
 export const TEACHER_OUTPUTS: readonly TeacherOutputs[] = ['auto', 'logits', 'probs'];
 export type EnsembleMode = 'mean' | 'geomean';
 export const ENSEMBLE_MODES: readonly EnsembleMode[] = ['mean', 'geomean'];
+/** Teacher outputs computed once over the transfer set ('cached'), or on every batch as the student sees it ('online'). */
+export const TEACHER_MODES = ['cached', 'online'] as const;
+export type TeacherMode = (typeof TEACHER_MODES)[number];
 
 /** How a teacher's image input is laid out: channels first, channels last, or decided from its input shape. */
 export type TeacherLayout = 'auto' | 'nchw' | 'nhwc';

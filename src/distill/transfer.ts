@@ -40,11 +40,14 @@ function checkClassList(list: unknown, classes: number, param: string): number[]
   return list as number[];
 }
 
-/** Apply the transfer options to the loaded training set, in order: holdout, classes, fraction. */
-export function transferSet(train: Dataset, o: TransferOptions, seed: number): TransferSet {
+/**
+ * Apply the transfer options to the loaded training set (or another base set, named `what` in
+ * the description), in order: holdout, classes, fraction.
+ */
+export function transferSet(train: Dataset, o: TransferOptions, seed: number, what = 'training set'): TransferSet {
   let data = train;
   let heldOut: Dataset | undefined;
-  const parts: string[] = ['training set'];
+  const parts: string[] = [what];
   if (o.holdout !== undefined) {
     ({ train: data, holdout: heldOut } = holdoutSplit(train, o.holdout, seed));
     parts.push(`− ${train.n - data.n} held out`);

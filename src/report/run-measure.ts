@@ -154,6 +154,8 @@ export interface RunInput {
   model: string;
   /** The student's architecture, e.g. 'mlp:800,800'. */
   spec: string;
+  /** The saved model's input layout (default nchw: as the data is stored). */
+  layout?: 'nchw' | 'nhwc';
   classes: number;
   classNames?: readonly string[];
   /** Where the data came from (e.g. 'mnist' or a directory). */
@@ -189,7 +191,7 @@ export async function buildRunReport(a: RunInput): Promise<RunReport> {
   if (test && test.classes > C) throw new RangeError(`buildRunReport: the test data has ${test.classes} classes, the model ${C}`);
   const timeOn = test ?? a.timingData;
   if (!timeOn || timeOn.n === 0) throw new RangeError('buildRunReport: no examples to time the models on (give test or timingData)');
-  const student = await measureModelFiles([a.model], timeOn, { description: a.spec, runtime: a.runtime, timing: a.timing, test });
+  const student = await measureModelFiles([a.model], timeOn, { description: a.spec, prep: [{ layout: a.layout ?? 'nchw' }], runtime: a.runtime, timing: a.timing, test });
   let studentLogits: Float32Array | undefined;
   if (test && student.testOutputs) {
     studentLogits = student.testOutputs[0];

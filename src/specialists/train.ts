@@ -84,7 +84,15 @@ export function specialistNetwork(generalist: Network, group: readonly number[],
   for (const [k, v] of generalist.buffers) buffers.set(k, v.slice());
   const spec = JSON.parse(JSON.stringify(generalist.spec));
   spec.classes = K;
-  return new Network(spec, params, buffers);
+  const net = new Network(spec, params, buffers);
+  // A named generalist gives named specialists: the group's names, then 'dustbin'.
+  if (generalist.classNames) {
+    const names = new Array<string>(K);
+    map.group.forEach((c, i) => (names[i] = generalist.classNames![c]));
+    names[map.dustbin] = 'dustbin';
+    net.classNames = names;
+  }
+  return net;
 }
 
 /**

@@ -101,7 +101,9 @@ export async function specialistJob(a: SpecialistJobArgs, progress: ProgressSink
     const spec = { ...generalist.spec, options: { ...generalist.spec.options } };
     if (a.dropout.dropout !== undefined) spec.options.dropout = a.dropout.dropout;
     if (a.dropout.inputDropout !== undefined) spec.options.inputDropout = a.dropout.inputDropout;
+    const names = generalist.classNames;
     generalist = new Network(spec, generalist.params, generalist.buffers);
+    generalist.classNames = names;
   }
   const r = await trainSpecialist({
     generalist,

@@ -19,6 +19,18 @@ export interface TeacherTargets {
   classes: number;
 }
 
+/**
+ * A teacher evaluated on every batch as the student sees it (after jitter): the targets of an
+ * augmented batch are the teacher's outputs on that batch, not on the clean examples.
+ */
+export interface OnlineTeacher {
+  classes: number;
+  /** What identifies the teacher (files, preprocessing, ensemble), for checkpoints. */
+  identity: string;
+  /** Write m rows of C logits (or log-probabilities) for the m examples in `x` into `out`. */
+  logits(x: Float32Array, m: number, out: Float32Array): Promise<void>;
+}
+
 export interface BatchSampler {
   stepsPerEpoch: number;
   /** Number of rows one epoch visits (for the epoch's mean loss and accuracy). */
@@ -111,6 +123,8 @@ export class BatchFeeder {
     /** Steps per group: one slot each. */
     slots: number,
     private readonly stepsPerEpoch: number,
+    /** A teacher run on each prepared batch instead of looked-up rows (see fillTeacher). */
+    private readonly online?: OnlineTeacher,
   ) {
     this.D = featureSize(data);
     this.C = net.spec.classes;
@@ -125,7 +139,7 @@ export class BatchFeeder {
         xBuf: cfg.jitter > 0 ? new Float32Array(B * D) : xRaw,
         labels: new BigInt64Array(B),
         targets: new Float32Array(B * C),
-        teacherBuf: teacher ? new Float32Array(B * C) : null,
+        teacherBuf: teacher || online ? new Float32Array(B * C) : null,
         masks: masks.map((m) => {
           const size = m.rest.reduce((a, b) => a * b, 1);
           return { spec: m, size, buf: new Float32Array(B * size) };
@@ -140,7 +154,14 @@ export class BatchFeeder {
     return this.B;
   }
 
-  /** Fill slot `j` with the batch `rows` for global step `step`. */
+  /** With an online teacher: its outputs on the batch prepared in slot `j` (m rows, as the student sees them). */
+  async fillTeacher(j: number, m: number): Promise<void> {
+    if (!this.online) return;
+    const { xBuf, teacherBuf } = this.slots[j];
+    await this.online.logits(xBuf.subarray(0, m * this.D), m, teacherBuf!.subarray(0, m * this.C));
+  }
+
+  /** Fill slot `j` with the batch `rows` for global step `step` (the teacher's rows: see fillTeacher). */
   prepare(j: number, rows: Int32Array, step: number): PreparedStep {
     const { data, cfg, net, D, C, B, ids, teacher, labeled } = this;
     const m = rows.length;
@@ -153,7 +174,7 @@ export class BatchFeeder {
       const y = data.y[row];
       labels[i] = BigInt(labeled ? y : -1);
       if (labeled) targets[i * C + y] = 1;
-      if (teacherBuf) {
+      if (teacherBuf && !this.online) {
         const id = ids[row];
         teacherBuf.set(teacher!.logits.subarray(id * C, id * C + C), i * C);
       }

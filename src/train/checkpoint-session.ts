@@ -50,7 +50,8 @@ export function openCheckpoints(
   net: Network,
   data: Dataset,
   cfg: TrainConfig,
-  teacher: TeacherTargets | undefined,
+  /** The teacher's outputs, or (online teacher) a string that identifies it. */
+  teacher: TeacherTargets | string | undefined,
   labeled: boolean,
   initial: ReadonlyMap<string, TensorData>,
   sampler: BatchSampler,
@@ -64,7 +65,7 @@ export function openCheckpoints(
     model: net.spec,
     config,
     data: { hash: datasetHash(data), n: data.n, shape: [...data.shape], classes: data.classes },
-    teacher: teacher ? sha256Hex(new Uint8Array(teacher.logits.buffer, teacher.logits.byteOffset, teacher.logits.byteLength)) : null,
+    teacher: typeof teacher === 'string' ? teacher : teacher ? sha256Hex(new Uint8Array(teacher.logits.buffer, teacher.logits.byteOffset, teacher.logits.byteLength)) : null,
     labeled,
     sampler: { stepsPerEpoch: sampler.stepsPerEpoch, rowsPerEpoch: sampler.rowsPerEpoch, custom: customSampler },
     init,

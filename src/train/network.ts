@@ -15,6 +15,29 @@ import { UsageError } from '../util/errors.js';
 import { Rng } from '../util/rng.js';
 
 export const SPEC_KEY = 'dark-knowledge.model';
+/** Metadata key of the class names (a JSON array of strings, label k named [k]), when the data had them. */
+export const CLASSES_KEY = 'dark-knowledge.classes';
+/** Metadata key of a saved model's input layout when it is not the default (see InputLayout). */
+export const LAYOUT_KEY = 'dark-knowledge.input-layout';
+
+/**
+ * A saved model's input when it takes channels-last images: 'input' [N, H, W, C] (pixels in
+ * [0,1]), transposed to the network's own [N, C, H, W] (and flattened for an MLP) inside the
+ * graph. Without it a saved model takes [N, ...inputShape].
+ */
+export interface InputLayout {
+  layout: 'nhwc';
+  /** The images' [C, H, W]. */
+  image: [number, number, number];
+}
+
+/** The channels-last input layout for images of shape [C, H, W]; anything else is refused. */
+export function nhwcLayout(imageShape: readonly number[], param = 'studentLayout'): InputLayout {
+  if (imageShape.length !== 3 || !imageShape.every((d) => Number.isInteger(d) && d >= 1)) {
+    throw new UsageError({ param, value: 'nhwc', detail: `needs image data [C,H,W], got examples of shape [${imageShape}]` });
+  }
+  return { layout: 'nhwc', image: [imageShape[0], imageShape[1], imageShape[2]] };
+}
 
 export interface MaskSpec {
   name: string;
@@ -55,6 +78,10 @@ export class Network {
   readonly paramSpecs: ParamSpec[];
   readonly bufferSpecs: BufferSpec[];
   readonly maskSpecs: MaskSpec[];
+  /** Class names (label k is classNames[k]); saved in the model's metadata under CLASSES_KEY. */
+  classNames?: string[];
+  /** The saved model's input layout when not [N, ...inputShape] (toOnnx only; inferenceGraph is always the plain one). */
+  exportLayout?: InputLayout;
 
   constructor(
     readonly spec: ModelSpec,
@@ -99,7 +126,10 @@ export class Network {
 
   clone(): Network {
     const cp = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, v.slice()]));
-    return new Network(JSON.parse(JSON.stringify(this.spec)), cp(this.params), cp(this.buffers), this.imported);
+    const net = new Network(JSON.parse(JSON.stringify(this.spec)), cp(this.params), cp(this.buffers), this.imported);
+    if (this.classNames) net.classNames = [...this.classNames];
+    if (this.exportLayout) net.exportLayout = JSON.parse(JSON.stringify(this.exportLayout)) as InputLayout;
+    return net;
   }
 
   /** Build the forward pass into g with parameters as initialisers (inference). */
@@ -119,25 +149,43 @@ export class Network {
     return this.module.forward(ctx, x, this.spec.inputShape);
   }
 
-  /** The standalone inference graph: 'input' [N, ...inputShape] float32 in [0,1] → 'logits' [N, C]. */
-  inferenceGraph(): Graph {
+  /**
+   * The standalone inference graph: 'input' [N, ...inputShape] float32 in [0,1] → 'logits' [N, C];
+   * with `layout` (toOnnx passes exportLayout), 'input' is [N, H, W, C] instead.
+   */
+  inferenceGraph(layout?: InputLayout): Graph {
     const g = new GraphBuilder('dark_knowledge_model');
-    const x = g.input('input', 'float32', ['N', ...this.spec.inputShape]);
+    let x: Value;
+    if (layout) {
+      const [C, H, W] = layout.image;
+      const D = this.spec.inputShape.reduce((a, b) => a * b, 1);
+      if (layout.layout !== 'nhwc' || C * H * W !== D || (this.spec.inputShape.length === 3 && this.spec.inputShape.join(',') !== layout.image.join(','))) {
+        throw new RangeError(`input layout ${JSON.stringify(layout)} does not fit a model taking [${this.spec.inputShape}]`);
+      }
+      x = g.op('Transpose', [g.input('input', 'float32', ['N', H, W, C])], { perm: [0, 3, 1, 2] });
+      if (this.spec.inputShape.length !== 3) x = g.reshape(x, [-1, ...this.spec.inputShape]);
+    } else x = g.input('input', 'float32', ['N', ...this.spec.inputShape]);
     g.output(this.forwardInference(g, x), 'logits');
+    if (layout) g.metadata[LAYOUT_KEY] = JSON.stringify(layout);
     g.metadata[SPEC_KEY] = JSON.stringify(this.spec);
+    if (this.classNames) {
+      if (this.classNames.length !== this.spec.classes) throw new RangeError(`classNames: ${this.classNames.length} names for ${this.spec.classes} classes`);
+      g.metadata[CLASSES_KEY] = JSON.stringify(this.classNames);
+    }
     return g.build();
   }
 
   /**
-   * The model file. A student given as an ONNX file is saved as that file with the trained
-   * weights and BN statistics in place — same graph, node names, inputs, outputs and opset — so
-   * whatever loaded the original loads it; identical weights give an identical file. A training
-   * export is saved in inference form (BN on its running statistics, Dropout off: graph/onnx.ts
-   * inferenceForm), which is how the student was evaluated.
+   * The saved model: the inference graph with `exportLayout`'s input when set. A student given as
+   * an ONNX file is saved as that file with the trained weights and BN statistics in place — same
+   * graph, node names, inputs, outputs and opset — so whatever loaded the original loads it;
+   * identical weights give an identical file. A training export is saved in inference form (BN on
+   * its running statistics, Dropout off: graph/onnx.ts inferenceForm), which is how the student
+   * was evaluated. (Its class names, if any, are not added to the file.)
    */
   toOnnx(): Uint8Array {
     if (this.imported) return inferenceForm(patchInitializers(this.imported.bytes, new Map([...this.params, ...this.buffers])));
-    return toOnnxBytes(this.inferenceGraph());
+    return toOnnxBytes(this.inferenceGraph(this.exportLayout));
   }
 
   /**
@@ -187,8 +235,38 @@ export class Network {
     };
     for (const p of probe.params) params.set(p.name, get(p.name, p.dims));
     for (const b of probe.buffers) buffers.set(b.name, get(b.name, b.dims));
-    return new Network(spec, params, buffers);
+    const net = new Network(spec, params, buffers);
+    const names = graph.metadata?.[CLASSES_KEY];
+    if (names !== undefined) net.classNames = parseClassNames(names, spec.classes, source);
+    const layout = graph.metadata?.[LAYOUT_KEY];
+    if (layout !== undefined) {
+      let v: unknown;
+      try {
+        v = JSON.parse(layout);
+      } catch {
+        v = null;
+      }
+      const l = v as InputLayout | null;
+      const ok = !!l && l.layout === 'nhwc' && Array.isArray(l.image) && l.image.length === 3 && l.image.every((d) => Number.isInteger(d) && d >= 1) && l.image[0] * l.image[1] * l.image[2] === spec.inputShape.reduce((a, b) => a * b, 1);
+      if (!ok) throw new UsageError(`${source}: corrupt '${LAYOUT_KEY}' metadata: expected {"layout":"nhwc","image":[C,H,W]} matching the model's input`);
+      net.exportLayout = l!;
+    }
+    return net;
   }
+}
+
+/** The class names stored in a saved model's metadata: one string per class. */
+function parseClassNames(meta: string, classes: number, source: string): string[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(meta);
+  } catch (e) {
+    throw new UsageError(`${source}: corrupt '${CLASSES_KEY}' metadata: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(v) || v.length !== classes || !v.every((n) => typeof n === 'string')) {
+    throw new UsageError(`${source}: corrupt '${CLASSES_KEY}' metadata: expected ${classes} class names (strings)`);
+  }
+  return v as string[];
 }
 
 /** The model spec stored in a saved model's metadata, checked field by field (a bad file is a UsageError). */

@@ -16,7 +16,7 @@ import { type EvalSummary, LiveEvaluator } from './evaluate.js';
 import type { Network } from './network.js';
 import { buildStepGraph, syncNetwork } from './step.js';
 import type { CheckpointProgress } from './checkpoint.js';
-import { type BatchSampler, type LoopRngs, type TeacherTargets, BatchFeeder, loopRngs, shuffledBatches } from './batches.js';
+import { type BatchSampler, type LoopRngs, type OnlineTeacher, type TeacherTargets, BatchFeeder, loopRngs, shuffledBatches } from './batches.js';
 import { type CheckpointSession, openCheckpoints, resumePoint } from './checkpoint-session.js';
 import { DivergenceGuard } from './guard.js';
 import { DEFAULT_STEPS_PER_RUN, StepGroups } from './step-groups.js';
@@ -25,7 +25,7 @@ import { DEFAULT_STEPS_PER_RUN, StepGroups } from './step-groups.js';
 // read defaults and check flags without loading the engine.
 export { type MixKind, type TrainConfig, type CheckpointConfig, DEFAULT_TRAIN, validateTrainConfig } from './config.js';
 import { type TrainConfig, validateTrainConfig } from './config.js';
-export { type BatchSampler, type TeacherTargets, fillDropoutMask, shuffledBatches } from './batches.js';
+export { type BatchSampler, type OnlineTeacher, type TeacherTargets, fillDropoutMask, shuffledBatches } from './batches.js';
 export { DEFAULT_EXPLODE_FACTOR, firstNonFinite } from './guard.js';
 export { DEFAULT_STEPS_PER_RUN } from './step-groups.js';
 
@@ -58,6 +58,8 @@ export interface TrainOptions {
   /** Called after each epoch with the live parameters (e.g. to keep the best epoch's weights). */
   onEpochEnd?: (epoch: number, params: ReadonlyMap<string, TensorData>) => void;
   teacher?: TeacherTargets;
+  /** A teacher run on each (augmented) batch as the student sees it, instead of `teacher`'s rows. */
+  onlineTeacher?: OnlineTeacher;
   /** Use labels (false: unlabelled transfer set, soft loss only). */
   labeled?: boolean;
   runtime?: RuntimeOptions;
@@ -94,18 +96,18 @@ export interface TrainResult {
 export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
   validateTrainConfig(cfg);
   const labeled = opts.labeled ?? true;
-  checkTrainingInputs(net, data, cfg, opts.teacher, labeled);
+  checkTrainingInputs(net, data, cfg, opts.teacher, labeled, opts.onlineTeacher);
   const sg = buildStepGraph(net, cfg.loss, cfg.optim);
   const sampler = opts.sampler ?? shuffledBatches(data.n, Math.min(cfg.batch, data.n));
   const log = opts.onLog ?? ((text: string) => process.stderr.write(`dk: ${text}\n`));
   // Checkpoints: named and (when resuming) loaded and checked before any session is created.
-  const ck = cfg.checkpoint ? openCheckpoints(net, data, cfg, opts.teacher, labeled, sg.initialState, sampler, !!opts.sampler, log) : null;
+  const ck = cfg.checkpoint ? openCheckpoints(net, data, cfg, opts.onlineTeacher ? `online:${opts.onlineTeacher.identity}` : opts.teacher, labeled, sg.initialState, sampler, !!opts.sampler, log) : null;
   const steps = await StepGroups.create(sg, opts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN, sampler.stepsPerEpoch, opts.runtime);
   let evaluator: LiveEvaluator | null = null;
   try {
     evaluator = opts.test || opts.evalSets?.length ? await LiveEvaluator.create(net, opts.runtime) : null;
     const rngs = loopRngs(cfg.seed);
-    const feeder = new BatchFeeder(net, data, cfg, sg.masks, opts.teacher, labeled, rngs, steps.k, sampler.stepsPerEpoch);
+    const feeder = new BatchFeeder(net, data, cfg, sg.masks, opts.teacher, labeled, rngs, steps.k, sampler.stepsPerEpoch, opts.onlineTeacher);
     return await trainLoop(net, cfg, opts, { sampler, feeder, steps, rngs, ck, evaluator, log });
   } finally {
     await steps.release();
@@ -114,13 +116,15 @@ export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig
 }
 
 /** The data, teacher and loss must fit the model and each other (RangeError naming both sides). */
-function checkTrainingInputs(net: Network, data: Dataset, cfg: TrainConfig, teacher: TeacherTargets | undefined, labeled: boolean): void {
+function checkTrainingInputs(net: Network, data: Dataset, cfg: TrainConfig, teacher: TeacherTargets | undefined, labeled: boolean, online: OnlineTeacher | undefined): void {
   const D = featureSize(data);
   const inD = net.spec.inputShape.reduce((a, b) => a * b, 1);
   if (D !== inD) throw new RangeError(`data has examples of shape [${data.shape}] (${D} values) but the model takes [${net.spec.inputShape}] (${inD})`);
   const C = net.spec.classes;
   if (data.classes > C) throw new RangeError(`data has ${data.classes} classes but the model outputs ${C}`);
-  if (cfg.loss !== 'hard' && !teacher) throw new RangeError(`loss '${cfg.loss}' needs teacher outputs`);
+  if (teacher && online) throw new RangeError('give teacher outputs or an online teacher, not both');
+  if (online && online.classes !== C) throw new RangeError(`teacher has ${online.classes} classes but the student outputs ${C}`);
+  if (cfg.loss !== 'hard' && !teacher && !online) throw new RangeError(`loss '${cfg.loss}' needs teacher outputs`);
   if (cfg.loss === 'hard' && !labeled) throw new RangeError('an unlabelled transfer set needs a soft loss and a teacher');
   if (teacher && teacher.classes !== C) throw new RangeError(`teacher has ${teacher.classes} classes but the student outputs ${C}`);
   if (teacher) {
@@ -165,6 +169,7 @@ async function trainLoop(net: Network, cfg: TrainConfig, opts: TrainOptions, par
       const group = batches.next(fits ? steps.k : 1);
       if (!group) break;
       const prepared = group.map((rows, j) => feeder.prepare(j, rows, globalStep + j));
+      for (let j = 0; j < group.length; j++) await feeder.fillTeacher(j, group[j].length);
       const results = await steps.run(prepared);
       for (let j = 0; j < group.length; j++) {
         const { loss, correct } = results[j];

@@ -20,7 +20,8 @@ export class UsageError extends Error {
  * them by the flags that set them (src/cli/flags.ts), so library code never words errors as flags.
  */
 export interface ParamProblem {
-  param: string;
+  /** The parameter the message is about (absent: the detail names its subject, e.g. a file). */
+  param?: string;
   value?: string;
   detail: string;
 }
@@ -28,7 +29,8 @@ export interface ParamProblem {
 /** The message for a parameter problem, each parameter named by `name` (default: as the API spells it). */
 export function describeProblem(p: ParamProblem, name: (param: string) => string = (q) => q): string {
   const detail = p.detail.replace(/\{([A-Za-z.]+)\}/g, (_m, q: string) => name(q));
-  return `${name(p.param)}${p.value === undefined ? '' : ` ${p.value}`}: ${detail}`;
+  const subject = [p.param === undefined ? undefined : name(p.param), p.value].filter((s) => s !== undefined).join(' ');
+  return subject ? `${subject}: ${detail}` : detail;
 }
 
 /** A non-finite loss or weight during training: exit code 3. */

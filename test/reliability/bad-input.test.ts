@@ -15,7 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GraphBuilder } from '../../src/graph/builder.js';
@@ -26,6 +26,7 @@ import { encodeIdx } from '../../src/data/idx.js';
 import { listCheckpoints, readCheckpoint } from '../../src/train/checkpoint.js';
 import { firstNonFinite } from '../../src/train/trainer.js';
 import { writeMiniMnist } from '../data/helpers.js';
+import { encodeImage } from '../data/image-helpers.js';
 import { dk, tempDir } from './helpers.js';
 
 const root = tempDir('dk-bad-');
@@ -57,7 +58,7 @@ writeFileSync(X.model, MODEL_BYTES);
 type Files = Record<string, string | Uint8Array | null>; // null: a directory
 
 interface Case {
-  group: 'IDX' | 'NPY' | 'CSV' | 'ONNX' | 'config' | 'flags' | 'files' | 'disk' | 'divergence' | 'resume';
+  group: 'IDX' | 'NPY' | 'CSV' | 'images' | 'ONNX' | 'config' | 'flags' | 'files' | 'disk' | 'divergence' | 'resume';
   name: string;
   /** dk arguments; relative paths are in the case's own working directory. */
   args: string[];
@@ -118,6 +119,35 @@ const DISTILL = (teacher: string, ...more: string[]) => ['distill', '--teacher',
 const EVAL = (model: string, ...more: string[]) => ['eval', '--model', model, '--data', X.good, '--threads', '1', ...more];
 const json = (o: unknown) => JSON.stringify(o);
 
+/** PNG images for the image-folder cases: 8×8 grey (the good size) and one 12 wide, 10 high. */
+const PNG8 = await encodeImage(Uint8Array.from({ length: 64 }, (_, i) => i * 4), 1, 8, 8, 'png');
+const PNG10x12 = await encodeImage(new Uint8Array(120).fill(128), 1, 10, 12, 'png');
+/** A good image-folder tree `img/` (classes a, b; 3 images each in train, 2 in test) with some entries replaced (null: a directory; undefined: removed). */
+function imageTree(replace: Record<string, string | Uint8Array | null | undefined> = {}): Files {
+  const files: Files = { img: null, 'img/train': null, 'img/test': null };
+  for (const c of ['a', 'b']) {
+    files[`img/train/${c}`] = null;
+    files[`img/test/${c}`] = null;
+    for (let i = 0; i < 3; i++) files[`img/train/${c}/${i}.png`] = PNG8;
+    for (let i = 0; i < 2; i++) files[`img/test/${c}/${i}.png`] = PNG8;
+  }
+  for (const [k, v] of Object.entries(replace)) {
+    if (v === undefined) {
+      for (const f of Object.keys(files)) if (f === k || f.startsWith(`${k}/`)) delete files[f];
+    } else files[k] = v;
+  }
+  return files;
+}
+/** Nothing half-made in the image cache: no cache directory at all. */
+const noCache = (cwd: string) => assert.ok(!existsSync(join(cwd, '.dk-cache')), 'a cache directory was left behind');
+const IMG_TRAIN = (...more: string[]) => TRAIN('--data', 'img', '--model', 'mlp:4', ...more);
+/** A model for img/ (8×8 grey → 2 classes) whose saved class names are a, c. */
+const OTHER_CLASSES_MODEL = (() => {
+  const net = Network.create({ spec: 'mlp:8', inputShape: [64], classes: 2, options: {} }, 1);
+  net.classNames = ['a', 'c'];
+  return net.toOnnx();
+})();
+
 // ---- the table ------------------------------------------------------------------------------
 
 const CASES: Case[] = [
@@ -142,6 +172,32 @@ const CASES: Case[] = [
   { group: 'CSV', name: 'ragged row', args: TRAIN('--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,5\n', 'c/test.csv': '0,1,2,3\n' }, expect: ['train.csv:2', /column/] },
   { group: 'CSV', name: 'non-numeric cell', args: TRAIN('--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,x,6\n', 'c/test.csv': '0,1,2,3\n' }, expect: ['train.csv', "'x'"] },
   { group: 'CSV', name: 'empty file', args: TRAIN('--data', 'c'), files: { c: null, 'c/train.csv': '', 'c/test.csv': '0,1,2,3\n' }, expect: ['train.csv', /no data/] },
+  // image folders (nothing may be left in the decoded-image cache)
+  { group: 'images', name: 'a corrupt image (not a PNG)', args: IMG_TRAIN(), files: imageTree({ 'img/train/b/1.png': 'not a png at all' }), expect: ['img/train/b/1.png', 'not a readable PNG, JPEG or WebP image'], check: noCache },
+  { group: 'images', name: 'a truncated PNG', args: IMG_TRAIN(), files: imageTree({ 'img/test/a/0.png': PNG8.subarray(0, PNG8.length - 20) }), expect: ['img/test/a/0.png', 'not a readable'], check: noCache },
+  { group: 'images', name: 'an unreadable image (a directory named 2.png)', args: IMG_TRAIN(), files: imageTree({ 'img/train/a/2.png': null }), expect: ['img/train/a/2.png', 'cannot read image', /directory/], check: noCache },
+  { group: 'images', name: 'a GIF where an image is expected', args: IMG_TRAIN(), files: imageTree({ 'img/train/a/2.png': Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64') }), expect: ['img/train/a/2.png', 'not a readable PNG, JPEG or WebP image', 'it is a GIF file'], check: noCache },
+  { group: 'images', name: 'a GIF with --channels and --image-size (no header pass)', args: IMG_TRAIN('--channels', '1', '--image-size', '8x8'), files: imageTree({ 'img/test/b/1.png': Buffer.from('R0lGODlhAQABAIAAAP///wAAACH5BAEAAAAALAAAAAABAAEAAAICRAEAOw==', 'base64') }), expect: ['img/test/b/1.png', 'it is a GIF file'], check: noCache },
+  { group: 'images', name: 'an empty image file', args: IMG_TRAIN(), files: imageTree({ 'img/train/b/0.png': '' }), expect: ['img/train/b/0.png', 'the file is empty'], check: noCache },
+  { group: 'images', name: 'an empty class folder', args: IMG_TRAIN(), files: imageTree({ 'img/train/c': null }), expect: ['img/train/c', 'empty class folder'], check: noCache },
+  { group: 'images', name: 'a class folder with no images (only a text file)', args: IMG_TRAIN(), files: imageTree({ 'img/test/b/0.png': undefined, 'img/test/b/1.png': undefined, 'img/test/b/notes.txt': 'hello' }), expect: ['img/test/b', 'empty class folder'], check: noCache },
+  { group: 'images', name: 'a test class that train does not have', args: IMG_TRAIN(), files: imageTree({ 'img/test/z': null, 'img/test/z/0.png': PNG8 }), expect: ['img/test/z', "class 'z' is not among the training classes", 'a, b'], check: noCache },
+  { group: 'images', name: 'images of differing sizes without --image-size (names two files and their sizes)', args: IMG_TRAIN(), files: imageTree({ 'img/train/b/1.png': PNG10x12 }), expect: ['img/train/b/1.png is 10x12', 'img/train/a/0.png is 8x8', '--image-size'], check: noCache },
+  { group: 'images', name: 'neither test/ nor val/', args: IMG_TRAIN(), files: imageTree({ 'img/test': undefined }), expect: ['img', 'neither test/ nor val/'], check: noCache },
+  { group: 'images', name: 'one class only', args: IMG_TRAIN(), files: imageTree({ 'img/train/b': undefined, 'img/test/b': undefined }), expect: ['img/train', 'one class folder (a)'], check: noCache },
+  { group: 'images', name: 'an image outside any class folder', args: IMG_TRAIN(), files: imageTree({ 'img/train/loose.png': PNG8 }), expect: ['img/train/loose.png', 'outside any class folder'], check: noCache },
+  { group: 'images', name: '--image-size not HxW', args: IMG_TRAIN('--image-size', '32'), files: imageTree(), expect: ['--image-size', "'32'"], check: noCache },
+  { group: 'images', name: '--image-size with IDX data (it would be ignored)', args: TRAIN('--image-size', '8x8'), expect: ['--image-size', 'applies to image folders only', X.good] },
+  { group: 'images', name: 'eval --channels with IDX data', args: EVAL(X.model, '--channels', '3'), expect: ['--channels', 'applies to image folders only'] },
+  { group: 'images', name: '--channels 2', args: IMG_TRAIN('--channels', '2'), files: imageTree(), expect: ['--channels', '1 (greyscale) or 3 (RGB)'], check: noCache },
+  { group: 'images', name: 'eval: a model trained on other classes', args: EVAL('m.onnx', '--data', 'img', '--no-cache'), files: { ...imageTree(), 'm.onnx': OTHER_CLASSES_MODEL }, expect: ['--model m.onnx', 'classes a, c', 'has a, b'], check: noCache },
+  { group: 'images', name: 'distill: an unlabeled transfer set with α < 1', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'u'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }), u: null, 'u/0.png': PNG8, 'u/1.png': PNG8 }, expect: ['--alpha 0.9', 'has no labels', '--alpha 1'] },
+  { group: 'images', name: 'distill: an unlabeled transfer set with --mix alternate', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'u', '--alpha', '1', '--mix', 'alternate'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }), u: null, 'u/0.png': PNG8 }, expect: ['--mix alternate', 'has no labels', 'use --mix convex --alpha 1'] },
+  { group: 'images', name: 'distill: an unlabeled transfer set with --omit-classes', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'u', '--alpha', '1', '--omit-classes', '1'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }), u: null, 'u/0.png': PNG8 }, expect: ['--omit-classes:', 'has no labels to select classes by'] },
+  { group: 'images', name: 'distill: transfer images of another size', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'u', '--alpha', '1'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }), u: null, 'u/0.png': PNG10x12 }, expect: ['u/0.png', '10x12', '8x8'] },
+  { group: 'images', name: 'distill: --transfer path missing', args: DISTILL('t.onnx', '--data', 'img', '--transfer', 'nowhere', '--alpha', '1'), files: { ...imageTree(), 't.onnx': foreignOnnx({ classes: 2 }) }, expect: ['nowhere', 'does not exist'] },
+  { group: 'images', name: '--layout nhwc on flat (CSV) data', args: TRAIN('--layout', 'nhwc', '--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,5,6\n', 'c/test.csv': '0,1,2,3\n' }, expect: ['--layout nhwc', 'needs image data [C,H,W]', '[3]'] },
+  { group: 'images', name: 'distill: --layout nhwc on flat (CSV) data', args: DISTILL('t.onnx', '--layout', 'nhwc', '--data', 'c'), files: { c: null, 'c/train.csv': '0,1,2,3\n1,4,5,6\n', 'c/test.csv': '0,1,2,3\n', 't.onnx': foreignOnnx({ inD: 3, classes: 2 }) }, expect: ['--layout nhwc', 'needs image data [C,H,W]'] },
   // ONNX (dk eval --model, dk distill --teacher)
   { group: 'ONNX', name: 'eval: not ONNX', args: EVAL('m.onnx'), files: { 'm.onnx': 'just text\n' }, expect: ['m.onnx', /ONNX/] },
   { group: 'ONNX', name: 'eval: empty file', args: EVAL('m.onnx'), files: { 'm.onnx': new Uint8Array(0) }, expect: ['m.onnx'] },

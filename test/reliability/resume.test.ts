@@ -23,7 +23,7 @@ import type { Dataset } from '../../src/data/dataset.js';
 import { DEFAULT_OPTIM } from '../../src/optim/optimizers.js';
 import { CheckpointError, decodeCheckpoint, encodeCheckpoint, listCheckpoints, readCheckpoint } from '../../src/train/checkpoint.js';
 import { Network } from '../../src/train/network.js';
-import { type BatchSampler, type TrainConfig, type TrainOptions, DEFAULT_TRAIN, firstNonFinite, trainNetwork } from '../../src/train/trainer.js';
+import { type BatchSampler, type OnlineTeacher, type TrainConfig, type TrainOptions, DEFAULT_TRAIN, firstNonFinite, trainNetwork } from '../../src/train/trainer.js';
 import { removeStaleTemps } from '../../src/util/atomic.js';
 import { DivergenceError, UsageError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
@@ -144,6 +144,23 @@ function lazySampler(n: number, B: number): BatchSampler {
   };
 }
 
+/** An online teacher (a fixed linear map of the jittered batch), deterministic as every teacher is. */
+function onlineLinearTeacher(): OnlineTeacher {
+  const rng = new Rng(78);
+  const W = Float32Array.from({ length: 3 * 36 }, () => rng.normal());
+  return {
+    classes: 3,
+    identity: 'linear-78',
+    async logits(x, m, out) {
+      for (let i = 0; i < m; i++) for (let k = 0; k < 3; k++) {
+        let s = 0;
+        for (let j = 0; j < 36; j++) s += W[k * 36 + j] * x[i * 36 + j];
+        out[i * 3 + k] = s;
+      }
+    },
+  };
+}
+
 function teacherFor(data: Dataset) {
   const rng = new Rng(77);
   const logits = new Float32Array(data.n * 3);
@@ -179,6 +196,13 @@ const SCENARIOS: Scenario[] = [
     every: 5,
     interrupts: [8, 16],
     opts: () => ({ sampler: lazySampler(DATA.n, 16) }),
+  },
+  {
+    name: 'distillation with the teacher online on jittered batches (the targets follow the jitter stream)',
+    cfg: { loss: 'soft-ce', temperature: 4, jitter: 1 },
+    every: 3,
+    interrupts: [6, 11],
+    opts: () => ({ onlineTeacher: onlineLinearTeacher() }),
   },
   {
     name: 'an ONNX student with BatchNormalization (running statistics as state) and Dropout (seeded masks)',

@@ -7,7 +7,7 @@
 import type { Command } from 'commander';
 import { biasGrid, errorsWithOffset, pickBiasOffset, withBiasOffset } from '../../distill/bias.js';
 import { holdoutSplit } from '../../data/subset.js';
-import { type EnsembleMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_OUTPUTS } from '../../distill/modes.js';
+import { type EnsembleMode, type TeacherMode, type TeacherOutputs, ENSEMBLE_MODES, TEACHER_MODES, TEACHER_OUTPUTS } from '../../distill/modes.js';
 import type { TransferOptions } from '../../distill/transfer.js';
 import type { LossKind } from '../../nn/losses.js';
 import type { ModelOptions } from '../../nn/spec.js';
@@ -24,6 +24,7 @@ import type { TeacherPrep } from '../../distill/modes.js';
 import { addPrepFlags, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
 import { type RunReportOutcome, addReportFlags, dataOf, printReportOutcome, reportPathsFrom, settingsOf, writeRunReportSafely } from '../run-report.js';
 import type { RunReportPaths } from '../../report/run-write.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, layoutOption, noCacheOption, checkImageFlagsApply } from '../data.js';
 
 export interface DistillJobArgs {
   kind: 'distill';
@@ -32,11 +33,19 @@ export interface DistillJobArgs {
   teacherOutputs: TeacherOutputs;
   /** Per teacher: normalisation, layout, output name (--teacher-mean, --teacher-std, --teacher-layout, --teacher-output). */
   teacherPrep?: TeacherPrep[];
+  /** Cached teacher outputs or the teacher run on every batch (default: online with --jitter). */
+  teacherMode?: TeacherMode;
   student: string;
   options: ModelOptions;
   data: string;
+  /** Image-folder options for `data` and `transferData`. */
+  images?: ImageFlags;
   train: TrainConfig;
   transfer: TransferOptions;
+  /** A transfer set apart from the data (a folder of unlabeled images, or a dataset). */
+  transferData?: string;
+  /** Input layout of the saved student (default nchw). */
+  layout?: 'nchw' | 'nhwc';
   /** Warm up by AUTO_WARMUP (src/optim/schedule.ts) over the transfer set's steps. */
   autoWarmup?: boolean;
   cacheDir: string | null;
@@ -65,6 +74,7 @@ export interface BiasJobArgs {
   kind: 'bias';
   model: string;
   data: string;
+  images?: ImageFlags;
   classes: number[];
   holdout: number;
   seed: number;
@@ -88,11 +98,15 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     ensemble: a.ensemble,
     teacherOutputs: a.teacherOutputs,
     teacherPrep: a.teacherPrep,
+    teacherMode: a.teacherMode,
     student: a.student,
     studentOptions: a.options,
     data: a.data,
+    images: a.images,
     train: a.train,
     transfer: a.transfer,
+    transferData: a.transferData,
+    studentLayout: a.layout,
     autoWarmup: a.autoWarmup,
     cacheDir: a.cacheDir,
     runtime: { threads: a.threads },
@@ -106,6 +120,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
           kind: 'distill',
           model: a.out,
           spec: r.student.spec.spec,
+          layout: a.layout,
           ...dataOf(r.data, r.transfer.n, r.heldOut?.total, a.data),
           transfer: r.transfer.description,
           settings: settingsOf(r.config, true),
@@ -133,10 +148,10 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
 }
 
 async function biasJob(a: BiasJobArgs, progress: ProgressSink): Promise<BiasJobResult> {
-  const [{ loadData }, { Network }, { networkLogits }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/evaluate.js')]);
+  const [{ openData }, { Network }, { networkLogits }] = await Promise.all([import('../../data/load.js'), import('../../train/network.js'), import('../../train/evaluate.js')]);
   const bytes = readUserFile(`--model ${a.model}`, a.model);
   const net = Network.fromOnnx(bytes, a.model);
-  const { train, test } = loadData(a.data);
+  const { train, test } = await openData(a.data, { ...a.images, progress });
   const C = net.spec.classes;
   if (train.classes !== C) throw new UsageError(`--model ${a.model}: outputs ${C} classes but the data has ${train.classes}`);
   for (const c of a.classes) if (c >= C) throw new UsageError(`--classes: class ${c} is out of range; the model has classes 0..${C - 1}`);
@@ -176,7 +191,10 @@ interface DistillFlags extends CommonFlags {
   onlyClasses?: number[];
   fraction?: number;
   unlabeled: boolean;
+  transfer?: string;
+  layout: 'nchw' | 'nhwc';
   holdout?: number;
+  teacherMode?: TeacherMode;
   cacheDir: string;
   cache: boolean;
   out: string;
@@ -197,7 +215,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .description("train a student on a teacher's (or an ensemble's) softened outputs and save it as .onnx")
     .requiredOption('--teacher <t.onnx[,t2.onnx…]>', 'teacher ONNX file(s): saved by dk train, or any classifier taking [N,D] or [N,C,H,W] input; several make an ensemble')
     .option('--ensemble <mean|geomean>', 'combine an ensemble by the mean of probabilities or the geometric mean', choice('ensemble', ENSEMBLE_MODES), 'mean')
-    .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto');
+    .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto')
+    .option('--teacher-mode <cached|online>', "'cached': the teachers' outputs on the transfer set, computed once; 'online': the teachers run on every batch as the student sees it (jittered) — the default with --jitter", choice('teacher-mode', TEACHER_MODES));
   addPrepFlags(cmd, 'teacher-', 'the teacher')
     .requiredOption('--student <spec>', "student architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
     .option('--temperature <T>', 'softmax temperature for the soft targets', num('temperature', { min: 0, minExclusive: true }), 20)
@@ -208,11 +227,12 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--only-classes <c,…>', 'keep only these classes in the transfer set', intList('only-classes'))
     .option('--fraction <f>', 'train on a stratified, seeded fraction of the transfer set', num('fraction', { min: 0, max: 1, minExclusive: true }))
     .option('--unlabeled', 'ignore the labels: soft loss only (α = 1)', false)
+    .option('--transfer <DIR>', 'learn from this transfer set instead of the training split: a folder of images without labels (needs --alpha 1), or any dataset --data accepts (its training split)')
     .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set and score the student on them after each epoch; dk bias --holdout n with the same --seed picks offsets on them', holdoutAmount())
-    .option('--cache-dir <dir>', 'where teacher outputs are cached', '.dk-cache')
-    .option('--no-cache', 'neither read nor write cached teacher outputs')
+    .option('--cache-dir <dir>', 'where teacher outputs (and decoded image folders) are cached', '.dk-cache')
+    .option('--no-cache', 'neither read nor write cached teacher outputs or decoded images')
     .requiredOption('--out <student.onnx>', 'where to save the student');
-  addReportFlags(addTrainingFlags(cmd, {}, { autoWarmup: true })).action(async (f: DistillFlags & { report?: string | boolean }) => {
+  addReportFlags(addTrainingFlags(cmd, {}, { autoWarmup: true }).addOption(layoutOption())).action(async (f: DistillFlags & { report?: string | boolean }) => {
     const out = checkOutFile(f.out, f.force);
     const report = reportPathsFrom(f.report, out, f.force);
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');
@@ -225,9 +245,13 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       ensemble: f.ensemble,
       teacherOutputs: f.teacherOutputs,
       teacherPrep: perTeacherPrep(prepFlagsOf(f as unknown as Record<string, unknown>, 'teacher-'), teachers.length, 'teacher-'),
+      teacherMode: f.teacherMode,
       student: f.student,
       options: modelOptionsFrom(f),
       data: f.data,
+      images: imageFlagsFrom(f),
+      transferData: f.transfer,
+      layout: f.layout,
       train: trainConfigFrom(f, { loss: f.loss, temperature: f.temperature, alpha: f.alpha, mix: f.mix }),
       transfer: { omitClasses: f.omitClasses, onlyClasses: f.onlyClasses, fraction: f.fraction, unlabeled: f.unlabeled, holdout: f.holdout },
       autoWarmup: f.warmup === 'auto',
@@ -236,6 +260,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       out,
       report,
     };
+    await checkImageFlagsApply(args.images!, f.data, f.transfer);
     const r = (await run('distill', args)) as DistillJobResult;
     const t = r.test;
     const tt = r.teacherTest;
@@ -254,7 +279,11 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .description('pick an output-bias offset for some classes on held-out training data (never the test set); optionally save the adjusted model')
     .requiredOption('--model <file.onnx>', 'a model saved by dk train or dk distill')
     .requiredOption('--classes <c,…>', 'classes whose output bias gets the offset (e.g. 3, or 7,8)', intList('classes'))
-    .option('--data <mnist|DIR>', "dataset: 'mnist' or an MNIST-style directory", 'mnist')
+    .option('--data <mnist|DIR>', DATA_HELP, 'mnist')
+    .addOption(imageSizeOption())
+    .addOption(channelsOption())
+    .addOption(cacheDirOption())
+    .addOption(noCacheOption())
     .option('--holdout <n>', 'size of the held-out split of the training set (a count, or a fraction in (0,1)); use the same value and --seed as dk distill --holdout', holdoutAmount(), 5000)
     .option('--seed <n>', 'seed of the held-out split', num('seed', { int: true, min: 0 }), 1)
     .option('--range <lo:hi:step>', 'candidate offsets', parseRange, biasGrid())
@@ -262,9 +291,10 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--force', 'replace an existing output file', false)
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
     .option('--json', 'print the result as JSON', false)
-    .action(async (f: { model: string; classes: number[]; data: string; holdout: number; seed: number; range: number[]; out?: string; force: boolean; threads?: number; json: boolean }) => {
+    .action(async (f: ImageFlagValues & { model: string; classes: number[]; data: string; holdout: number; seed: number; range: number[]; out?: string; force: boolean; threads?: number; json: boolean }) => {
       const out = f.out !== undefined ? checkOutFile(f.out, f.force) : undefined;
-      const args: BiasJobArgs = { kind: 'bias', model: f.model, data: f.data, classes: [...new Set(f.classes)], holdout: f.holdout, seed: f.seed, candidates: f.range, threads: f.threads, out };
+      const args: BiasJobArgs = { kind: 'bias', model: f.model, data: f.data, images: imageFlagsFrom(f), classes: [...new Set(f.classes)], holdout: f.holdout, seed: f.seed, candidates: f.range, threads: f.threads, out };
+      await checkImageFlagsApply(args.images!, f.data);
       const r = (await run('distill', args)) as BiasJobResult;
       if (f.json) {
         process.stdout.write(JSON.stringify(r) + '\n');

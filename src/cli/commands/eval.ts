@@ -7,6 +7,7 @@ import { num } from '../parse.js';
 import { readUserFile } from '../../util/read.js';
 import type { TeacherPrep } from '../../distill/modes.js';
 import { addPrepFlags, anyPrep, perTeacherPrep, prepFlagsOf } from '../teacher-flags.js';
+import { type ImageFlags, type ImageFlagValues, DATA_HELP, cacheDirOption, channelsOption, imageFlagsFrom, imageSizeOption, noCacheOption, checkImageFlagsApply } from '../data.js';
 
 /** Parse '3=+3.5,7=-1' into {3: 3.5, 7: -1}. */
 export function parseBias(raw: string): Record<number, number> {
@@ -30,6 +31,8 @@ export function applyBias(logits: Float32Array, n: number, C: number, bias: Reco
 export interface EvalJobArgs {
   model: string;
   data: string;
+  /** Image-folder options for `data`. */
+  images?: ImageFlags;
   bias?: Record<number, number>;
   threads?: number;
   /** A directory written by dk specialists: evaluate the generalist + specialists combination. */
@@ -47,6 +50,8 @@ export const EVAL_LEVEL = 0.95;
 
 /** `dk eval`'s result for a single model: the summary, an interval on its errors, and an optional paired comparison. */
 export interface EvalResult extends EvalSummary {
+  /** Class names (perClass[k] is the accuracy on classNames[k]), when the model or the data has them. */
+  classNames?: string[];
   /** Clopper–Pearson interval on the error count at `level`. */
   interval: { level: number; lo: number; hi: number };
   compare?: {
@@ -73,15 +78,15 @@ export interface SpecialistsEvalResult {
   total: number;
 }
 
-export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<EvalResult | SpecialistsEvalResult> {
+export async function evalJob(a: EvalJobArgs, progress: ProgressSink): Promise<EvalResult | SpecialistsEvalResult> {
   // The engine is loaded here, in the job, so that the command line itself starts fast.
-  const [{ loadData }, { Network }, { argmaxRows, networkLogits, summarise }, { errorInterval, mcnemar, wrongMask }] = await Promise.all([
+  const [{ openData }, { Network }, { argmaxRows, networkLogits, summarise }, { errorInterval, mcnemar, wrongMask }] = await Promise.all([
     import('../../data/load.js'),
     import('../../train/network.js'),
     import('../../train/evaluate.js'),
     import('../../util/stats.js'),
   ]);
-  const { test } = loadData(a.data);
+  const { test } = await openData(a.data, { ...a.images, progress });
   const { isForeignModel, foreignLogProbs } = await import('../../distill/teacher.js');
   const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
   /** A model saved by dark-knowledge, or a foreign one (scored like a teacher: its class scores as log-probabilities). */
@@ -94,6 +99,9 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
     if (size(test.shape) !== size(net.spec.inputShape)) {
       throw new UsageError(`${flag} ${file}: takes examples of shape [${net.spec.inputShape}] but --data ${a.data} has [${test.shape}]`);
     }
+    if (net.classNames && test.classNames && net.classNames.join('\n') !== test.classNames.join('\n')) {
+      throw new UsageError(`${flag} ${file}: was trained on classes ${net.classNames.join(', ')} but --data ${a.data} has ${test.classNames.join(', ')}; the labels would not line up`);
+    }
     return { bytes, net };
   };
   const model = load('--model', a.model);
@@ -104,8 +112,8 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
   /** Logits (ours) or log-probabilities (foreign) over the test split, and their width. */
   const scores = async (flag: string, file: string, m: Loaded): Promise<{ z: Float32Array; C: number }> => {
     if (m.net) return { z: await networkLogits(m.net, test, { threads: a.threads }), C: m.net.spec.classes };
-    const r = await foreignLogProbs(file, test, { prep: a.prep, names: { model: flag === '--compare' ? 'compare' : 'model', prefix: 'model.' }, runtime: { threads: a.threads }, progress: _progress });
-    _progress({ kind: 'log', text: r.report });
+    const r = await foreignLogProbs(file, test, { prep: a.prep, names: { model: flag === '--compare' ? 'compare' : 'model', prefix: 'model.' }, runtime: { threads: a.threads }, progress: progress });
+    progress({ kind: 'log', text: r.report });
     return { z: r.logProbs, C: test.classes };
   };
   if (a.specialists !== undefined) {
@@ -123,6 +131,8 @@ export async function evalJob(a: EvalJobArgs, _progress: ProgressSink): Promise<
   const summary = summarise(pred, test.y, C);
   const interval = (errors: number) => ({ level: EVAL_LEVEL, ...errorInterval(errors, test.n, EVAL_LEVEL) });
   const out: EvalResult = { ...summary, interval: interval(summary.errors) };
+  const names = model.net?.classNames ?? test.classNames;
+  if (names) out.classNames = names;
   if (otherModel && a.compare !== undefined) {
     const o = await scores('--compare', a.compare, otherModel);
     const otherPred = argmaxRows(o.z, test.n, o.C);
@@ -139,21 +149,26 @@ export function registerEval(program: Command, run: (job: string, args: unknown)
     .command('eval')
     .description("evaluate a model on the data's test split")
     .requiredOption('--model <file.onnx>', 'a model saved by dk train or dk distill, or any ONNX classifier (see --mean, --std, --layout)')
-    .option('--data <mnist|DIR>', "dataset: 'mnist' or an MNIST-style directory", 'mnist')
+    .option('--data <mnist|DIR>', DATA_HELP, 'mnist')
     .option('--bias <c=x,…>', 'add offsets to class logits before the argmax, e.g. 3=+3.5', parseBias)
     .option('--threads <n>', 'onnxruntime threads', num('threads', { min: 1, int: true }))
     .option('--specialists <DIR>', 'evaluate the generalist (--model) combined with the specialists in DIR (written by dk specialists)')
     .option('--top-n <n>', "with --specialists: the generalist's top-n classes activate specialists (default 2; the paper used 1)", num('top-n', { min: 1, int: true }))
     .option('--compare <other.onnx>', 'also score another model on the same test examples and test the difference (exact McNemar test); --bias applies to --model only')
-    .option('--json', 'print the result as JSON', false);
+    .option('--json', 'print the result as JSON', false)
+    .addOption(imageSizeOption())
+    .addOption(channelsOption())
+    .addOption(cacheDirOption())
+    .addOption(noCacheOption());
   addPrepFlags(cmd, '', 'a foreign model (--model or --compare: an ONNX classifier not saved by dark-knowledge)')
-    .action(async (f: { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean; specialists?: string; topN?: number; compare?: string }) => {
+    .action(async (f: ImageFlagValues & { model: string; data: string; bias?: Record<number, number>; threads?: number; json: boolean; specialists?: string; topN?: number; compare?: string }) => {
       const pf = prepFlagsOf(f as unknown as Record<string, unknown>, '');
       const prep = anyPrep(pf) ? perTeacherPrep(pf, 1, '')[0] : undefined;
       if (f.topN !== undefined && f.specialists === undefined) throw new UsageError('--top-n: only applies with --specialists DIR');
       if (f.bias && f.specialists !== undefined) throw new UsageError('--bias: cannot be combined with --specialists');
       if (f.compare !== undefined && f.specialists !== undefined) throw new UsageError('--compare: cannot be combined with --specialists');
-      const res = (await run('eval', { model: f.model, data: f.data, bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN, compare: f.compare, prep } satisfies EvalJobArgs)) as
+      await checkImageFlagsApply(imageFlagsFrom(f), f.data);
+      const res = (await run('eval', { model: f.model, data: f.data, images: imageFlagsFrom(f), bias: f.bias, threads: f.threads, specialists: f.specialists, topN: f.topN, compare: f.compare, prep } satisfies EvalJobArgs)) as
         | EvalResult
         | SpecialistsEvalResult;
       if ('kind' in res) {
@@ -168,7 +183,7 @@ export function registerEval(program: Command, run: (job: string, args: unknown)
       const w = (s: string) => process.stdout.write(s + '\n');
       const iv = (i: EvalResult['interval']) => `${100 * i.level}% interval ${Math.round(i.lo)}–${Math.round(i.hi)}`;
       w(`test errors ${r.errors}/${r.total}, accuracy ${(100 * r.accuracy).toFixed(2)}% (${iv(r.interval)})`);
-      w(`per class: ${r.perClass.map((a, k) => `${k}:${(100 * a).toFixed(1)}%`).join(' ')}`);
+      w(`per class: ${r.perClass.map((a, k) => `${r.classNames?.[k] ?? k}:${(100 * a).toFixed(1)}%`).join(' ')}`);
       if (r.compare) {
         const c = r.compare;
         const p = c.pValue < 1e-4 ? c.pValue.toExponential(1) : String(+c.pValue.toPrecision(2));

@@ -13,6 +13,7 @@ import { choice, intList, num } from '../parse.js';
 import { DUSTBIN_INITS, type DustbinInit } from '../../specialists/dustbin.js';
 import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
+import { checkImageFlagsApply, imageFlagsFrom } from '../data.js';
 
 /** Defaults of the specialists' training (the generalist's weights are the start). */
 export const SPECIALIST_DEFAULTS = { epochs: 10, lr: 0.05, temperature: 2, alpha: 0, runs: 3, minSize: 2, groupShare: 0.5 } as const;
@@ -20,6 +21,8 @@ export const SPECIALIST_DEFAULTS = { epochs: 10, lr: 0.05, temperature: 2, alpha
 export interface SpecialistsJobArgs {
   generalist: string;
   data: string;
+  /** Image-folder options for `data`. */
+  images?: import('../data.js').ImageFlags;
   out: string;
   force: boolean;
   temperature: number;
@@ -46,13 +49,13 @@ export interface SpecialistsJobResult {
 }
 
 export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSink): Promise<SpecialistsJobResult> {
-  const [{ loadData }, { buildSpecialists }, { formatGroupConfusions }] = await Promise.all([
+  const [{ openData }, { buildSpecialists }, { formatGroupConfusions }] = await Promise.all([
     import('../../data/load.js'),
     import('../../specialists/pipeline.js'),
     import('../../specialists/confusability.js'),
   ]);
   const bytes = readUserFile(`--generalist ${a.generalist}`, a.generalist);
-  const { train } = loadData(a.data);
+  const { train } = await openData(a.data, { ...a.images, progress });
   const built = await buildSpecialists({
     generalist: bytes,
     generalistName: basename(a.generalist),
@@ -125,6 +128,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     const args: SpecialistsJobArgs = {
       generalist: f.generalist,
       data: f.data,
+      images: imageFlagsFrom(f),
       out: f.out,
       force: f.force,
       temperature: f.temperature,
@@ -139,6 +143,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       dropout,
       dustbinInit: f.dustbinInit,
     };
+    await checkImageFlagsApply(args.images!, f.data);
     const r = (await run('specialists', args)) as SpecialistsJobResult;
     const w = process.stdout.write.bind(process.stdout);
     w(`groups of confusable classes, with the generalist's confusion counts on the ${r.trainExamples} training examples (${r.generalistTrainErrors} errors in all):\n`);

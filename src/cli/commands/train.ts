@@ -22,12 +22,13 @@ import { AUTO_WARMUP } from '../../optim/schedule.js';
 import { addConfigFlag, effectiveConfigOf, installConfigHooks, runConfig } from '../config.js';
 import { type RunReportOutcome, addReportFlags, dataOf, printReportOutcome, reportPathsFrom, settingsOf, writeRunReportSafely } from '../run-report.js';
 import type { RunReportPaths } from '../../report/run-write.js';
+import { type ImageFlags, DATA_HELP, addImageFlags, imageFlagsFrom, layoutOption, checkImageFlagsApply } from '../data.js';
 
 /** `autoWarmup`: --warmup also takes 'auto' (the default): AUTO_WARMUP, resolved once the transfer set is known. */
 export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = {}, opts: { autoWarmup?: boolean } = {}): Command {
   const d = { ...DEFAULT_TRAIN, ...defaults };
   cmd
-    .option('--data <mnist|DIR>', "dataset: 'mnist' (built in) or an MNIST-style directory", 'mnist')
+    .option('--data <mnist|DIR>', DATA_HELP, 'mnist')
     .option('--epochs <n>', 'training epochs', num('epochs', { min: 1, int: true }), d.epochs)
     .option('--batch <n>', 'batch size', num('batch', { min: 1, int: true }), d.batch)
     .option('--optimizer <kind>', 'sgd | adam | adamw', choice('optimizer', ['sgd', 'adam', 'adamw'] as const), d.optim.kind)
@@ -56,6 +57,7 @@ export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = 
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (needs --checkpoint-dir or --resume)', num('checkpoint-every', { min: 1, int: true }))
     .option('--resume <DIR>', 'continue the run checkpointed in DIR (same flags; gives bitwise the same result as an uninterrupted run)')
     .addHelpText('after', '\nConfig files: --config run.json sets any flag (keys are flag names without dashes, e.g. {"lr": 0.1, "weight-decay": 0}); flags on the command line win. The effective config is saved as <out>.config.json; --config-schema prints the schema.');
+  addImageFlags(cmd);
   addConfigFlag(cmd);
   installConfigHooks(cmd);
   return cmd;
@@ -63,6 +65,10 @@ export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = 
 
 export interface CommonFlags {
   data: string;
+  imageSize?: string;
+  channels?: 1 | 3;
+  cacheDir?: string;
+  cache?: boolean;
   epochs: number;
   batch: number;
   optimizer: OptimConfig['kind'];
@@ -177,11 +183,15 @@ export function historyRows(history: readonly EpochEvent[]): HistoryRow[] {
 export interface TrainJobArgs {
   model: string;
   data: string;
+  /** Image-folder options for `data`. */
+  images?: ImageFlags;
   /** Train on the rest and score each epoch on this many training examples (or fraction), the split dk distill/bias --holdout draw with the same seed. */
   holdout?: number;
   options: ModelOptions;
   train: TrainConfig;
   threads?: number;
+  /** Input layout of the saved model (default nchw). */
+  layout?: 'nchw' | 'nhwc';
   out: string;
   /** Where to write the run report (null or absent: none). */
   report?: RunReportPaths | null;
@@ -199,9 +209,14 @@ export interface TrainJobResult {
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
-  const [{ loadData }, { createStudent }, { trainNetwork }] = await Promise.all([import('../../data/load.js'), import('../../train/student.js'), import('../../train/trainer.js')]);
-  const split = loadData(a.data);
+  const [{ openData }, { createStudent }, { trainNetwork }, { nhwcLayout }] = await Promise.all([import('../../data/load.js'), import('../../train/student.js'), import('../../train/trainer.js'), import('../../train/network.js')]);
+  const split = await openData(a.data, { ...a.images, progress });
   const net = createStudent(a.model, split.train.shape, split.train.classes, a.options, a.train.seed);
+  if (split.train.classNames) net.classNames = split.train.classNames;
+  if (a.layout === 'nhwc') {
+    if (net.imported) throw new UsageError(`--layout nhwc: an ONNX student (${a.model}) keeps the input layout of its file`);
+    net.exportLayout = nhwcLayout(split.train.shape);
+  }
   progress({ kind: 'log', text: `model ${a.model}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters)` });
   let data = split.train;
   let heldOut: Dataset | undefined;
@@ -219,7 +234,7 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
   writeFileAtomic(a.out, net.toOnnx());
   const last = res.history[res.history.length - 1];
   const report = a.report
-    ? await writeRunReportSafely(a.report, { kind: 'train', model: a.out, spec: net.spec.spec, ...dataOf(split, data.n, heldOut?.n, a.data), settings: settingsOf(a.train, false), history: res.history, seconds: res.seconds, runtime: { threads: a.threads } }, progress)
+    ? await writeRunReportSafely(a.report, { kind: 'train', model: a.out, spec: net.spec.spec, layout: a.layout, ...dataOf(split, data.n, heldOut?.n, a.data), settings: settingsOf(a.train, false), history: res.history, seconds: res.seconds, runtime: { threads: a.threads } }, progress)
     : undefined;
   return {
     out: a.out,
@@ -239,13 +254,14 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
     .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
     .requiredOption('--out <file.onnx>', 'where to save the trained model')
     .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
-  addReportFlags(addTrainingFlags(cmd)).action(async (f: CommonFlags & { model: string; out: string; holdout?: number; report?: string | boolean }) => {
+  addReportFlags(addTrainingFlags(cmd).addOption(layoutOption())).action(async (f: CommonFlags & { model: string; out: string; holdout?: number; layout: 'nchw' | 'nhwc'; report?: string | boolean }) => {
     const out = checkOutFile(f.out, f.force);
     const report = reportPathsFrom(f.report, out, f.force);
-    const args: TrainJobArgs = { model: f.model, data: f.data, holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out, report };
+    const args: TrainJobArgs = { model: f.model, data: f.data, images: imageFlagsFrom(f), holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, layout: f.layout, out, report };
     // Validate the spec here too, for an immediate error.
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');
     if (!isModelFile(f.model)) parseSpec(f.model);
+    await checkImageFlagsApply(args.images!, f.data);
     const r = (await run('train', args)) as TrainJobResult;
     const t = r.test;
     const h = r.heldOut;
