@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Dataset } from '../../data/dataset.js';
 import { holdoutSplit } from '../../data/subset.js';
 import { type ModelOptions, modelInputShape } from '../../nn/spec.js';
+import { SPEC_FLAG_HELP, SPEC_HELP } from '../spec-help.js';
 import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
 import type { ScheduleKind } from '../../optim/schedule.js';
 import { type CheckpointConfig, type TrainConfig, DEFAULT_TRAIN, validateTrainConfig } from '../../train/config.js';
@@ -228,10 +229,11 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
   const cmd = program
     .command('train')
     .description('train a model on a dataset and save it as a standalone .onnx file')
-    .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]' or 'linear'")
+    .requiredOption('--model <spec>', SPEC_FLAG_HELP)
     .requiredOption('--out <file.onnx>', 'where to save the trained model')
     .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
-  addTrainingFlags(cmd).action(async (f: CommonFlags & { model: string; out: string; holdout?: number }) => {
+  addTrainingFlags(cmd).addHelpText('after', SPEC_HELP);
+  cmd.action(async (f: CommonFlags & { model: string; out: string; holdout?: number }) => {
     const out = checkOutFile(f.out, f.force);
     const args: TrainJobArgs = { model: f.model, data: f.data, holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, out };
     // Validate the spec here too, for an immediate error.
