@@ -16,6 +16,7 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   force: '--force',
   specialistsDir: '--specialists',
   topN: '--top-n',
+  'options.batchNorm': '--batchnorm',
 };
 
 /** A parameter problem in flag names (parameters without a flag keep their API names). */

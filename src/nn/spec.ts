@@ -116,7 +116,7 @@ export function modelInputShape(spec: string, dataShape: number[]): number[] {
 
 /** conv (no bias) → BatchNorm → activation, the unit of the resnet and mobilenet specs. */
 function convBn(name: string, cin: number, cout: number, k: number, stride: number, act: (() => Module) | null, group = 1): Module[] {
-  const layers: Module[] = [new Conv2d(`${name}`, cin, cout, k, stride, Math.floor(k / 2), { bias: false, group }), new BatchNorm(`${name}.bn`, cout)];
+  const layers: Module[] = [new Conv2d(name, cin, cout, k, stride, Math.floor(k / 2), { bias: false, group }), new BatchNorm(`${name}.bn`, cout)];
   if (act) layers.push(act());
   return layers;
 }
@@ -169,8 +169,8 @@ export function buildModel(m: ModelSpec): Module {
   let shape = m.inputShape;
   if (inDrop > 0) layers.push(new Dropout('input.dropout', inDrop));
   if (p.kind === 'resnet' || p.kind === 'mobilenet') {
-    if (o.batchNorm) throw new UsageError(`model spec '${m.spec}': a ${p.kind} has BatchNorm after every convolution already; the batchNorm option is for mlp and cnn`);
-    if (o.activation && o.activation !== 'relu') throw new UsageError(`model spec '${m.spec}': a ${p.kind} has its own activations; the activation option is for mlp and cnn`);
+    if (o.batchNorm) throw new UsageError({ param: 'options.batchNorm', detail: `model spec '${m.spec}' already has BatchNorm after every convolution; {options.batchNorm} is for mlp and cnn specs` });
+    if (o.activation && o.activation !== 'relu') throw new UsageError({ param: 'options.activation', value: o.activation, detail: `model spec '${m.spec}' has its own activations; {options.activation} is for mlp and cnn specs` });
     layers.push(...(p.kind === 'resnet' ? resnetLayers(p, shape[0]) : mobilenetLayers(p, shape[0])), new GlobalAvgPool(), new Flatten());
     if (drop > 0) layers.push(new Dropout('out.dropout', drop));
     layers.push(new Linear('out', p.conv[p.conv.length - 1], m.classes, 'glorot'));

@@ -412,7 +412,7 @@ describe('model specs', () => {
 
   it('resnet and mobilenet refuse options that do not apply to them, and inputs that are not images', () => {
     for (const spec of ['resnet:4,8', 'mobilenet:4,8']) {
-      assert.throws(() => Network.create({ spec, inputShape: [1, 8, 8], classes: 3, options: { batchNorm: true } }, 1), (e: unknown) => e instanceof UsageError && /BatchNorm after every convolution already/.test(e.message));
+      assert.throws(() => Network.create({ spec, inputShape: [1, 8, 8], classes: 3, options: { batchNorm: true } }, 1), (e: unknown) => e instanceof UsageError && e.problem?.param === 'options.batchNorm' && /already has BatchNorm after every convolution/.test(e.message));
       assert.throws(() => Network.create({ spec, inputShape: [1, 8, 8], classes: 3, options: { activation: 'tanh' } }, 1), UsageError);
       assert.throws(() => modelInputShape(spec, [5, 7]), (e: unknown) => e instanceof UsageError && e.message.includes(spec) && /image data \[C,H,W\]/.test(e.message));
       assert.deepEqual(modelInputShape(spec, [3, 9, 9]), [3, 9, 9]);
