@@ -170,7 +170,8 @@ export function buildModel(m: ModelSpec): Module {
   if (inDrop > 0) layers.push(new Dropout('input.dropout', inDrop));
   if (p.kind === 'resnet' || p.kind === 'mobilenet') {
     if (o.batchNorm) throw new UsageError({ param: 'options.batchNorm', detail: `model spec '${m.spec}' already has BatchNorm after every convolution; {options.batchNorm} is for mlp and cnn specs` });
-    if (o.activation && o.activation !== 'relu') throw new UsageError({ param: 'options.activation', value: o.activation, detail: `model spec '${m.spec}' has its own activations; {options.activation} is for mlp and cnn specs` });
+    // (No CLI flag sets the activation: a plain message in the API's words.)
+    if (o.activation && o.activation !== 'relu') throw new UsageError(`options.activation ${o.activation}: model spec '${m.spec}' has its own activations; options.activation is for mlp and cnn specs`);
     layers.push(...(p.kind === 'resnet' ? resnetLayers(p, shape[0]) : mobilenetLayers(p, shape[0])), new GlobalAvgPool(), new Flatten());
     if (drop > 0) layers.push(new Dropout('out.dropout', drop));
     layers.push(new Linear('out', p.conv[p.conv.length - 1], m.classes, 'glorot'));
