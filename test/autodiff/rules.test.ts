@@ -3,10 +3,11 @@
  * the walker's own duties: fan-out accumulation, unbroadcasting, pruning of values off the
  * path to the loss, and the error for an op with no rule.
  *
- * float64 everywhere ORT 1.30 CPU has double kernels. Conv and AveragePool (and the
- * ConvTranspose / MaxUnpool their gradients use) are float-only in ORT, so their checks run
- * in float32 with ε = 0.5 (both ops are linear in each input, so central differences are
- * exact at any ε and only float32 rounding remains) and tolerance 1e-5. MaxPool runs in
+ * float64 everywhere ORT 1.30 CPU has double kernels. Conv (grouped and depthwise too),
+ * AveragePool and GlobalAveragePool (and the ConvTranspose / MaxUnpool their gradients use) are
+ * float-only in ORT, so their checks run in float32 with ε = 0.5 (these ops are linear in each
+ * input, so central differences are exact at any ε and only float32 rounding remains) and
+ * tolerance 1e-5. MaxPool runs in
  * float64 (scatter-add path) and in float32 (its MaxUnpool fast path).
  */
 import assert from 'node:assert/strict';
