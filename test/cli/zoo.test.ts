@@ -1,8 +1,8 @@
 /**
  * The zoo students through the CLI on a 600/300 MNIST subset ([1,28,28] images): `dk train
- * --model resnet:…` / `mobilenet:…` / `cnn:…@3` saves a model whose `dk eval` equals the test
- * errors training reported for it, and a run resumed (`--resume`) from a checkpoint in the
- * middle of training ends in a byte-identical model file.
+ * --model resnet:…` / `mobilenet:…` / `cnn:…@3` and `dk distill --student resnet:…` save a
+ * model whose `dk eval` equals the test errors training reported for it, and a run resumed
+ * (`--resume`) from a checkpoint in the middle of training ends in a byte-identical model file.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -35,6 +35,22 @@ describe('dk train with zoo students → dk eval', () => {
       assert.ok(r.errors < 0.85 * r.total, `did not learn: ${r.errors}/${r.total} errors (chance is 90%)`);
     });
   }
+});
+
+describe('dk distill with zoo students', () => {
+  it('resnet:4,8 distilled from an MLP teacher: eval of the saved student equals the evaluation at the end of training', () => {
+    const cwd = join(root, 'distill');
+    mkdirSync(cwd);
+    const t = dk([...base('mlp:32'), '--epochs', '1', '--out', 'teacher.onnx'], cwd);
+    assert.equal(t.status, 0, t.stderr);
+    const d = dk(['distill', '--teacher', 'teacher.onnx', '--student', 'resnet:4,8', '--data', data, '--epochs', '1', '--batch', '50', '--threads', '1', '--seed', '4', '--no-cache', '--quiet', '--out', 's.onnx'], cwd);
+    assert.equal(d.status, 0, d.stderr);
+    const m = /saved [^;]*; test errors (\d+)\/(\d+)/.exec(d.stdout);
+    assert.ok(m, `distill printed no test errors: ${d.stdout}`);
+    const e = dk(['eval', '--model', 's.onnx', '--data', data, '--json', '--threads', '1'], cwd);
+    assert.equal(e.status, 0, e.stderr);
+    assert.equal((JSON.parse(e.stdout) as { errors: number }).errors, Number(m[1]));
+  });
 });
 
 describe('dk train --resume with zoo students', () => {
