@@ -22,7 +22,7 @@ const absent = (instead: string): Limit => ({ ok: () => false, expected: `absent
 const reduce = { noop_with_empty_axes: intIs(0) };
 
 export const ATTR_LIMITS: Readonly<Record<string, Readonly<Record<string, Limit>>>> = {
-  Conv: { auto_pad: autoPad, group: intIs(1), dilations: allOnes },
+  Conv: { auto_pad: autoPad, dilations: allOnes },
   MaxPool: { auto_pad: autoPad, ceil_mode: intIs(0), dilations: allOnes, storage_order: intIs(0) },
   AveragePool: { auto_pad: autoPad, ceil_mode: intIs(0), dilations: allOnes },
   ReduceSum: reduce,

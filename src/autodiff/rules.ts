@@ -110,6 +110,22 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const y = out(c);
     return g.mul(gy, g.mul(y, g.sub(g.s(y, 1), y)));
   }),
+  // y = max(0, min(1, αx + β)): dx = gy·α where 0 < αx + β < 1
+  HardSigmoid: elementwise((c, gy) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const alpha = attrFloat(c, 'alpha', 0.2);
+    const t = g.add(g.mul(x, g.s(x, alpha)), g.s(x, attrFloat(c, 'beta', 0.5)));
+    const inside = g.op('And', [g.op('Greater', [t, zero(g, t)]), g.op('Less', [t, g.s(t, 1)])]);
+    return g.op('Where', [inside, g.mul(gy, g.s(gy, alpha)), zero(g, gy)]);
+  }),
+  // y = x·max(0, min(1, x/6 + 1/2)): dx = 0 (x ≤ −3), gy·(x/3 + 1/2) (−3 < x < 3), gy (x ≥ 3)
+  HardSwish: elementwise((c, gy) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const mid = g.mul(gy, g.add(g.mul(x, g.s(x, 1 / 3)), g.s(x, 0.5)));
+    return g.op('Where', [g.op('Greater', [x, g.s(x, 3)]), gy, g.op('Where', [g.op('Greater', [x, g.s(x, -3)]), mid, zero(g, gy)])]);
+  }),
   // y = eˣ: dx = gy·y
   Exp: elementwise((c, gy) => c.g.mul(gy, out(c))),
   // y = ln x: dx = gy/x
@@ -192,13 +208,6 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const x = inp(c, 0);
     const n = countAlong(g, x, reduceInfo(c).axes);
     return [expandLike(g, g.div(unreduce(c, gyOf(c)), n), x), null];
-  },
-  // y = mean over the spatial axes (2…), kept as size 1: dx = gy/n broadcast back
-  GlobalAveragePool: (c) => {
-    const { g } = c;
-    const x = inp(c, 0);
-    const n = countAlong(g, x, Array.from({ length: x.shape.length - 2 }, (_, i) => i + 2));
-    return [expandLike(g, g.div(gyOf(c), n), x)];
   },
   // y = max_axes x: dx = gy at the arg-max positions, split evenly between ties
   ReduceMax: (c) => {
@@ -327,21 +336,27 @@ export const GRAD_RULES: Record<string, GradRule> = {
     return [dA, dB];
   },
   /*
-   * Conv (2-D, groups = 1, dilation 1). With G = dY:
-   *   dX = ConvTranspose(G, W) with the forward's strides/pads and output_padding restoring X's size;
+   * Conv (N-D, any group count, dilation 1). With G = dY, groups g, C input and M output channels:
+   *   dX = ConvTranspose(G, W, group g) with the forward's strides/pads and output_padding
+   *        restoring X's size;
    *   dW = conv of X (batch↔channel transposed) with G (batch↔channel transposed) as the kernel,
-   *        dilation = forward stride, then transposed back and cut to the kernel size;
-   *   dB = Σ_{n,h,w} G.
+   *        dilation = forward stride, then transposed back and cut to the kernel size. With
+   *        g > 1 only same-group (output, input) channel pairs are wanted: X becomes one example
+   *        of C·N channels (channel-major) convolved with group C, each group's kernel being
+   *        G's channels of that group (repeated over the C/g input channels of the group);
+   *   dB = Σ_{n,spatial} G.
    */
   Conv: (c) => {
     const { g } = c;
     const [X, W] = [inp(c, 0), inp(c, 1)];
     const G = gyOf(c);
-    // group ≠ 1 and dilations ≠ 1 are refused before any rule runs (attrs.ts).
+    // dilations ≠ 1 are refused before any rule runs (attrs.ts).
     const k = W.shape.slice(2) as number[];
     const sp = k.length;
     const strides = attrInts(c.node.attrs, 'strides') ?? Array(sp).fill(1);
     const pads = attrInts(c.node.attrs, 'pads') ?? Array(2 * sp).fill(0);
+    const grp = attrInt(c.node.attrs, 'group', 1);
+    const grpAttr: Record<string, number> = grp === 1 ? {} : { group: grp };
     let dX: Value | null = null;
     let dW: Value | null = null;
     if (c.needs[0]) {
@@ -350,18 +365,42 @@ export const GRAD_RULES: Record<string, GradRule> = {
         const yi = G.shape[2 + i] as number;
         return xi - (strides[i] * (yi - 1) + kk - pads[i] - pads[i + sp]);
       });
-      dX = g.op('ConvTranspose', [G, W], { strides, pads, kernel_shape: k, ...(op.some((v) => v !== 0) ? { output_padding: op } : {}) });
+      dX = g.op('ConvTranspose', [G, W], { strides, pads, kernel_shape: k, ...grpAttr, ...(op.some((v) => v !== 0) ? { output_padding: op } : {}) });
     }
     if (c.needs[1]) {
-      const perm = [1, 0, ...Array.from({ length: sp }, (_, i) => i + 2)];
+      const spatial = Array.from({ length: sp }, (_, i) => i + 2);
+      const perm = [1, 0, ...spatial];
       const xT = g.op('Transpose', [X], { perm });
       const gT = g.op('Transpose', [G], { perm });
-      const full = g.op('Conv', [xT, gT], { dilations: strides, pads, kernel_shape: G.shape.slice(2) as number[] });
-      const cut = g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(Array.from({ length: sp }, (_, i) => i + 2))]);
-      dW = g.op('Transpose', [cut], { perm });
+      const gk = G.shape.slice(2) as number[];
+      const cut = (full: Value) => g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]);
+      if (grp === 1) {
+        const full = g.op('Conv', [xT, gT], { dilations: strides, pads, kernel_shape: gk });
+        dW = g.op('Transpose', [cut(full)], { perm });
+      } else {
+        const [C, M] = [X.shape[1], W.shape[0]];
+        if (typeof C !== 'number' || typeof M !== 'number') throw new RangeError('Conv: a grouped convolution\'s gradient needs static channel counts');
+        const [Cg, Mg] = [C / grp, M / grp];
+        const x1 = g.reshape(xT, [1, -1, ...Array(sp).fill(0)]); // [1, C·N, spatial…]
+        let kern = gT; // [M, N, spatial…]: output channel j of group j/Mg
+        if (Cg > 1) {
+          // [g, 1, Mg, N, …] → [g, Cg, Mg, N, …] → [C·Mg, N, …]
+          const r = g.reshape(gT, [grp, 1, Mg, -1, ...gk]);
+          kern = g.reshape(g.op('Expand', [r, g.ints([grp, Cg, Mg, 1, ...gk.map(() => 1)])]), [C * Mg, -1, ...gk]);
+        }
+        const full = cut(g.op('Conv', [x1, kern], { dilations: strides, pads, kernel_shape: gk, group: C })); // [1, C·Mg, k…]
+        dW = Cg === 1 ? g.reshape(full, [M, 1, ...k]) : g.reshape(g.op('Transpose', [g.reshape(full, [grp, Cg, Mg, ...k])], { perm: [0, 2, 1, ...k.map((_, i) => i + 3)] }), [M, Cg, ...k]);
+      }
     }
     const dB = c.inputs[2] && c.needs[2] ? g.reduceSum(G, [0, ...Array.from({ length: sp }, (_, i) => i + 2)], false) : null;
     return [dX, dW, dB];
+  },
+  // y = mean over the spatial axes of x (kept as size 1): dx = gy/|spatial| broadcast back
+  GlobalAveragePool: (c) => {
+    const { g } = c;
+    const x = inp(c, 0);
+    const n = countAlong(g, x, Array.from({ length: x.shape.length - 2 }, (_, i) => i + 2));
+    return [expandLike(g, g.div(gyOf(c), n), x)];
   },
   /*
    * MaxPool with its Indices output (flattened over N·C·H·W): the gradient goes to the arg-max.

@@ -39,6 +39,7 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   'model.std': '--std',
   'model.layout': '--layout',
   'model.output': '--output',
+  'options.batchNorm': '--batchnorm',
 };
 
 /** A parameter problem in flag names (parameters without a flag keep their API names). */

@@ -201,6 +201,8 @@ export const SHAPE_RULES: Record<string, Rule> = {
   LeakyRelu: same,
   Tanh: same,
   Sigmoid: same,
+  HardSigmoid: same,
+  HardSwish: same,
   Exp: same,
   Log: same,
   Sqrt: same,

@@ -1,4 +1,4 @@
-/** The layers: Linear, Conv2d, pools, activations, Dropout, BatchNorm, Flatten, Sequential. */
+/** The layers: Linear, Conv2d, pools, activations, Dropout, BatchNorm, Flatten, Sequential, Residual. */
 import type { Value } from '../graph/ir.js';
 import type { ForwardCtx, InitKind, Module } from './module.js';
 
@@ -41,9 +41,18 @@ export class Linear implements Module {
   }
 }
 
-/** 2-D convolution, weight [out, in, k, k], 'same'-style padding by default. */
+export interface Conv2dOptions {
+  /** Channel groups (weight [out, in/group, k, k]); group = in = out is a depthwise convolution. */
+  group?: number;
+  /** A per-channel bias (default true; off before a BatchNorm, which has its own shift). */
+  bias?: boolean;
+}
+
+/** 2-D convolution, weight [out, in/group, k, k], 'same'-style padding by default. */
 export class Conv2d implements Module {
   readonly kind = 'conv2d';
+  readonly group: number;
+  readonly bias: boolean;
   constructor(
     readonly name: string,
     readonly inChannels: number,
@@ -51,29 +60,56 @@ export class Conv2d implements Module {
     readonly kernel: number,
     readonly stride = 1,
     readonly pad = Math.floor(kernel / 2),
-  ) {}
+    opts: Conv2dOptions = {},
+  ) {
+    this.group = opts.group ?? 1;
+    this.bias = opts.bias ?? true;
+    if (!(Number.isInteger(this.group) && this.group >= 1 && inChannels % this.group === 0 && outChannels % this.group === 0)) {
+      throw new RangeError(`Conv2d '${name}': group ${this.group} must divide both channel counts (${inChannels} in, ${outChannels} out)`);
+    }
+  }
   outShape(s: number[]): number[] {
     if (s.length !== 3 || s[0] !== this.inChannels) throw new RangeError(`Conv2d '${this.name}': expected [${this.inChannels},H,W], got [${s}]`);
     const o = (d: number) => Math.floor((d + 2 * this.pad - this.kernel) / this.stride) + 1;
+    if (o(s[1]) < 1 || o(s[2]) < 1) throw new RangeError(`Conv2d '${this.name}': a ${this.kernel}×${this.kernel} kernel does not fit a ${s[1]}×${s[2]} input`);
     return [this.outChannels, o(s[1]), o(s[2])];
   }
   forward(ctx: ForwardCtx, x: Value): Value {
-    const fanIn = this.inChannels * this.kernel * this.kernel;
+    const perGroup = this.inChannels / this.group;
+    const fanIn = perGroup * this.kernel * this.kernel;
     const W = ctx.param({
       name: `${this.name}.weight`,
-      dims: [this.outChannels, this.inChannels, this.kernel, this.kernel],
+      dims: [this.outChannels, perGroup, this.kernel, this.kernel],
       init: 'he',
       fanIn,
-      fanOut: this.outChannels * this.kernel * this.kernel,
+      fanOut: (this.outChannels / this.group) * this.kernel * this.kernel,
       decay: true,
       maxNormAxes: [1, 2, 3],
     });
-    const b = ctx.param({ name: `${this.name}.bias`, dims: [this.outChannels], init: 'zeros', fanIn, fanOut: this.outChannels, decay: false });
+    const inputs = [x, W];
+    if (this.bias) inputs.push(ctx.param({ name: `${this.name}.bias`, dims: [this.outChannels], init: 'zeros', fanIn, fanOut: this.outChannels, decay: false }));
     const p = this.pad;
-    return ctx.g.op('Conv', [x, W, b], { kernel_shape: [this.kernel, this.kernel], strides: [this.stride, this.stride], pads: [p, p, p, p] });
+    // group is written only when ≠ 1, so graphs of ungrouped convolutions stay as they were.
+    return ctx.g.op('Conv', inputs, { kernel_shape: [this.kernel, this.kernel], strides: [this.stride, this.stride], pads: [p, p, p, p], ...(this.group === 1 ? {} : { group: this.group }) });
   }
   describe(s: number[]): string {
-    return `Conv2d(${this.inChannels}→${this.outChannels}, ${this.kernel}×${this.kernel}, stride ${this.stride}) → [${this.outShape(s)}]`;
+    const kind = this.group === 1 ? '' : this.group === this.inChannels ? ', depthwise' : `, ${this.group} groups`;
+    return `Conv2d(${this.inChannels}→${this.outChannels}, ${this.kernel}×${this.kernel}, stride ${this.stride}${kind}) → [${this.outShape(s)}]`;
+  }
+}
+
+/** Mean over the spatial axes: [C, H, W] → [C, 1, 1] (ONNX GlobalAveragePool). */
+export class GlobalAvgPool implements Module {
+  readonly kind = 'globalavgpool';
+  outShape(s: number[]): number[] {
+    if (s.length !== 3) throw new RangeError(`GlobalAvgPool: expected [C,H,W], got [${s}]`);
+    return [s[0], 1, 1];
+  }
+  forward(ctx: ForwardCtx, x: Value): Value {
+    return ctx.g.op('GlobalAveragePool', [x]);
+  }
+  describe(s: number[]): string {
+    return `GlobalAveragePool → [${this.outShape(s)}]`;
   }
 }
 
@@ -139,6 +175,20 @@ export class Tanh extends Activation {
 export class LeakyReLU extends Activation {
   constructor(alpha = 0.01) {
     super('leakyrelu', 'LeakyRelu', { alpha });
+  }
+}
+
+/** min(max(x, 0), 6) (MobileNet's activation), as ONNX Clip with constant bounds. */
+export class ReLU6 implements Module {
+  readonly kind = 'relu6';
+  outShape(s: number[]): number[] {
+    return s;
+  }
+  forward(ctx: ForwardCtx, x: Value): Value {
+    return ctx.g.op('Clip', [x, ctx.g.s(x, 0), ctx.g.s(x, 6)]);
+  }
+  describe(): string {
+    return 'ReLU6';
   }
 }
 
@@ -253,5 +303,34 @@ export class Sequential implements Module {
       sh = l.outShape(sh);
     }
     return lines.join(' → ');
+  }
+}
+
+/**
+ * y = body(x) + shortcut(x) (the shortcut is the identity when absent), then `after` (e.g. a
+ * ReLU): a residual block (He et al. 2016). The two branches must give the same shape.
+ */
+export class Residual implements Module {
+  readonly kind = 'residual';
+  constructor(
+    readonly body: Module,
+    readonly shortcut: Module | null,
+    readonly after: Module | null = null,
+  ) {}
+  outShape(s: number[]): number[] {
+    const a = this.body.outShape(s);
+    const b = this.shortcut ? this.shortcut.outShape(s) : s;
+    if (a.length !== b.length || a.some((d, i) => d !== b[i])) throw new RangeError(`Residual: the body gives [${a}], the shortcut [${b}]`);
+    return this.after ? this.after.outShape(a) : a;
+  }
+  forward(ctx: ForwardCtx, x: Value, inShape: number[]): Value {
+    const y = this.body.forward(ctx, x, inShape);
+    const sc = this.shortcut ? this.shortcut.forward(ctx, x, inShape) : x;
+    const sum = ctx.g.add(y, sc);
+    return this.after ? this.after.forward(ctx, sum, this.body.outShape(inShape)) : sum;
+  }
+  describe(s: number[]): string {
+    const sc = this.shortcut ? this.shortcut.describe(s) : 'identity';
+    return `Residual[${this.body.describe(s)} + ${sc}]${this.after ? ` → ${this.after.describe(this.body.outShape(s))}` : ''}`;
   }
 }

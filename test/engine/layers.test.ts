@@ -9,7 +9,9 @@ import { GraphBuilder } from '../../src/graph/builder.js';
 import { type TensorData, type Value, tensor } from '../../src/graph/ir.js';
 import { Flatten, Linear, Reshape, Sequential } from '../../src/nn/layers.js';
 import type { ForwardCtx, Module } from '../../src/nn/module.js';
-import { type ModelOptions, parseSpec } from '../../src/nn/spec.js';
+import { type ModelOptions, modelInputShape, parseSpec } from '../../src/nn/spec.js';
+import { toOnnxBytes } from '../../src/graph/onnx.js';
+import { createHash } from 'node:crypto';
 import { DEFAULT_OPTIM } from '../../src/optim/optimizers.js';
 import { Runner, StepRunner } from '../../src/runtime/session.js';
 import { networkLogits } from '../../src/train/evaluate.js';
@@ -260,12 +262,22 @@ describe('Flatten and Reshape', () => {
 
 describe('model specs', () => {
   it('parses mlp:800,800 / cnn:32,64:1024 / cnn:32 / linear', () => {
-    assert.deepEqual(parseSpec('mlp:800,800'), { kind: 'mlp', conv: [], hidden: [800, 800] });
-    assert.deepEqual(parseSpec('mlp:1200'), { kind: 'mlp', conv: [], hidden: [1200] });
-    assert.deepEqual(parseSpec('cnn:32,64:1024'), { kind: 'cnn', conv: [32, 64], hidden: [1024] });
-    assert.deepEqual(parseSpec('cnn:32'), { kind: 'cnn', conv: [32], hidden: [] });
-    assert.deepEqual(parseSpec('linear'), { kind: 'mlp', conv: [], hidden: [] });
-    assert.deepEqual(parseSpec(' mlp:800, 800 '), { kind: 'mlp', conv: [], hidden: [800, 800] });
+    const d = { kernel: 5, blocks: 1 };
+    assert.deepEqual(parseSpec('mlp:800,800'), { kind: 'mlp', conv: [], hidden: [800, 800], ...d });
+    assert.deepEqual(parseSpec('mlp:1200'), { kind: 'mlp', conv: [], hidden: [1200], ...d });
+    assert.deepEqual(parseSpec('cnn:32,64:1024'), { kind: 'cnn', conv: [32, 64], hidden: [1024], ...d });
+    assert.deepEqual(parseSpec('cnn:32'), { kind: 'cnn', conv: [32], hidden: [], ...d });
+    assert.deepEqual(parseSpec('linear'), { kind: 'mlp', conv: [], hidden: [], ...d });
+    assert.deepEqual(parseSpec(' mlp:800, 800 '), { kind: 'mlp', conv: [], hidden: [800, 800], ...d });
+  });
+
+  it('parses the zoo: cnn:…@K, resnet:C1,…[:B], mobilenet:C1,C2,…', () => {
+    assert.deepEqual(parseSpec('cnn:32,64:256@3'), { kind: 'cnn', conv: [32, 64], hidden: [256], kernel: 3, blocks: 1 });
+    assert.deepEqual(parseSpec('cnn:8@7'), { kind: 'cnn', conv: [8], hidden: [], kernel: 7, blocks: 1 });
+    assert.deepEqual(parseSpec('cnn:8,16:32@5'), parseSpec('cnn:8,16:32'));
+    assert.deepEqual(parseSpec('resnet:16,32,64'), { kind: 'resnet', conv: [16, 32, 64], hidden: [], kernel: 3, blocks: 1 });
+    assert.deepEqual(parseSpec('resnet:16,32,64:3'), { kind: 'resnet', conv: [16, 32, 64], hidden: [], kernel: 3, blocks: 3 });
+    assert.deepEqual(parseSpec('mobilenet:16,32,64,64'), { kind: 'mobilenet', conv: [16, 32, 64, 64], hidden: [], kernel: 3, blocks: 1 });
   });
 
   it('builds the layers a spec names, with sizes from the data', () => {
@@ -300,7 +312,8 @@ describe('model specs', () => {
   });
 
   it('rejects specs that do not parse with a one-line UsageError quoting the spec', () => {
-    const bad = ['', 'mlp', 'mlp:', 'mlp:0', 'mlp:-5', 'mlp:8.5', 'mlp:abc', 'mlp:800,,800', 'mlp:800:800', 'mlp:1e3', 'mlp:0x10', 'MLP:800', 'rnn:5', 'cnn:', 'cnn::10', 'cnn:32,64:1024:10', 'cnn:a:10', 'linear:10', 'mlp 800'];
+    const bad = ['', 'mlp', 'mlp:', 'mlp:0', 'mlp:-5', 'mlp:8.5', 'mlp:abc', 'mlp:800,,800', 'mlp:800:800', 'mlp:1e3', 'mlp:0x10', 'MLP:800', 'rnn:5', 'cnn:', 'cnn::10', 'cnn:32,64:1024:10', 'cnn:a:10', 'linear:10', 'mlp 800',
+      'cnn:32@4', 'cnn:32@0', 'cnn:32@', 'cnn:32@3@3', 'cnn:32@x', 'cnn@3', 'mlp:8@3', 'resnet', 'resnet:', 'resnet:16,32:0', 'resnet:16:2,3', 'resnet:16:1:1', 'resnet:16@3', 'mobilenet:', 'mobilenet:16', 'mobilenet:16,0', 'mobilenet:16,32:10'];
     for (const s of bad) {
       assert.throws(
         () => parseSpec(s),
@@ -316,4 +329,97 @@ describe('model specs', () => {
     }
     assert.throws(() => Network.create({ spec: 'mlp:4', inputShape: [3], classes: 1, options: {} }, 1), UsageError);
   });
+
+  it('resnet:16,32,64 is ResNet-8: stem, three stages of one basic block, projections where the shape changes, pooling, linear', () => {
+    const net = Network.create({ spec: 'resnet:16,32,64', inputShape: [1, 28, 28], classes: 10, options: {} }, 1);
+    const convs = net.paramSpecs.filter((p) => p.dims.length === 4).map((p) => [p.name, p.dims]);
+    assert.deepEqual(convs, [
+      ['stem.conv.weight', [16, 1, 3, 3]],
+      ['stage1.block1.conv1.weight', [16, 16, 3, 3]],
+      ['stage1.block1.conv2.weight', [16, 16, 3, 3]],
+      ['stage2.block1.conv1.weight', [32, 16, 3, 3]],
+      ['stage2.block1.conv2.weight', [32, 32, 3, 3]],
+      ['stage2.block1.shortcut.weight', [32, 16, 1, 1]],
+      ['stage3.block1.conv1.weight', [64, 32, 3, 3]],
+      ['stage3.block1.conv2.weight', [64, 64, 3, 3]],
+      ['stage3.block1.shortcut.weight', [64, 32, 1, 1]],
+    ]);
+    // 1 + 2·3 weighted layers with 3×3 kernels + the linear layer = 8; no conv biases (BN follows)
+    assert.equal(convs.filter(([, d]) => (d as number[])[2] === 3).length + 1, 8);
+    assert.ok(!net.paramSpecs.some((p) => /conv\d?\.bias$|shortcut\.bias$/.test(p.name)));
+    const bns = net.paramSpecs.filter((p) => p.name.endsWith('.bn.weight')).length;
+    assert.equal(bns, 9);
+    assert.equal(net.bufferSpecs.length, 2 * bns);
+    assert.deepEqual(net.paramSpecs.slice(-2).map((p) => [p.name, p.dims]), [['out.weight', [64, 10]], ['out.bias', [10]]]);
+    const n = (c: number[][]) => c.reduce((a, d) => a + d.reduce((x, y) => x * y, 1), 0);
+    const convCount = n(convs.map(([, d]) => d as number[]));
+    assert.equal(net.parameterCount, convCount + 2 * (16 + 16 + 16 + 3 * 32 + 3 * 64) + 64 * 10 + 10);
+    // stride 2 into stages 2 and 3: 28 → 14 → 7; then GlobalAveragePool
+    const g = net.inferenceGraph();
+    const strides = g.nodes.filter((x) => x.op === 'Conv').map((x) => (x.attrs.strides as { value: number[] }).value[0]);
+    assert.deepEqual(strides, [1, 1, 1, 2, 1, 2, 2, 1, 2]);
+    assert.equal(g.nodes.filter((x) => x.op === 'GlobalAveragePool').length, 1);
+    assert.equal(g.nodes.filter((x) => x.op === 'Add').length, 3);
+    const deep = Network.create({ spec: 'resnet:16,32,64:3', inputShape: [1, 28, 28], classes: 10, options: {} }, 1);
+    assert.equal(deep.paramSpecs.filter((p) => p.dims.length === 4 && p.dims[2] === 3).length + 1, 20); // ResNet-20
+  });
+
+  it('mobilenet: depthwise (group = channels) then pointwise convolutions, stride 2 where the width grows, ReLU6', () => {
+    const net = Network.create({ spec: 'mobilenet:8,16,16,32', inputShape: [3, 12, 12], classes: 4, options: {} }, 1);
+    assert.deepEqual(
+      net.paramSpecs.filter((p) => p.dims.length === 4).map((p) => [p.name, p.dims]),
+      [
+        ['stem.conv.weight', [8, 3, 3, 3]],
+        ['block1.dw.weight', [8, 1, 3, 3]],
+        ['block1.pw.weight', [16, 8, 1, 1]],
+        ['block2.dw.weight', [16, 1, 3, 3]],
+        ['block2.pw.weight', [16, 16, 1, 1]],
+        ['block3.dw.weight', [16, 1, 3, 3]],
+        ['block3.pw.weight', [32, 16, 1, 1]],
+      ],
+    );
+    const g = net.inferenceGraph();
+    const convs = g.nodes.filter((x) => x.op === 'Conv');
+    assert.deepEqual(
+      convs.map((x) => [(x.attrs.strides as { value: number[] }).value[0], (x.attrs.group as { value: number } | undefined)?.value ?? 1]),
+      [[1, 1], [2, 8], [1, 1], [1, 16], [1, 1], [2, 16], [1, 1]],
+    );
+    assert.equal(g.nodes.filter((x) => x.op === 'Clip').length, 7);
+    assert.deepEqual(net.paramSpecs.slice(-2).map((p) => [p.name, p.dims]), [['out.weight', [32, 4]], ['out.bias', [4]]]);
+  });
+
+  it('cnn:…@3 uses 3×3 kernels with padding 1', () => {
+    const net = Network.create({ spec: 'cnn:8,16:32@3', inputShape: [1, 28, 28], classes: 10, options: {} }, 1);
+    assert.deepEqual(net.paramSpecs.filter((p) => p.dims.length === 4).map((p) => p.dims), [[8, 1, 3, 3], [16, 8, 3, 3]]);
+    assert.deepEqual(net.paramSpecs.find((p) => p.name === 'fc1.weight')!.dims, [16 * 7 * 7, 32]);
+    const pads = net.inferenceGraph().nodes.filter((x) => x.op === 'Conv').map((x) => (x.attrs.pads as { value: number[] }).value);
+    assert.deepEqual(pads, [[1, 1, 1, 1], [1, 1, 1, 1]]);
+  });
+
+  it('existing specs build byte-identical models and step graphs to before the zoo (hashes made by commit b7d6ad0)', () => {
+    const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+    const cases: [string, number[], ModelOptions, string, string | null][] = [
+      ['cnn:4,8:16', [1, 12, 12], {}, 'a7a777fad0d3c8779c67f1167962bcb7ff68ba7209755819644c1a0a80cccf08', '9d226026515b574e2433c852a4db88c9caf5a7b7c451630e6774856e375b5efd'],
+      ['cnn:3', [2, 8, 8], { batchNorm: true }, 'eb9b66f52c8d9483d45053f7e9e349f961f08a98d848f5fe893353935e268717', '3a0398dd7a985219275298848219554d7b8a12a1e0caf4f937008a5e9a73a0f3'],
+      ['mlp:8,6', [20], { dropout: 0.5 }, '249134173fba96601a8c6b33c2f3be3d6c326329629960bdd6b3f787c2a9d7f7', null],
+    ];
+    for (const [spec, inputShape, options, model, step] of cases) {
+      const net = Network.create({ spec, inputShape, classes: 5, options }, 3);
+      assert.equal(sha(net.toOnnx()), model, `${spec}: saved model bytes changed`);
+      if (step) assert.equal(sha(toOnnxBytes(buildStepGraph(net, 'hard', { ...DEFAULT_OPTIM }).graph)), step, `${spec}: step graph changed`);
+    }
+  });
+
+  it('resnet and mobilenet refuse options that do not apply to them, and inputs that are not images', () => {
+    for (const spec of ['resnet:4,8', 'mobilenet:4,8']) {
+      assert.throws(() => Network.create({ spec, inputShape: [1, 8, 8], classes: 3, options: { batchNorm: true } }, 1), (e: unknown) => e instanceof UsageError && e.problem?.param === 'options.batchNorm' && /already has BatchNorm after every convolution/.test(e.message));
+      assert.throws(() => Network.create({ spec, inputShape: [1, 8, 8], classes: 3, options: { activation: 'tanh' } }, 1), UsageError);
+      assert.throws(() => modelInputShape(spec, [5, 7]), (e: unknown) => e instanceof UsageError && e.message.includes(spec) && /image data \[C,H,W\]/.test(e.message));
+      assert.deepEqual(modelInputShape(spec, [3, 9, 9]), [3, 9, 9]);
+      // dropout goes before the linear layer
+      const d = Network.create({ spec, inputShape: [1, 8, 8], classes: 3, options: { dropout: 0.3 } }, 1);
+      assert.deepEqual(d.maskSpecs, [{ name: 'out.dropout', rest: [8], p: 0.3 }]);
+    }
+  });
 });
+

@@ -87,7 +87,9 @@ function onnxStudent(): Network {
 function makeNet(s: Scenario): Network {
   if (s.make) return s.make();
   const m = s.model ?? {};
-  return Network.create({ spec: m.spec ?? 'mlp:12', inputShape: [36], classes: 3, options: { dropout: m.dropout ?? 0, inputDropout: m.inputDropout ?? 0, batchNorm: m.batchNorm ?? false } }, 3);
+  const spec = m.spec ?? 'mlp:12';
+  const inputShape = /^(resnet|mobilenet|cnn):/.test(spec) ? DATA.shape : [36];
+  return Network.create({ spec, inputShape, classes: 3, options: { dropout: m.dropout ?? 0, inputDropout: m.inputDropout ?? 0, batchNorm: m.batchNorm ?? false } }, 3);
 }
 
 function config(s: Scenario, extra: Partial<TrainConfig> = {}): TrainConfig {
@@ -182,6 +184,20 @@ const SCENARIOS: Scenario[] = [
     cfg: { optim: { ...DEFAULT_OPTIM, kind: 'adamw', weightDecay: 0.01 }, lr: 0.01, schedule: { kind: 'step', gamma: 0.5, stepEpochs: 1 } },
     every: 3,
     interrupts: [10],
+  },
+  {
+    name: 'resnet:3,4 (BatchNorm statistics of every block as state), SGD momentum; interruptions mid-epoch',
+    model: { spec: 'resnet:3,4' },
+    cfg: {},
+    every: 3,
+    interrupts: [4, 13],
+  },
+  {
+    name: 'mobilenet:3,6 (depthwise convolutions) with dropout before the head, Adam',
+    model: { spec: 'mobilenet:3,6', dropout: 0.2 },
+    cfg: { optim: { ...DEFAULT_OPTIM, kind: 'adam' }, lr: 0.01 },
+    every: 4,
+    interrupts: [9],
   },
   {
     name: 'distillation (soft targets, T=4) with the alternate hard/soft schedule',

@@ -17,6 +17,7 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { checkOutFile } from '../output.js';
+import { SPEC_FLAG_HELP, SPEC_HELP } from '../spec-help.js';
 import { choice, holdoutAmount, intList, num } from '../parse.js';
 import { type CommonFlags, type HistoryRow, addTrainingFlags, historyRows, modelOptionsFrom, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
@@ -218,7 +219,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--teacher-outputs <auto|logits|probs>', "what the teachers output ('auto' detects it and says so)", choice('teacher-outputs', TEACHER_OUTPUTS), 'auto')
     .option('--teacher-mode <cached|online>', "'cached': the teachers' outputs on the transfer set, computed once; 'online': the teachers run on every batch as the student sees it (jittered) — the default with --jitter", choice('teacher-mode', TEACHER_MODES));
   addPrepFlags(cmd, 'teacher-', 'the teacher')
-    .requiredOption('--student <spec>', "student architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
+    .requiredOption('--student <spec>', `student ${SPEC_FLAG_HELP}`)
     .option('--temperature <T>', 'softmax temperature for the soft targets', num('temperature', { min: 0, minExclusive: true }), 20)
     .option('--alpha <a>', 'weight of the soft loss: α·T²·soft + (1−α)·hard', num('alpha', { min: 0, max: 1 }), 0.9)
     .option('--mix <convex|alternate>', "'convex' mixes both losses in every batch; 'alternate' takes hard and soft batches in turn", choice('mix', ['convex', 'alternate'] as const), 'convex')
@@ -232,7 +233,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--cache-dir <dir>', 'where teacher outputs (and decoded image folders) are cached', '.dk-cache')
     .option('--no-cache', 'neither read nor write cached teacher outputs or decoded images')
     .requiredOption('--out <student.onnx>', 'where to save the student');
-  addReportFlags(addTrainingFlags(cmd, {}, { autoWarmup: true }).addOption(layoutOption())).action(async (f: DistillFlags & { report?: string | boolean }) => {
+  addReportFlags(addTrainingFlags(cmd, {}, { autoWarmup: true }).addOption(layoutOption())).addHelpText('after', SPEC_HELP);
+  cmd.action(async (f: DistillFlags & { report?: string | boolean }) => {
     const out = checkOutFile(f.out, f.force);
     const report = reportPathsFrom(f.report, out, f.force);
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Dataset } from '../../data/dataset.js';
 import { holdoutSplit } from '../../data/subset.js';
 import type { ModelOptions } from '../../nn/spec.js';
+import { SPEC_FLAG_HELP, SPEC_HELP } from '../spec-help.js';
 import { type OptimConfig, DEFAULT_OPTIM } from '../../optim/optimizers.js';
 import type { ScheduleKind } from '../../optim/schedule.js';
 import { type CheckpointConfig, type TrainConfig, DEFAULT_TRAIN, validateTrainConfig } from '../../train/config.js';
@@ -251,10 +252,11 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
   const cmd = program
     .command('train')
     .description('train a model on a dataset and save it as a standalone .onnx file')
-    .requiredOption('--model <spec>', "architecture: 'mlp:H1,H2,…', 'cnn:C1,C2[:F1,…]', 'linear', or an ONNX file (e.g. a PyTorch export) trained from its own weights")
+    .requiredOption('--model <spec>', SPEC_FLAG_HELP)
     .requiredOption('--out <file.onnx>', 'where to save the trained model')
     .option('--holdout <n>', 'train on the rest; score the model on n training examples (or a fraction) after each epoch — the split dk distill/bias --holdout n draw with the same --seed', holdoutAmount());
-  addReportFlags(addTrainingFlags(cmd).addOption(layoutOption())).action(async (f: CommonFlags & { model: string; out: string; holdout?: number; layout: 'nchw' | 'nhwc'; report?: string | boolean }) => {
+  addReportFlags(addTrainingFlags(cmd).addOption(layoutOption())).addHelpText('after', SPEC_HELP);
+  cmd.action(async (f: CommonFlags & { model: string; out: string; holdout?: number; layout: 'nchw' | 'nhwc'; report?: string | boolean }) => {
     const out = checkOutFile(f.out, f.force);
     const report = reportPathsFrom(f.report, out, f.force);
     const args: TrainJobArgs = { model: f.model, data: f.data, images: imageFlagsFrom(f), holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, layout: f.layout, out, report };
