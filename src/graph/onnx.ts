@@ -251,6 +251,20 @@ export interface OnnxFileInfo {
  * bytes are not an ONNX model.
  */
 export function scanOnnx(bytes: Uint8Array): OnnxFileInfo {
+  const m = decodeModel(bytes);
+  const metadata: Record<string, string> = {};
+  for (const p of m.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
+  const files: string[] = [];
+  forEachTensor(m.graph!, { attributes: true }, (t) => {
+    if (t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return;
+    const loc = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
+    if (loc && !files.includes(loc)) files.push(loc);
+  });
+  return { metadata, externalFiles: files };
+}
+
+/** Decode ONNX bytes; RangeError if they are not a model with a graph. */
+function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
   let m: onnxProto.onnx.ModelProto;
   try {
     m = onnx.ModelProto.decode(bytes);
@@ -258,32 +272,30 @@ export function scanOnnx(bytes: Uint8Array): OnnxFileInfo {
     throw new RangeError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`);
   }
   if (!m.graph) throw new RangeError('not an ONNX model (it has no graph)');
-  const metadata: Record<string, string> = {};
-  for (const p of m.metadataProps ?? []) metadata[p.key ?? ''] = p.value ?? '';
-  const files: string[] = [];
-  const tensor = (t: onnxProto.onnx.ITensorProto | null | undefined) => {
-    if (!t || t.dataLocation !== onnx.TensorProto.DataLocation.EXTERNAL) return;
-    const loc = (t.externalData ?? []).find((e) => e.key === 'location')?.value;
-    if (loc && !files.includes(loc)) files.push(loc);
-  };
-  const graph = (g: onnxProto.onnx.IGraphProto | null | undefined) => {
-    if (!g) return;
-    for (const t of g.initializer ?? []) tensor(t);
-    for (const s of g.sparseInitializer ?? []) {
-      tensor(s.values);
-      tensor(s.indices);
-    }
-    for (const n of g.node ?? []) {
-      for (const a of n.attribute ?? []) {
-        tensor(a.t);
-        for (const t of a.tensors ?? []) tensor(t);
-        graph(a.g);
-        for (const sg of a.graphs ?? []) graph(sg);
+  return m;
+}
+
+/**
+ * Every tensor stored in graph `g` and its subgraphs: initializers and sparse initializers'
+ * values and indices, and (with `attributes`) the tensors held in node attributes.
+ */
+function forEachTensor(g: onnxProto.onnx.IGraphProto, o: { attributes: boolean }, fn: (t: onnxProto.onnx.ITensorProto) => void): void {
+  const visit = (t: onnxProto.onnx.ITensorProto | null | undefined) => t && fn(t);
+  for (const t of g.initializer ?? []) visit(t);
+  for (const sp of g.sparseInitializer ?? []) {
+    visit(sp.values);
+    visit(sp.indices);
+  }
+  for (const n of g.node ?? []) {
+    for (const a of n.attribute ?? []) {
+      if (o.attributes) {
+        visit(a.t);
+        for (const t of a.tensors ?? []) visit(t);
       }
+      if (a.g) forEachTensor(a.g, o, fn);
+      for (const sg of a.graphs ?? []) forEachTensor(sg, o, fn);
     }
-  };
-  graph(m.graph);
-  return { metadata, externalFiles: files };
+  }
 }
 
 /** ONNX element types counted as weights: floats of every width, and 8/16-bit integers (quantised weights). */
@@ -291,31 +303,14 @@ const WEIGHT_TYPES = new Set([1, 2, 3, 4, 5, 10, 11, 16]);
 
 /**
  * The number of weights a model stores: the elements of its float (and 8/16-bit integer, i.e.
- * quantised) initializers, in the main graph and its subgraphs; int32/int64 tensors (shapes,
+ * quantised) initializers and sparse initializers, in the main graph and its subgraphs; int32/int64 tensors (shapes,
  * indices) are not counted. Reads the dims only, so tensors in external data files count too.
  * Throws a RangeError if the bytes are not an ONNX model.
  */
 export function countWeights(bytes: Uint8Array): number {
-  let m: onnxProto.onnx.ModelProto;
-  try {
-    m = onnx.ModelProto.decode(bytes);
-  } catch (e) {
-    throw new RangeError(`not an ONNX model (protobuf decoding failed: ${(e as Error).message})`);
-  }
-  if (!m.graph) throw new RangeError('not an ONNX model (it has no graph)');
   let total = 0;
-  const tensor = (t: onnxProto.onnx.ITensorProto | null | undefined) => {
-    if (!t || !WEIGHT_TYPES.has(t.dataType ?? 0)) return;
-    total += (t.dims ?? []).reduce((a: number, d) => a * num(d), 1);
-  };
-  const graph = (g: onnxProto.onnx.IGraphProto | null | undefined) => {
-    if (!g) return;
-    for (const t of g.initializer ?? []) tensor(t);
-    for (const n of g.node ?? []) for (const a of n.attribute ?? []) {
-      graph(a.g);
-      for (const sg of a.graphs ?? []) graph(sg);
-    }
-  };
-  graph(m.graph);
+  forEachTensor(decodeModel(bytes).graph!, { attributes: false }, (t) => {
+    if (WEIGHT_TYPES.has(t.dataType ?? 0)) total += (t.dims ?? []).reduce((a: number, d) => a * num(d), 1);
+  });
   return total;
 }

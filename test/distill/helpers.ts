@@ -65,14 +65,5 @@ export function randn(n: number, rng: Rng, scale = 1): Float64Array {
   return a;
 }
 
-/** max |a − b| / max(max |b|, tiny) */
-export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new RangeError(`length ${a.length} vs ${b.length}`);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den > 0 ? num / den : num;
-}
+/** The error measure of the reference tests (test/helpers/grads.ts). */
+export { relErr } from '../helpers/grads.js';

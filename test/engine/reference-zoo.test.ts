@@ -9,12 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { backward } from '../../src/autodiff/walker.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
-import { type Graph, type TensorData, type Value, tensor } from '../../src/graph/ir.js';
-import { prune } from '../../src/graph/prune.js';
-import type { ForwardCtx } from '../../src/nn/module.js';
-import { buildLoss } from '../../src/nn/losses.js';
+import { type TensorData, tensor } from '../../src/graph/ir.js';
 import { DEFAULT_OPTIM, type OptimConfig } from '../../src/optim/optimizers.js';
 import { Runner, StepRunner } from '../../src/runtime/session.js';
 import { Network } from '../../src/train/network.js';
@@ -22,6 +17,7 @@ import { buildStepGraph } from '../../src/train/step.js';
 import { Rng } from '../../src/util/rng.js';
 import { type Params, RefOptimizer } from './reference-impl.js';
 import { Tape, type T, mobilenetRef, resnetRef } from './reference-zoo.js';
+import { gradientGraph, relErr } from '../helpers/grads.js';
 
 const TOL = 1e-4;
 const STEPS = 3;
@@ -30,16 +26,6 @@ const SHAPE = [2, 7, 7];
 const CLASSES = 3;
 const RT = { threads: 1 };
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den > 0 ? num / den : num;
-}
 
 const worst: Record<string, number> = {};
 function check(kind: string, what: string, got: ArrayLike<number>, want: ArrayLike<number>): void {
@@ -100,32 +86,6 @@ function feedsFor(b: Batch): Record<string, TensorData> {
   };
 }
 
-/** Forward (training mode) + loss + backward: outputs 'loss', 'grad:<param>' and 'stat:<buffer>' (updated statistics). */
-function gradientGraph(net: Network): Graph {
-  const g = new GraphBuilder('zoo_grads');
-  const x = g.input('input', 'float32', ['N', ...net.spec.inputShape]);
-  const params: Value[] = [];
-  const stats = new Map<string, Value>();
-  const ctx: ForwardCtx = {
-    g,
-    training: true,
-    param: (s) => {
-      const v = g.input(s.name, 'float32', s.dims);
-      params.push(v);
-      return v;
-    },
-    buffer: (s) => g.input(s.name, 'float32', s.dims),
-    setBuffer: (name, v) => stats.set(name, v),
-    dropoutMask: (name, rest) => g.input(`mask/${name}`, 'float32', ['N', ...rest]),
-  };
-  const logits = net.module.forward(ctx, x, net.spec.inputShape);
-  const { loss } = buildLoss(g, 'hard', logits, net.spec.classes);
-  const grads = backward(g, loss, params);
-  for (const p of params) g.output(grads.get(p.name)!, `grad:${p.name}`);
-  for (const [k, v] of stats) g.output(v, `stat:${k}`);
-  g.output(loss, 'loss');
-  return prune(g.build());
-}
 
 function reference(c: Case, P: Params, R: Params, b: Batch): { loss: number; grads: Params } {
   const t = new Tape(P, R);

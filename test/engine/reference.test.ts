@@ -9,35 +9,20 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { backward } from '../../src/autodiff/walker.js';
-import { buildLoss } from '../../src/nn/losses.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
-import { type Graph, type TensorData, type Value, tensor } from '../../src/graph/ir.js';
-import { prune } from '../../src/graph/prune.js';
-import type { ForwardCtx } from '../../src/nn/module.js';
+import { type TensorData, tensor } from '../../src/graph/ir.js';
 import { DEFAULT_OPTIM, type OptimConfig, adamCorrection } from '../../src/optim/optimizers.js';
 import { Runner, StepRunner } from '../../src/runtime/session.js';
 import { Network } from '../../src/train/network.js';
 import { type StepGraphOptions, buildStepGraph } from '../../src/train/step.js';
 import { Rng } from '../../src/util/rng.js';
 import { type Params, type RefOptim, RefOptimizer, cnnLossGrad, mlpLossGrad } from './reference-impl.js';
+import { gradientGraph, relErr } from '../helpers/grads.js';
 
 const TOL = 1e-5;
 const STEPS = 5;
 const N = 6;
 const RT = { threads: 1 };
 
-/** max |a − b| / max |b| (absolute error when b is all zeros). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den > 0 ? num / den : num;
-}
 
 const worst: Record<string, number> = {};
 function record(kind: string, e: number): void {
@@ -109,30 +94,6 @@ function oneHot(labels: Int32Array, C: number): Float32Array {
   return t;
 }
 
-/** Forward + loss + backward, with every parameter's gradient as an output 'grad:<name>'. */
-function gradientGraph(net: Network): Graph {
-  const g = new GraphBuilder('grads');
-  const x = g.input('input', 'float32', ['N', ...net.spec.inputShape]);
-  const params: Value[] = [];
-  const ctx: ForwardCtx = {
-    g,
-    training: true,
-    param: (s) => {
-      const v = g.input(s.name, 'float32', s.dims);
-      params.push(v);
-      return v;
-    },
-    buffer: (s) => g.input(s.name, 'float32', s.dims),
-    setBuffer: () => {},
-    dropoutMask: (name, rest) => g.input(`mask/${name}`, 'float32', ['N', ...rest]),
-  };
-  const logits = net.module.forward(ctx, x, net.spec.inputShape);
-  const { loss } = buildLoss(g, 'hard', logits, net.spec.classes);
-  const grads = backward(g, loss, params);
-  for (const p of params) g.output(grads.get(p.name)!, `grad:${p.name}`);
-  g.output(loss, 'loss');
-  return prune(g.build());
-}
 
 function feedsFor(net: Network, b: Batch): Record<string, TensorData> {
   const C = net.spec.classes;

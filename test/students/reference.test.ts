@@ -9,12 +9,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { backward } from '../../src/autodiff/walker.js';
-import { GraphBuilder } from '../../src/graph/builder.js';
-import { type TensorData, type Value, tensor } from '../../src/graph/ir.js';
-import { prune } from '../../src/graph/prune.js';
-import type { ForwardCtx } from '../../src/nn/module.js';
-import { buildLoss } from '../../src/nn/losses.js';
+import { type TensorData, tensor } from '../../src/graph/ir.js';
+import { gradientGraph, relErr } from '../helpers/grads.js';
 import { DEFAULT_OPTIM } from '../../src/optim/optimizers.js';
 import { Runner } from '../../src/runtime/session.js';
 import { Network } from '../../src/train/network.js';
@@ -37,16 +33,6 @@ const ref = JSON.parse(readFileSync(FIX + 'reference.json', 'utf8')) as Referenc
 /** PyTorch names (the net's own) → the export's initializer names (the net sits inside a Softmax wrapper). */
 const onnxName = (k: string) => `net.${k}`;
 
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den > 0 ? num / den : num;
-}
 
 const load = () => Network.fromStudentFile(new Uint8Array(readFileSync(FIX + 'resnet-train.onnx')), 'resnet-train.onnx');
 const N = ref.y.length;
@@ -55,26 +41,7 @@ const data = () => ({ x: Float32Array.from(ref.x), y: Int32Array.from(ref.y), n:
 describe('an ONNX student exported by PyTorch vs PyTorch in float64', () => {
   it('the loss and every parameter gradient at the start', async () => {
     const net = load();
-    const g = new GraphBuilder('grads');
-    const x = g.input('input', 'float32', ['N', ...net.spec.inputShape]);
-    const params: Value[] = [];
-    const ctx: ForwardCtx = {
-      g,
-      training: true,
-      param: (s) => {
-        const v = g.input(s.name, 'float32', s.dims);
-        params.push(v);
-        return v;
-      },
-      buffer: (s) => g.input(s.name, 'float32', s.dims),
-      setBuffer: () => {},
-      dropoutMask: (name, rest) => g.input(`mask/${name}`, 'float32', ['N', ...rest]),
-    };
-    const { loss } = buildLoss(g, 'hard', net.module.forward(ctx, x, net.spec.inputShape), 10);
-    const grads = backward(g, loss, params);
-    for (const p of params) g.output(grads.get(p.name)!, `grad:${p.name}`);
-    g.output(loss, 'loss');
-    const r = await Runner.create(prune(g.build()), { threads: 1 });
+    const r = await Runner.create(gradientGraph(net), { threads: 1 });
     const targets = new Float32Array(N * 10);
     ref.y.forEach((y, i) => (targets[i * 10 + y] = 1));
     const feeds: Record<string, TensorData> = { input: tensor('float32', [N, 1, 28, 28], Float32Array.from(ref.x)), targets: tensor('float32', [N, 10], targets) };
