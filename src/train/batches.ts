@@ -124,7 +124,7 @@ export class BatchFeeder {
     slots: number,
     private readonly stepsPerEpoch: number,
     /** A teacher run on each prepared batch instead of looked-up rows (see fillTeacher). */
-    private readonly online?: OnlineTeacher,
+    readonly online?: OnlineTeacher,
   ) {
     this.D = featureSize(data);
     this.C = net.spec.classes;

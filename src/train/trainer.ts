@@ -169,7 +169,7 @@ async function trainLoop(net: Network, cfg: TrainConfig, opts: TrainOptions, par
       const group = batches.next(fits ? steps.k : 1);
       if (!group) break;
       const prepared = group.map((rows, j) => feeder.prepare(j, rows, globalStep + j));
-      for (let j = 0; j < group.length; j++) await feeder.fillTeacher(j, group[j].length);
+      if (feeder.online) for (let j = 0; j < group.length; j++) await feeder.fillTeacher(j, group[j].length);
       const results = await steps.run(prepared);
       for (let j = 0; j < group.length; j++) {
         const { loss, correct } = results[j];
