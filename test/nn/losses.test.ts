@@ -41,18 +41,25 @@ function refLoss(kind: LossKind, s: Float64Array, y: Int32Array, t: Float64Array
     for (let i = 0; i < N * C; i++) soft -= p[i] * lqT[i];
     soft = (T * T * soft) / N;
   } else {
-    for (let i = 0; i < N; i++) {
-      let ms = 0;
-      let mt = 0;
-      for (let k = 0; k < C; k++) {
-        ms += s[i * C + k] / C;
-        mt += t[i * C + k] / C;
-      }
-      for (let k = 0; k < C; k++) soft += (0.5 / C) * (s[i * C + k] - ms - (t[i * C + k] - mt)) ** 2;
-    }
+    for (const d of centredDiff(s, t)) soft += (0.5 / C) * d ** 2;
     soft /= N;
   }
   return alpha * soft + (1 - alpha) * hard;
+}
+
+/** Per row, the centred student logits minus the centred teacher logits: (s − mean s) − (t − mean t). */
+function centredDiff(s: Float64Array, t: Float64Array): Float64Array {
+  const d = new Float64Array(N * C);
+  for (let i = 0; i < N; i++) {
+    let ms = 0;
+    let mt = 0;
+    for (let k = 0; k < C; k++) {
+      ms += s[i * C + k] / C;
+      mt += t[i * C + k] / C;
+    }
+    for (let k = 0; k < C; k++) d[i * C + k] = s[i * C + k] - ms - (t[i * C + k] - mt);
+  }
+  return d;
 }
 
 function refGrad(kind: LossKind, s: Float64Array, y: Int32Array, t: Float64Array, T: number, alpha: number): Float64Array {
@@ -66,15 +73,8 @@ function refGrad(kind: LossKind, s: Float64Array, y: Int32Array, t: Float64Array
     const p = softmaxT(t, T);
     for (let i = 0; i < N * C; i++) g[i] += (alpha * T * (qT[i] - p[i])) / N;
   } else {
-    for (let i = 0; i < N; i++) {
-      let ms = 0;
-      let mt = 0;
-      for (let k = 0; k < C; k++) {
-        ms += s[i * C + k] / C;
-        mt += t[i * C + k] / C;
-      }
-      for (let k = 0; k < C; k++) g[i * C + k] += (alpha * (s[i * C + k] - ms - (t[i * C + k] - mt))) / (C * N);
-    }
+    const d = centredDiff(s, t);
+    for (let i = 0; i < N * C; i++) g[i] += (alpha * d[i]) / (C * N);
   }
   return g;
 }
