@@ -157,7 +157,7 @@ export class PaperSession {
         return { net, res, lr };
       },
       (e, lr) => {
-        const text = `${label}: ${e.message.split(';')[0]}; trained again from the start at lr ${lr}`;
+        const text = `${label}: ${e.plain}; trained again from scratch at half that rate (${lr})`;
         this.log(text);
         this.notes.push(text);
         runNotes.push(text);

@@ -24,6 +24,14 @@ export function firstNonFinite(state: ReadonlyMap<string, TensorData>): { name: 
   return null;
 }
 
+/** A learning rate or loss as people read it: 0.05, 3.2, 4.1e+4 (no trailing zeros). */
+function fmtLr(v: number): string {
+  return String(Number(v.toPrecision(3)));
+}
+function fmtLoss(v: number): string {
+  return Math.abs(v) >= 1e4 ? v.toExponential(1) : String(Number(v.toPrecision(3)));
+}
+
 /** Where a step is, for messages (1-based epoch and step, global step counted after it). */
 export interface StepPlace {
   epoch: number;
@@ -59,7 +67,10 @@ export class DivergenceGuard {
   loss(l: number, lr: number, at: StepPlace): void {
     const where = `at epoch ${at.epoch}, step ${at.step} (global step ${at.globalStep})`;
     if (!Number.isFinite(l)) {
-      throw new DivergenceError(`loss became ${l} ${where}; likely causes: learning rate too high (${lr.toPrecision(3)}), or a temperature/alpha setting that makes the loss explode${this.intact()}`);
+      throw new DivergenceError(
+        `loss became ${l} ${where}; likely causes: learning rate too high (${lr.toPrecision(3)}), or a temperature/alpha setting that makes the loss explode${this.intact()}`,
+        `the training loss stopped being a number in epoch ${at.epoch} at learning rate ${fmtLr(lr)}`,
+      );
     }
     this.firstLoss ??= Math.max(1, l);
     const f = this.explodeFactor;
@@ -67,6 +78,7 @@ export class DivergenceGuard {
       const hard = this.cfg.loss === 'hard';
       throw new DivergenceError(
         `loss exploded to ${l.toPrecision(3)} ${where}, over ${f}× the run's first ${this.firstLoss.toPrecision(3)}; likely cause${hard ? '' : 's'}: learning rate too high (${lr.toPrecision(3)})${hard ? '' : ', or a confident teacher at a high temperature without a learning-rate warm-up'}${this.intact()}`,
+        `the training loss blew up in epoch ${at.epoch} at learning rate ${fmtLr(lr)} (from ${fmtLoss(this.firstLoss)} at the start to ${fmtLoss(l)})`,
       );
     }
   }

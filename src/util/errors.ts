@@ -36,8 +36,11 @@ export function describeProblem(p: ParamProblem, name: (param: string) => string
 /** A non-finite loss or weight during training: exit code 3. */
 export class DivergenceError extends Error {
   readonly exitCode = 3;
-  constructor(message: string) {
+  /** What happened in words for a report reader (no step counters or factors); the message otherwise. */
+  readonly plain: string;
+  constructor(message: string, plain?: string) {
     super(message);
     this.name = 'DivergenceError';
+    this.plain = plain ?? message;
   }
 }

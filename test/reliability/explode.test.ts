@@ -51,6 +51,9 @@ describe('a finite loss explosion', () => {
       assert.match(e.message, /loss exploded to \S+ at epoch 1, step \d+ \(global step \d+\), over 10000× the run's first/);
       assert.match(e.message, /learning rate too high \(20\.0\)/);
       assert.match(e.message, /warm-up/);
+      // The report's wording: what happened, in the reader's terms (no step counters, no factor).
+      assert.match(e.plain, /^the training loss blew up in epoch 1 at learning rate 20 \(from \S+ at the start to \S+\)$/);
+      assert.doesNotMatch(e.plain, /global step|×/);
       return true;
     });
   });
