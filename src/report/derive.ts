@@ -10,7 +10,11 @@ export function gapClosed(hard: number, teacher: number, distilled: number): num
   return hard > teacher ? (hard - distilled) / (hard - teacher) : null;
 }
 
-export const pct = (x: number, digits = 1): string => `${(100 * x).toFixed(digits)}%`;
+/** A share as a percentage; negatives with a typographic minus (−64%, not -64%). */
+export const pct = (x: number, digits = 1): string => {
+  const t = (100 * x).toFixed(digits);
+  return `${Number(t) === 0 ? t.replace(/^-/, '') : t.replace(/^-/, '−')}%`;
+};
 export const fmtInt = (x: number): string => Math.round(x).toLocaleString('en-US');
 const SUPERSCRIPT: Record<string, string> = { '-': '⁻', '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹' };
 

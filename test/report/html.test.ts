@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { countPoints, buildCharts } from '../../src/report/charts.js';
-import { fmtProb, gapClosed, targets } from '../../src/report/derive.js';
+import { fmtProb, gapClosed, pct, targets } from '../../src/report/derive.js';
 import { heatmapSvg, legendTicks, viridis } from '../../src/report/heatmap.js';
 import { escapeHtml, jsonForScript } from '../../src/report/escape.js';
 import { exampleResults } from '../../src/report/example.js';
@@ -162,6 +162,13 @@ test('scales: the similarity colours span the data, the dark-knowledge panels sh
   const r = exampleResults();
   assert.ok(Math.abs(last(0) - (1 - r.fraction3.hard.curve.at(-1)!.testAccuracy)) < 1e-12);
   assert.ok(f3.y.min! <= last(2) && last(2) <= f3.y.max!);
+});
+
+test('percentages: a typographic minus for negatives, never a minus zero', () => {
+  assert.deepEqual([-0.64, 0.5, -0.00001, 0].map((x) => pct(x, 0)), ['−64%', '50%', '0%', '0%']);
+  assert.equal(pct(-0.1234), '−12.3%');
+  const markup = html.slice(html.indexOf('<body'), html.indexOf('<script'));
+  assert.ok(!/[\s(>]-\d+(\.\d+)?%/.test(markup), 'no hyphen-minus percentages in the text');
 });
 
 test('one probability format: decimals down to 0.001, then m×10⁻ⁿ', () => {
