@@ -75,3 +75,21 @@ test('dk seeds names what is wrong and writes nothing', () => {
   assert.ok(!existsSync(join(cwd, 'sum')), 'a failed summary left its directory behind');
   assert.deepEqual(readdirSync(cwd).sort(), ['bad', 'file', 'one', 'quick', 'same']);
 });
+
+test('dk seeds links the summary and the seeds’ own reports to each other, where the runs wrote one', () => {
+  const cwd = join(root, 'links');
+  const files = [writeRun(cwd, 'seed-1', seedRun(1, 76, 144, 97)), writeRun(cwd, 'seed-2', seedRun(2, 78, 140, 90)), writeRun(cwd, 'seed-3', seedRun(3, 77, 141, 92))];
+  writeFileSync(join(cwd, 'seed-1', 'report.html'), 'old');
+  writeFileSync(join(cwd, 'seed-2', 'report.html'), 'old');
+  const r = dk(['seeds', '--results', ...files, '--out', '.'], cwd);
+  assert.equal(r.status, 0, r.stderr);
+  const page = readFileSync(join(cwd, 'seeds.html'), 'utf8');
+  assert.match(page, /<a class="mono" href="seed-1\/report\.html">seed-1\/results\.json<\/a>/);
+  assert.match(page, /<a class="mono" href="seed-2\/report\.html">/);
+  assert.doesNotMatch(page, /href="seed-3\/report\.html"/, 'a link to a report that does not exist');
+  assert.doesNotMatch(page.slice(page.indexOf('<body'), page.indexOf('<script')), /\d{4}-\d\d-\d\dT\d\d:/, 'an ISO timestamp shown to people');
+  const one = readFileSync(join(cwd, 'seed-1', 'report.html'), 'utf8');
+  assert.match(one, /<a class="ext" href="\.\.\/seeds\.html">all seeds<\/a><a class="ext" href="\.\.\/seed-2\/report\.html">seed 2<\/a><\/nav>/);
+  assert.match(readFileSync(join(cwd, 'seed-2', 'report.html'), 'utf8'), /href="\.\.\/seed-1\/report\.html">seed 1</);
+  assert.ok(!existsSync(join(cwd, 'seed-3', 'report.html')), 'a report written where the run had none');
+});

@@ -1,6 +1,6 @@
 /** `dk seeds`: summarise runs of dk paper from different seeds into DIR/seeds.json and DIR/seeds.html. */
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { UsageError } from '../../util/errors.js';
@@ -41,13 +41,32 @@ export async function writeSeedsSummary(a: SeedsArgs): Promise<SeedsWritten> {
     if (e instanceof RangeError) throw new UsageError(`--results: ${e.message}`);
     throw e;
   }
+  // Each run's report.html (where dk paper wrote one beside its results.json), in the summary's seed order.
+  const reportOf = summary.sources.map((src) => {
+    const p = join(dirname(resolve(src)), 'report.html');
+    return existsSync(p) ? p : undefined;
+  });
+  const href = (from: string, to: string): string => relative(from, to).split('\\').join('/');
   const page = renderSeedsReport(
     summary,
     runs.map((r) => r.results),
+    reportOf.map((p) => (p ? href(dir, p) : undefined)),
   );
+  const { renderReport } = await import('../../report/html.js');
+  const bySource = new Map(runs.map((r) => [r.source, r.results]));
+  // The seeds' own reports again, now linking to the summary and to each other.
+  const reRendered = reportOf.flatMap((p, i) => {
+    if (!p) return [];
+    const links = [
+      { label: 'all seeds', href: href(dirname(p), html) },
+      ...reportOf.flatMap((q, j) => (q && j !== i ? [{ label: `seed ${summary.seeds[j]}`, href: href(dirname(p), q) }] : [])),
+    ];
+    return [{ path: p, text: renderReport(bySource.get(summary.sources[i])!, { links }) }];
+  });
   mkdirSync(dir, { recursive: true });
   writeFileAtomic(json, JSON.stringify(summary, null, 2) + '\n');
   writeFileAtomic(html, page);
+  for (const r of reRendered) writeFileAtomic(r.path, r.text);
   const mean = (label: string): number => summary.metrics.find((m) => m.label === label)?.mean ?? NaN;
   return { json, html, seeds: summary.seeds, distilledMean: mean('Student, distilled'), hardMean: mean('Student, hard labels') };
 }
