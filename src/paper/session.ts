@@ -74,7 +74,15 @@ export const archOf = (net: Network): string => {
 const curveOf = (h: EpochEvent[]): EpochPoint[] => h.map((e) => ({ epoch: e.epoch, testErrors: e.test?.errors ?? -1, trainLoss: e.loss }));
 
 /** A fitted network as results.json's ModelRun. */
-export const modelRun = (f: Fitted, description?: string): ModelRun => ({
+/** Test errors by true class from a wrong-mask over the test set (labels in [0, C)). */
+export function errorsByClass(wrong: Uint8Array, labels: Int32Array, C: number): number[] {
+  if (wrong.length !== labels.length) throw new RangeError(`errorsByClass: ${wrong.length} flags for ${labels.length} labels`);
+  const out = new Array<number>(C).fill(0);
+  for (let i = 0; i < wrong.length; i++) if (wrong[i]) out[labels[i]]++;
+  return out;
+}
+
+export const modelRun = (f: Fitted, description?: string, testErrorsByClass?: number[]): ModelRun => ({
   arch: archOf(f.net),
   description,
   params: f.net.parameterCount,
@@ -84,6 +92,7 @@ export const modelRun = (f: Fitted, description?: string): ModelRun => ({
   lr: f.lr,
   curve: curveOf(f.history),
   wallSeconds: f.seconds,
+  testErrorsByClass,
 });
 
 export class PaperSession {

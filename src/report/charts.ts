@@ -304,6 +304,25 @@ function ensembleChart(r: Results): ChartSpec {
   };
 }
 
+/** The three main models' test errors by true class, where results.json records them. */
+function byClassChart(r: Results): ChartSpec | null {
+  const t = r.teacher.testErrorsByClass, h = r.hard.testErrorsByClass, d = r.distilled.testErrorsByClass;
+  if (!t || !h || !d) return null;
+  const names = r.darkKnowledge.classNames;
+  return {
+    id: 'by-class',
+    kind: 'bar',
+    labels: t.map((_, k) => names[k] ?? String(k)),
+    series: [
+      { label: 'teacher', color: COLORS.teacher, data: t },
+      { label: 'hard student', color: COLORS.hard, data: h },
+      { label: 'distilled student', color: COLORS.distilled, data: d },
+    ],
+    x: { title: 'true class', type: 'category' },
+    y: { title: 'test errors', type: 'linear', format: 'int', beginAtZero: true },
+  };
+}
+
 /** Each model's test errors with the interval around them (results.significance). */
 function intervalsChart(r: Results): ChartSpec | null {
   const sig = r.significance;
@@ -415,6 +434,7 @@ export function buildCharts(r: Results): Map<string, ChartSpec> {
     ensembleChart(r),
     alphaChart(r),
     intervalsChart(r),
+    byClassChart(r),
     ...specialistCharts(r),
     timingsChart(r),
   ].filter((c): c is ChartSpec => c !== null);

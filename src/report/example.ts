@@ -9,6 +9,17 @@ import { SCHEMA_VERSION, type EpochPoint, type Fraction3Point, type Results } fr
  * made up (plausible, deterministic) — `config.profile` is "example" and the report shows a
  * banner saying so. Never present these values as measured.
  */
+/** A plausible split of `total` test errors over the ten digits (largest remainder; sums to total). */
+function byClass(total: number): number[] {
+  const w = [0.05, 0.05, 0.11, 0.12, 0.1, 0.11, 0.08, 0.12, 0.13, 0.13];
+  const raw = w.map((x) => x * total);
+  const out = raw.map(Math.floor);
+  const order = raw.map((x, k) => ({ k, r: x - Math.floor(x) })).sort((a, b) => b.r - a.r || a.k - b.k);
+  const short = total - out.reduce((a, b) => a + b, 0);
+  for (let j = 0; j < short; j++) out[order[j].k]++;
+  return out;
+}
+
 export function exampleResults(): Results {
   const rng = Rng.derive(7, 'report-example');
   const noise = (s: number): number => s * rng.normal();
@@ -83,6 +94,7 @@ export function exampleResults(): Results {
       epochs: 40,
       curve: curve(40, 420, teacherErrors, 7, 0.9, 0.05),
       wallSeconds: 1090.5,
+      testErrorsByClass: byClass(teacherErrors),
     },
     hard: {
       arch: '784-800-800-10 ReLU',
@@ -93,6 +105,7 @@ export function exampleResults(): Results {
       epochs: 30,
       curve: curve(30, 330, hardErrors, 4, 0.35, 0.0008),
       wallSeconds: 95.2,
+      testErrorsByClass: byClass(hardErrors),
     },
     distilled: {
       arch: '784-800-800-10 ReLU',
@@ -103,6 +116,7 @@ export function exampleResults(): Results {
       epochs: 30,
       curve: curve(30, 300, distilledErrors, 5, 1.1, 0.08),
       wallSeconds: 132.8,
+      testErrorsByClass: byClass(distilledErrors),
       T: 20,
       alpha: 0.9,
     },

@@ -56,6 +56,8 @@ const modelRunProps = {
   lr: opt(pos()),
   curve: arr(EpochPointSchema, 1),
   wallSeconds: nonneg(),
+  /** Test errors by true class: index k counts the test images of class k it got wrong (sums to testErrors). */
+  testErrorsByClass: opt(arr(int(), 2)),
 };
 
 /** One trained network: the teacher, the hard-label student or the distilled student. */

@@ -49,6 +49,22 @@ export function curvesSection(r: Results): string {
     'Training loss per epoch',
     `Each run’s own objective as a share of its first epoch’s, so that all three can be read on one axis: the distilled loss includes the T²-weighted soft term and is far larger than the others. Epoch 1: teacher ${lossText(r.teacher.curve[0].trainLoss)}, hard student ${lossText(r.hard.curve[0].trainLoss)}, distilled student ${lossText(r.distilled.curve[0].trainLoss)}; last epoch: ${lossText(r.teacher.curve[r.teacher.curve.length - 1].trainLoss)}, ${lossText(r.hard.curve[r.hard.curve.length - 1].trainLoss)}, ${lossText(r.distilled.curve[r.distilled.curve.length - 1].trainLoss)}.`,
     chartBox('curves-loss', 'training loss per epoch, relative to the first'),
+  )}</div>${byClassPanel(r)}`;
+}
+
+/** Where each main model's test errors fall, by true class (results.json from before it was recorded: nothing). */
+function byClassPanel(r: Results): string {
+  const t = r.teacher.testErrorsByClass, h = r.hard.testErrorsByClass, d = r.distilled.testErrorsByClass;
+  if (!t || !h || !d) return '';
+  const names = r.darkKnowledge.classNames;
+  const worst = (v: number[]): string => {
+    const k = v.reduce((b, x, i) => (x > v[b] ? i : b), 0);
+    return `${e(names[k] ?? String(k))} (${fmtInt(v[k])})`;
+  };
+  return `<div style="margin-top:16px">${panel(
+    'Test errors by class',
+    `Which digits each model gets wrong, counted by the true class. Most errors: teacher ${worst(t)}, hard student ${worst(h)}, distilled student ${worst(d)}.`,
+    chartBox('by-class', 'test errors by true class'),
   )}</div>`;
 }
 

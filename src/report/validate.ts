@@ -57,6 +57,13 @@ function checkConsistency(r: Results): void {
     m.curve.forEach((pt, i) => {
       if (pt.testErrors > n) fail(`/${key}/curve/${i}/testErrors`, `exceeds the test set size ${n}`);
     });
+    const byClass = m.testErrorsByClass;
+    if (byClass) {
+      const classes = r.darkKnowledge.classNames.length;
+      if (byClass.length !== classes) fail(`/${key}/testErrorsByClass`, `has ${byClass.length} entries, expected ${classes} (one per class)`);
+      const sum = byClass.reduce((a, b) => a + b, 0);
+      if (sum !== m.testErrors) fail(`/${key}/testErrorsByClass`, `sums to ${sum}, but testErrors is ${m.testErrors}`);
+    }
   }
   const o = r.omit3;
   for (const when of ['before', 'after'] as const) {

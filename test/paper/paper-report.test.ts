@@ -27,6 +27,9 @@ test('dk paper (tiny profile) writes a valid results.json and a report that rend
   const results = raw as unknown as Record<string, any>;
   for (const k of ['teacher', 'hard', 'distilled']) {
     assert.ok(Number.isInteger(results[k].testErrors) && results[k].testErrors >= 0 && results[k].testErrors <= 10000, `${k}.testErrors`);
+    // Errors by class, one per digit, summing to the model's errors (validateResults checks the sum too).
+    assert.equal(results[k].testErrorsByClass.length, 10, `${k}.testErrorsByClass`);
+    assert.equal(results[k].testErrorsByClass.reduce((a: number, b: number) => a + b, 0), results[k].testErrors);
   }
   for (const k of ['omit3', 'only78', 'fraction3', 'tempSweep', 'ensemble']) assert.ok(results[k], `results.${k}`);
   assert.equal(results.omit3.threesInTest, 1010);

@@ -50,3 +50,11 @@ describe('halveLrOnDivergence', () => {
     assert.equal(n, 1);
   });
 });
+
+it('errorsByClass counts the wrong test images by true label', async () => {
+  const { errorsByClass } = await import('../../src/paper/session.js');
+  const labels = Int32Array.from([0, 1, 2, 2, 1, 0, 2]);
+  const wrong = Uint8Array.from([1, 0, 1, 1, 1, 0, 0]);
+  assert.deepEqual(errorsByClass(wrong, labels, 4), [1, 1, 2, 0]);
+  assert.throws(() => errorsByClass(wrong.subarray(1), labels, 4), /6 flags for 7 labels/);
+});

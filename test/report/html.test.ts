@@ -211,3 +211,18 @@ test('the T and α sweeps carry each point’s exact 95% interval as a shaded ba
     });
   }
 });
+
+test('the three main models’ errors by class: one bar per class and model, with the data results.json holds; absent without it', () => {
+  const r = exampleResults();
+  const spec = buildCharts(r).get('by-class')!;
+  assert.deepEqual(spec.labels, r.darkKnowledge.classNames);
+  assert.deepEqual(
+    spec.series.map((s) => s.data),
+    [r.teacher.testErrorsByClass, r.hard.testErrorsByClass, r.distilled.testErrorsByClass],
+  );
+  assert.match(html, /<section id="curves">[\s\S]*data-chart="by-class"[\s\S]*<section id="dark-knowledge">/);
+  const old = exampleResults();
+  delete old.hard.testErrorsByClass;
+  assert.ok(!buildCharts(old).has('by-class'));
+  assert.doesNotMatch(renderReport(old), /data-chart="by-class"/);
+});

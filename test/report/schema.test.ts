@@ -182,3 +182,17 @@ test('the published full-profile results.json files are valid', () => {
     assert.equal((r as Results).config.profile, 'full', path);
   }
 });
+
+test('errors by class must have one entry per class and sum to the model’s test errors; results without them stay valid', () => {
+  const ex = fresh();
+  assert.equal(ex.distilled.testErrorsByClass.reduce((a: number, b: number) => a + b, 0), ex.distilled.testErrors);
+  const a = fresh();
+  a.hard.testErrorsByClass[0] += 1;
+  rejects(a, '/hard/testErrorsByClass', /sums to \d+, but testErrors is \d+/);
+  const b = fresh();
+  b.teacher.testErrorsByClass.pop();
+  rejects(b, '/teacher/testErrorsByClass', /has 9 entries, expected 10/);
+  const c = fresh();
+  for (const k of ['teacher', 'hard', 'distilled']) delete c[k].testErrorsByClass;
+  validateResults(c);
+});

@@ -11,6 +11,7 @@ export function seedRun(seed: number, teacher: number, hard: number, distilled: 
   for (const [run, errors] of [[r.teacher, teacher], [r.hard, hard], [r.distilled, distilled]] as const) {
     run.testErrors = errors;
     run.testAccuracy = 1 - errors / n;
+    delete run.testErrorsByClass; // its counts would no longer sum to the errors
   }
   validateResults(r);
   return r;
