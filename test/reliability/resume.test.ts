@@ -421,27 +421,19 @@ describe('SIGKILL', () => {
   const work = tempDir('dk-kill-');
   after(work.cleanup);
 
-  it('dk train killed at seeded random moments and resumed each time ends bitwise equal to an uninterrupted run', { timeout: 240_000 }, async () => {
-    const data = join(work.dir, 'data');
-    mkdirSync(data);
-    writeMiniMnist(data, { nTrain: 1200, nTest: 40, rows: 10, cols: 10, classes: 4, seed: 3 });
-    const flags = ['--model', 'mlp:32', '--data', data, '--epochs', '3', '--batch', '16', '--dropout', '0.2', '--jitter', '1', '--threads', '1', '--seed', '5', '--quiet'];
-    const ref = await dk(['train', ...flags, '--out', join(work.dir, 'ref.onnx')], { timeoutMs: 120_000 });
-    assert.equal(ref.code, 0, ref.stderr);
-
-    const ck = join(work.dir, 'ck');
-    const out = join(work.dir, 'resumed.onnx');
-    const rng = new Rng(2024);
-    // 225 steps in all (1200/16 × 3 epochs). One seeded kill target in each of four stretches
-    // of the run; each attempt is killed a random 0–40 ms after its checkpoints pass the target,
-    // so kills land mid-step, mid-checkpoint-write, at evaluation, …
-    const targets = [[6, 50], [60, 110], [120, 165], [175, 215]].map(([lo, hi]) => lo + rng.int(hi - lo));
+  /**
+   * Run `dk cmd` with checkpoints every 3 steps, SIGKILL it at one seeded random moment in each of
+   * `stretches` (global-step ranges), resume each time, and return the final model's path.
+   */
+  async function killAndResume(cmd: string, flags: string[], out: string, ck: string, stretches: [number, number][], seed: number): Promise<string[]> {
+    const rng = new Rng(seed);
+    const targets = stretches.map(([lo, hi]) => lo + rng.int(hi - lo));
     const kills: string[] = [];
     let lastStep = -1;
     let done = false;
     for (let attempt = 0; attempt <= targets.length && !done; attempt++) {
       // (A resumed run keeps the checkpoint interval of the run it resumes.)
-      const args = ['train', ...flags, '--out', out, ...(attempt === 0 ? ['--checkpoint-dir', ck, '--checkpoint-every', '3'] : ['--resume', ck])];
+      const args = [cmd, ...flags, '--out', out, ...(attempt === 0 ? ['--checkpoint-dir', ck, '--checkpoint-every', '3'] : ['--resume', ck])];
       const child = spawn(process.execPath, [fileURLToPath(new URL('../../src/cli/main.js', import.meta.url)), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr.on('data', (d) => (stderr += d));
@@ -471,12 +463,46 @@ describe('SIGKILL', () => {
       }
     }
     assert.ok(done, 'the run never finished');
+    return kills;
+  }
+
+  it('dk train killed at seeded random moments and resumed each time ends bitwise equal to an uninterrupted run', { timeout: 240_000 }, async () => {
+    const data = join(work.dir, 'data');
+    mkdirSync(data);
+    writeMiniMnist(data, { nTrain: 1200, nTest: 40, rows: 10, cols: 10, classes: 4, seed: 3 });
+    const flags = ['--model', 'mlp:32', '--data', data, '--epochs', '3', '--batch', '16', '--dropout', '0.2', '--jitter', '1', '--threads', '1', '--seed', '5', '--quiet'];
+    const ref = await dk(['train', ...flags, '--out', join(work.dir, 'ref.onnx')], { timeoutMs: 120_000 });
+    assert.equal(ref.code, 0, ref.stderr);
+    const out = join(work.dir, 'resumed.onnx');
+    // 225 steps in all (1200/16 × 3 epochs). One seeded kill target in each of four stretches
+    // of the run; each attempt is killed a random 0–40 ms after its checkpoints pass the target,
+    // so kills land mid-step, mid-checkpoint-write, at evaluation, …
+    const kills = await killAndResume('train', flags, out, join(work.dir, 'ck'), [[6, 50], [60, 110], [120, 165], [175, 215]], 2024);
     assert.ok(kills.length >= 3, `only ${kills.length} kills landed: ${kills.join('; ')}`);
     console.log(`# kill test: ${kills.length} SIGKILLs (${kills.join('; ')}), then finished`);
     const a = Network.fromOnnx(readFileSync(join(work.dir, 'ref.onnx')));
     const b = Network.fromOnnx(readFileSync(out));
     assert.ok(weightBytes(a).equals(weightBytes(b)), 'final weights differ from the uninterrupted run');
     assert.ok(readFileSync(join(work.dir, 'ref.onnx')).equals(readFileSync(out)), 'model files differ');
+  });
+
+  it('dk distill with the teacher online on jittered inputs, killed and resumed, ends bitwise equal to an uninterrupted run', { timeout: 240_000 }, async () => {
+    const data = join(work.dir, 'data-kd');
+    mkdirSync(data);
+    writeMiniMnist(data, { nTrain: 800, nTest: 40, rows: 10, cols: 10, classes: 4, seed: 4 });
+    const teacher = join(work.dir, 'kd-teacher.onnx');
+    const t = await dk(['train', '--model', 'mlp:24', '--data', data, '--epochs', '1', '--threads', '1', '--seed', '2', '--quiet', '--out', teacher], { timeoutMs: 120_000 });
+    assert.equal(t.code, 0, t.stderr);
+    const flags = ['--teacher', teacher, '--student', 'mlp:16', '--data', data, '--epochs', '2', '--batch', '16', '--jitter', '1', '--teacher-mode', 'online', '--temperature', '3', '--threads', '1', '--seed', '9', '--quiet', '--no-report'];
+    const ref = join(work.dir, 'kd-ref.onnx');
+    const r = await dk(['distill', ...flags, '--out', ref], { timeoutMs: 120_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const out = join(work.dir, 'kd-resumed.onnx');
+    // 100 steps in all (800/16 × 2 epochs); the teacher runs on every jittered batch.
+    const kills = await killAndResume('distill', flags, out, join(work.dir, 'ck-kd'), [[6, 35], [45, 70], [75, 92]], 77);
+    assert.ok(kills.length >= 2, `only ${kills.length} kills landed: ${kills.join('; ')}`);
+    console.log(`# online-teacher kill test: ${kills.length} SIGKILLs (${kills.join('; ')}), then finished`);
+    assert.ok(readFileSync(ref).equals(readFileSync(out)), 'model files differ from the uninterrupted run');
   });
 
   it('a process killed while writing a large file with writeFileAtomic leaves the old file or a complete new one', { timeout: 120_000 }, async () => {
