@@ -11,6 +11,29 @@ export interface GradCtx {
   gy: (Value | null)[];
   /** Which inputs need a gradient; rules may skip the others (return null). */
   needs: boolean[];
+  /** Formulation choices of some rules (default: the measured-faster one; see GradOptions). */
+  opts: GradOptions;
+}
+
+/**
+ * Alternative, equal formulations of some gradients (for A/B timing in bench/ab.ts; both are
+ * checked against finite differences and against each other in test/autodiff).
+ */
+export interface GradOptions {
+  /**
+   * Conv input gradient at stride 1 without groups: 'conv' — a Conv of dY with the kernel
+   * flipped and its channel axes swapped, pads k − 1 − p (ORT runs it on the batch-parallel Conv
+   * path); 'convtranspose' — ConvTranspose(dY, W) (serial over images, single-threaded Col2im).
+   * Other convolutions always use ConvTranspose.
+   */
+  convInputGrad?: 'conv' | 'convtranspose';
+  /**
+   * Conv weight gradient without groups: 'im2col' — the k² shifted (strided) views of the padded
+   * input stacked by Slice/Concat, then one Gemm with dY; 'conv' — a Conv over batch↔channel
+   * transposed tensors (ORT's ExpandThenGemm path: serial over channels). Grouped convolutions
+   * always use the grouped Conv form.
+   */
+  convWeightGrad?: 'im2col' | 'conv';
 }
 /** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
 export type GradRule = (c: GradCtx) => (Value | null)[];

@@ -285,6 +285,22 @@ const CASES: Case[] = [
   conv('Conv depthwise group=3, stride 2 pad 1, 8×7 (output_padding), no bias', [2, 3, 8, 7], [3, 1, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1], group: 3 }, false),
   conv('Conv depthwise ×2 multiplier (group=2, 2→4), symbolic N', [3, 2, 5, 4], [4, 1, 3, 3], { pads: [1, 1, 1, 1], group: 2 }, true, ['N', 2, 5, 4]),
   conv('Conv group=2 (4→6), stride 2 pad 1, 2×3 kernel', [1, 4, 6, 7], [6, 2, 2, 3], { strides: [2, 2], pads: [1, 1, 0, 1], group: 2 }),
+  // every ungrouped case again in both formulations of the input and weight gradients (GradOptions)
+  ...(
+    [
+      ['conv/im2col', { convInputGrad: 'conv', convWeightGrad: 'im2col' }],
+      ['convtranspose/conv', { convInputGrad: 'convtranspose', convWeightGrad: 'conv' }],
+    ] as const
+  ).flatMap(([tag, grad]) =>
+    [
+      conv('Conv stride 1 pad 1', [2, 2, 5, 5], [3, 2, 3, 3], { pads: [1, 1, 1, 1] }),
+      conv('Conv stride 1 no pad, 5×5 kernel on 6×5', [2, 3, 6, 5], [2, 3, 5, 5], {}),
+      conv('Conv stride 2 pad 1, 8×7 (output_padding)', [2, 2, 8, 7], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+      conv('Conv stride 2 no pad, 6×6, 2×3 kernel, no bias', [2, 2, 6, 6], [2, 2, 2, 3], { strides: [2, 2] }, false),
+      conv('Conv stride 1 asymmetric pads, symbolic N', [2, 1, 5, 4], [2, 1, 3, 3], { pads: [0, 1, 2, 1] }, true, ['N', 1, 5, 4]),
+      conv('Conv 1×1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] }),
+    ].map((c) => ({ ...c, name: `${c.name} [${tag}]`, grad })),
+  ),
   {
     name: 'GlobalAveragePool [N,C,H,W]',
     op: 'GlobalAveragePool',
