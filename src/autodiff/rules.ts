@@ -31,6 +31,7 @@ const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
 /** Conv gradient formulations used unless GradOptions says otherwise (types.ts; bench/README.md). */
 export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> = 'convtranspose';
 export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'conv';
+export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'plain';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
 /** gy reshaped back to x's (possibly symbolic) shape at run time. */
@@ -495,6 +496,23 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const xc = g.sub(X, mean);
     const variance = g.reduceMean(g.mul(xc, xc), axes, true);
     const inv = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.s(X, eps))])]);
+    if ((c.opts.batchNormGrad ?? DEFAULT_BN_GRAD) === 'affine') {
+      // The same formula with the per-channel factors gathered first (no x̂ tensor, no means of
+      // full-size products): with ΣG and Σ G·xc per channel and n elements per channel,
+      //   dβ = ΣG, dγ = inv·Σ G·xc, dx = a·(G − ΣG/n) + d·xc, a = γ·inv, d = −a·inv²·Σ G·xc / n.
+      const sG = g.reduceSum(G, axes, true);
+      const sGxc = g.reduceSum(g.mul(G, xc), axes, true);
+      const dB = c.needs[2] ? g.reshape(sG, [-1]) : null;
+      const dScale = c.needs[1] ? g.reshape(g.mul(sGxc, inv), [-1]) : null;
+      let dX: Value | null = null;
+      if (c.needs[0]) {
+        const n = countAlong(g, X, axes);
+        const a = g.mul(g.reshape(scale, bshape), inv);
+        const d = g.div(g.mul(g.neg(a), g.mul(g.mul(inv, inv), sGxc)), n);
+        dX = g.add(g.mul(a, g.sub(G, g.div(sG, n))), g.mul(d, xc));
+      }
+      return [dX, dScale, dB, null, null];
+    }
     const xhat = g.mul(xc, inv);
     const dB = c.needs[2] ? g.reduceSum(G, axes, false) : null;
     const dScale = c.needs[1] ? g.reduceSum(g.mul(G, xhat), axes, false) : null;

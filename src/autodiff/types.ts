@@ -34,6 +34,11 @@ export interface GradOptions {
    * always use the grouped Conv form.
    */
   convWeightGrad?: 'im2col' | 'conv';
+  /**
+   * BatchNormalization (training) gradient: 'affine' — per-channel factors first, then
+   * dx = a·(G − mean G) + d·(x − μ) (fewer full-size passes); 'plain' — through x̂ as written.
+   */
+  batchNormGrad?: 'affine' | 'plain';
 }
 /** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
 export type GradRule = (c: GradCtx) => (Value | null)[];

@@ -91,6 +91,11 @@ function batchNorm(name: string, dims: number[]): Case {
     build: (g, [X, s, b, m, v]) => g.opN('BatchNormalization', [X, s, b, m, v], 3, { training_mode: 1, epsilon: 1e-5, momentum: 0.9 })[0],
   };
 }
+/** The case with its first input's batch dimension symbolic ('N'). */
+function symbolicN(c: Case): Case {
+  const [x, ...rest] = c.inputs;
+  return { ...c, inputs: [{ ...x, shape: ['N', ...x.dims.slice(1)] }, ...rest] };
+}
 const reduce = (op: string, dims: number[], axes: number[] | null, keep: 0 | 1, shape?: (number | string)[], sample = normal): Case => ({
   name: `${op} axes=${axes ? `[${axes}]` : 'all'} keepdims=${keep}${shape ? ` shape [${shape}]` : ''}`,
   op,
@@ -344,6 +349,13 @@ const CASES: Case[] = [
   },
   batchNorm('BatchNormalization [N,C] training', [5, 3]),
   batchNorm('BatchNormalization [N,C,H,W] training', [2, 3, 3, 2]),
+  ...(['affine', 'plain'] as const).flatMap((form) =>
+    [
+      batchNorm('BatchNormalization [N,C] training', [5, 3]),
+      batchNorm('BatchNormalization [N,C,H,W] training', [2, 3, 3, 2]),
+      symbolicN(batchNorm('BatchNormalization [N,C,H,W] training, symbolic N', [3, 2, 2, 3])),
+    ].map((c) => ({ ...c, name: `${c.name} [${form}]`, grad: { batchNormGrad: form } })),
+  ),
   {
     name: 'Dropout ratio 0 (training) = identity',
     op: 'Dropout',
