@@ -29,9 +29,9 @@ function out(c: GradCtx, i = 0): Value {
 }
 const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
 /** Conv gradient formulations used unless GradOptions says otherwise (types.ts; bench/README.md). */
-export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> = 'convtranspose';
-export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'conv';
-export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'plain';
+export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> = 'conv';
+export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'im2col';
+export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'affine';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
 /** gy reshaped back to x's (possibly symbolic) shape at run time. */
@@ -370,7 +370,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
         const yi = G.shape[2 + i] as number;
         return xi - (strides[i] * (yi - 1) + kk - pads[i] - pads[i + sp]);
       });
-      const asConv = (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD) === 'conv' && grp === 1 && strides.every((s) => s === 1) && k.every((kk, i) => pads[i] <= kk - 1 && pads[i + sp] <= kk - 1);
+      const asConv = (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD) === 'conv' && grp === 1 && strides.every((s) => s === 1) && k.some((kk) => kk > 1) && k.every((kk, i) => pads[i] <= kk - 1 && pads[i + sp] <= kk - 1);
       if (asConv) {
         // dX = Conv(G, W̃) with W̃[c, m, ·] = W[m, c, flipped ·] and pads k − 1 − p (stride 1).
         const spatial = Array.from({ length: sp }, (_, i) => i + 2);

@@ -304,6 +304,7 @@ const CASES: Case[] = [
       conv('Conv stride 2 no pad, 6×6, 2×3 kernel, no bias', [2, 2, 6, 6], [2, 2, 2, 3], { strides: [2, 2] }, false),
       conv('Conv stride 1 asymmetric pads, symbolic N', [2, 1, 5, 4], [2, 1, 3, 3], { pads: [0, 1, 2, 1] }, true, ['N', 1, 5, 4]),
       conv('Conv 1×1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] }),
+      conv('Conv 1×1 stride 1', [2, 3, 4, 5], [4, 3, 1, 1], {}),
     ].map((c) => ({ ...c, name: `${c.name} [${tag}]`, grad })),
   ),
   {
