@@ -33,6 +33,10 @@ try {
   process.stderr.write(`bench: ${(e as Error).message}\n`);
   process.exit(2);
 }
+if (rows.length === 0) {
+  process.stderr.write('bench: --only and --group select no row\n');
+  process.exit(2);
+}
 
 const results: RowResult[] = [];
 for (const spec of rows) {
