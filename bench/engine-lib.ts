@@ -17,15 +17,28 @@ import { type StepGraphOptions, buildStepGraph } from '../src/train/step.js';
 import { DEFAULT_STEPS_PER_RUN, fillDropoutMask } from '../src/train/trainer.js';
 import { stepName, unrollStepGraph } from '../src/train/unroll.js';
 import { Rng } from '../src/util/rng.js';
+import { Conv2d, Linear, Residual, Sequential } from '../src/nn/layers.js';
+import type { Module } from '../src/nn/module.js';
+import type { ModelSpec } from '../src/nn/spec.js';
 
 export const STUDENT = [784, 800, 800, 10];
 export const TEACHER = [784, 1200, 1200, 10];
 export const flopsPerSample = (dims: number[]) => dims.slice(1).reduce((s, o, i) => s + 2 * dims[i] * o, 0);
 
+export type MlpRowName = 'student-kd-step' | 'online-kd-step' | 'teacher-step' | 'teacher-inference' | 'student-forward';
+export type ConvRowName = 'cnn-kd-step' | 'resnet-kd-step' | 'mobilenet-kd-step' | 'cnn-teacher-inference';
 export interface RowSpec {
-  name: 'student-kd-step' | 'online-kd-step' | 'teacher-step' | 'teacher-inference' | 'student-forward';
+  name: MlpRowName | ConvRowName;
   batch: number;
 }
+/** The convolutional rows: model spec and per-example input shape (10 classes). */
+export const CONV_MODELS: Record<ConvRowName, { spec: string; inputShape: number[]; kd: boolean }> = {
+  'cnn-kd-step': { spec: 'cnn:32,64:256', inputShape: [1, 28, 28], kd: true },
+  'resnet-kd-step': { spec: 'resnet:16,32,64', inputShape: [3, 32, 32], kd: true },
+  'mobilenet-kd-step': { spec: 'mobilenet:16,32,64,128', inputShape: [3, 32, 32], kd: true },
+  'cnn-teacher-inference': { spec: 'cnn:32,64:256', inputShape: [1, 28, 28], kd: false },
+};
+export const isConvRow = (name: RowSpec['name']): name is ConvRowName => name in CONV_MODELS;
 export const ROWS: RowSpec[] = [
   { name: 'student-kd-step', batch: 128 },
   { name: 'student-kd-step', batch: 256 },
@@ -33,7 +46,50 @@ export const ROWS: RowSpec[] = [
   { name: 'teacher-step', batch: 128 },
   { name: 'teacher-inference', batch: 1024 },
   { name: 'student-forward', batch: 128 },
+  { name: 'cnn-kd-step', batch: 128 },
+  { name: 'resnet-kd-step', batch: 128 },
+  { name: 'mobilenet-kd-step', batch: 128 },
+  { name: 'cnn-teacher-inference', batch: 1024 },
 ];
+/** Row groups for `--group` (bench, bench:peer): the MLP rows of issue 7, the convolutional ones of issue 18. */
+export const ROW_GROUPS = ['all', 'mlp', 'conv'] as const;
+export type RowGroup = (typeof ROW_GROUPS)[number];
+
+/**
+ * The rows named by `--only` (name or name:batch, comma-separated) within `--group`; throws a
+ * RangeError naming an unknown row or group.
+ */
+export function selectRows(only: string[] | undefined, group: string = 'all'): RowSpec[] {
+  if (!(ROW_GROUPS as readonly string[]).includes(group)) throw new RangeError(`unknown row group '${group}'; valid: ${ROW_GROUPS.join(', ')}`);
+  for (const o of only ?? []) {
+    if (!ROWS.some((r) => o === r.name || o === `${r.name}:${r.batch}`)) throw new RangeError(`unknown row '${o}'; valid: ${ROWS.map((r) => `${r.name}[:${r.batch}]`).join(', ')}`);
+  }
+  return ROWS.filter((r) => (!only || only.some((o) => o === r.name || o === `${r.name}:${r.batch}`)) && (group === 'all' || (group === 'conv') === isConvRow(r.name)));
+}
+
+/**
+ * Forward multiply-add FLOPs per example of a module tree: a convolution costs
+ * 2·Cout·Hout·Wout·(Cin/group)·k², a dense layer 2·in·out; everything else 0. (The peer counts
+ * the same with forward hooks on its own modules; bench:peer compares the two counts.)
+ */
+export function moduleFlops(m: Module, inShape: number[]): number {
+  if (m instanceof Sequential) {
+    let sh = inShape;
+    let f = 0;
+    for (const l of m.layers) {
+      f += moduleFlops(l, sh);
+      sh = l.outShape(sh);
+    }
+    return f;
+  }
+  if (m instanceof Residual) return moduleFlops(m.body, inShape) + (m.shortcut ? moduleFlops(m.shortcut, inShape) : 0);
+  if (m instanceof Conv2d) {
+    const [co, ho, wo] = m.outShape(inShape);
+    return 2 * co * ho * wo * (m.inChannels / m.group) * m.kernel * m.kernel;
+  }
+  if (m instanceof Linear) return 2 * m.inFeatures * m.outFeatures;
+  return 0;
+}
 
 export interface PreparedRow {
   spec: RowSpec;
@@ -58,8 +114,13 @@ export interface CheckTensor {
   shape: number[];
   data: ArrayLike<number>;
 }
-/** The peer's --check file: W1,b1,…,Wn,bn ([in,out] as our Gemm), x [B,in], y [B], t [B,C], T, alpha. */
-export type KdCheckFile = Record<string, CheckTensor | number>;
+/**
+ * The peer's --check file. MLP rows: W1,b1,…,Wn,bn ([in,out] as our Gemm), x [B,in], y [B],
+ * t [B,C], T, alpha. Convolutional rows: spec (our model spec string), inputShape, classes,
+ * params {name: tensor} in our names and layouts (Conv [out,in/g,k,k], Linear [in,out], BatchNorm
+ * weight/bias/running_mean/running_var), x [B,C,H,W], y, t, T, alpha.
+ */
+export type KdCheckFile = Record<string, CheckTensor | number | string | number[] | Record<string, CheckTensor>>;
 
 const POOL = 8;
 
@@ -85,13 +146,17 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const rng = new Rng(seed);
   const B = spec.batch;
   const online = spec.name === 'online-kd-step';
+  const conv = isConvRow(spec.name) ? CONV_MODELS[spec.name] : null;
   const dims = spec.name.startsWith('student') || online ? STUDENT : TEACHER;
-  const C = dims[dims.length - 1];
-  const D = dims[0];
+  const C = conv ? 10 : dims[dims.length - 1];
+  // The per-example input shape the graph takes ([D] for the MLPs) and its size.
+  const inShape = conv ? conv.inputShape : [dims[0]];
+  const D = inShape.reduce((a, b) => a * b, 1);
+  const model: ModelSpec = conv ? { spec: conv.spec, inputShape: inShape, classes: C, options: {} } : mlpSpec(dims);
   const xs = randomPool(rng, POOL, B * D);
-  const fwd = flopsPerSample(dims) * B;
-  if (spec.name === 'teacher-inference' || spec.name === 'student-forward') {
-    const net = Network.create(mlpSpec(dims), seed);
+  const fwd = (conv ? moduleFlops(Network.create(model, seed).module, inShape) : flopsPerSample(dims)) * B;
+  if (spec.name === 'teacher-inference' || spec.name === 'student-forward' || (conv && !conv.kd)) {
+    const net = Network.create(model, seed);
     const runner = await Runner.create(forwardGraphWithParamInputs(net), rt);
     const extra: Record<string, TensorData> = {};
     for (const p of net.paramSpecs) extra[p.name] = tensor('float32', p.dims, net.params.get(p.name)!);
@@ -100,12 +165,12 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
       spec,
       flopsPerStep: fwd,
       stepsPerRun: 1,
-      step: async (i) => runner.runInto({ ...extra, input: tensor('float32', [B, D], xs[i % POOL]) }, outs),
+      step: async (i) => runner.runInto({ ...extra, input: tensor('float32', [B, ...inShape], xs[i % POOL]) }, outs),
       release: async () => { if (rt.profilePrefix) await runner.endProfiling(); await runner.release(); },
     };
   }
-  const kd = spec.name === 'student-kd-step' || online;
-  const net = Network.create(kd ? mlpSpec(dims) : mlpSpec(dims, 0.5, 0.2), seed);
+  const kd = spec.name === 'student-kd-step' || online || conv !== null;
+  const net = Network.create(kd ? model : mlpSpec(dims, 0.5, 0.2), seed);
   const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 }, stepOpts);
   const K = stepOpts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
   // With K > 1 the one-step runner only serves the KD check: the profiler watches the timed one.
@@ -120,7 +185,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const initialState = (): Map<string, TensorData> =>
     new Map(
       bindings.map((b) => {
-        const src = net.params.get(b.input) ?? (b.carryFrom ? net.params.get(b.carryFrom) : undefined);
+        const src = net.params.get(b.input) ?? net.buffers.get(b.input) ?? (b.carryFrom ? net.params.get(b.carryFrom) : undefined);
         const dims = stateDims.get(b.input)!;
         return [b.input, tensor('float32', dims, src ? src.slice() : new Float32Array(dims.reduce((x, y) => x * y, 1)))];
       }),
@@ -159,7 +224,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     const probe = new StepRunner(runner, bindings, initialState());
     const res = await probe.step(
       {
-        input: tensor('float32', [B, D], xs[0]),
+        input: tensor('float32', [B, ...inShape], xs[0]),
         labels: tensor('int64', [B], labels[0]),
         targets: tensor('float32', [B, C], targets[0]),
         teacher: tensor('float32', [B, C], teacher[0]),
@@ -171,13 +236,21 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     );
     const file: KdCheckFile = {};
     const flat = (v: Float32Array) => v;
-    let k = 0;
-    for (const p of net.paramSpecs) {
-      const v = net.params.get(p.name)!; // the initial weights (the runner trains copies)
-      if (p.dims.length === 2) file[`W${++k}`] = { shape: [...p.dims], data: flat(v) };
-      else file[`b${k}`] = { shape: [...p.dims], data: flat(v) };
+    if (conv) {
+      // Named parameters and BatchNorm statistics (the peer builds the same spec and loads these).
+      const params: Record<string, CheckTensor> = {};
+      for (const p of net.paramSpecs) params[p.name] = { shape: [...p.dims], data: net.params.get(p.name)! };
+      for (const b of net.bufferSpecs) params[b.name] = { shape: [...b.dims], data: net.buffers.get(b.name)! };
+      Object.assign(file, { spec: conv.spec, inputShape: inShape, classes: C, params });
+    } else {
+      let k = 0;
+      for (const p of net.paramSpecs) {
+        const v = net.params.get(p.name)!; // the initial weights (the runner trains copies)
+        if (p.dims.length === 2) file[`W${++k}`] = { shape: [...p.dims], data: flat(v) };
+        else file[`b${k}`] = { shape: [...p.dims], data: flat(v) };
+      }
     }
-    file.x = { shape: [B, D], data: flat(xs[0]) };
+    file.x = { shape: [B, ...inShape], data: flat(xs[0]) };
     file.y = { shape: [B], data: Float64Array.from(labels[0], Number) };
     file.t = { shape: [B, C], data: flat(teacher[0]) };
     file.T = T.data[0] as number;
@@ -206,7 +279,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
         for (const mk of slot.masks) fillDropoutMask(mk.buf, mk.buf.length, mk.m.p, drng);
       }
       const feeds: Record<string, TensorData> = {
-        input: tensor('float32', [B, D], x),
+        input: tensor('float32', [B, ...inShape], x),
         labels: tensor('int64', [B], labels[k]),
         targets: tensor('float32', [B, C], targets[k]),
         lr: slot.lr,

@@ -1,10 +1,10 @@
 /**
- * `npm run bench [-- --json FILE] [--passes 7] [--steps 40] [--threads 2] [--only name[:batch],…]`
+ * `npm run bench [-- --json FILE] [--passes 7] [--steps 40] [--threads 2] [--only name[:batch],…] [--group all|mlp|conv]`
  * Times the engine's rows (median of passes after warm-up) and prints a table; with --json
  * writes rows {name, batch, samplesPerSec, gflops, msPerStep, passes}.
  */
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { ROWS, prepareRow, resultOf, timePass, type RowResult } from './engine-lib.js';
+import { type RowResult, type RowSpec, prepareRow, resultOf, selectRows, timePass } from './engine-lib.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,7 +26,17 @@ const steps = intArg('steps', 40);
 const warmup = intArg('warmup', 16);
 const threads = intArg('threads', 2);
 const only = arg('only')?.split(',');
-const rows = ROWS.filter((r) => !only || only.some((o) => o === r.name || o === `${r.name}:${r.batch}`));
+let rows: RowSpec[];
+try {
+  rows = selectRows(only, arg('group') ?? 'all');
+} catch (e) {
+  process.stderr.write(`bench: ${(e as Error).message}\n`);
+  process.exit(2);
+}
+if (rows.length === 0) {
+  process.stderr.write('bench: --only and --group select no row\n');
+  process.exit(2);
+}
 
 const results: RowResult[] = [];
 for (const spec of rows) {
@@ -37,7 +47,7 @@ for (const spec of rows) {
   const r = resultOf(row, steps, secs);
   results.push(r);
   await row.release();
-  process.stdout.write(`${r.name.padEnd(18)} batch ${String(r.batch).padStart(5)}  ${r.samplesPerSec.toFixed(0).padStart(8)} samples/s  ${r.gflops.toFixed(1).padStart(6)} GFLOP/s  ${r.msPerStep.toFixed(2).padStart(7)} ms/step\n`);
+  process.stdout.write(`${r.name.padEnd(21)} batch ${String(r.batch).padStart(5)}  ${r.samplesPerSec.toFixed(0).padStart(8)} samples/s  ${r.gflops.toFixed(1).padStart(6)} GFLOP/s  ${r.msPerStep.toFixed(2).padStart(7)} ms/step\n`);
 }
 const fwd = results.find((r) => r.name === 'student-forward');
 const kd = results.find((r) => r.name === 'student-kd-step' && r.batch === 128);

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:peer [-- --passes 9] [--steps 40] [--warmup 16] [--threads 2] [--only name[:batch],…]
+ * `npm run bench:peer [-- --passes 9] [--steps 40] [--warmup 16] [--threads 2] [--only name[:batch],…] [--group all|mlp|conv]
  *   [--json FILE] [--python /usr/bin/python3] [--no-check] [--gap-ms 50] [--rt '{"spinning":false}']`
  *
  * Our engine against PyTorch (bench/peers/torch_bench.py) on the same CPU, in one process tree:
@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { RuntimeOptions } from '../src/runtime/session.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
-import { type KdCheckFile, ROWS, type PreparedRow, type RowResult, type RowSpec, prepareRow, resultOf, timePass } from './engine-lib.js';
+import { type CheckTensor, type KdCheckFile, type PreparedRow, type RowResult, type RowSpec, isConvRow, prepareRow, resultOf, selectRows, timePass } from './engine-lib.js';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -53,13 +53,17 @@ const doCheck = !process.argv.includes('--no-check');
 const only = arg('only')?.split(',');
 /** Extra runtime options for our side, as JSON (experiments; default: the library's defaults). */
 const rtExtra = JSON.parse(arg('rt') ?? '{}') as RuntimeOptions;
-for (const o of only ?? []) {
-  if (!ROWS.some((r) => o === r.name || o === `${r.name}:${r.batch}`)) {
-    process.stderr.write(`bench:peer: unknown row '${o}'; valid: ${ROWS.map((r) => `${r.name}[:${r.batch}]`).join(', ')}\n`);
-    process.exit(2);
-  }
+let rows: RowSpec[];
+try {
+  rows = selectRows(only, arg('group') ?? 'all');
+} catch (e) {
+  process.stderr.write(`bench:peer: ${(e as Error).message}\n`);
+  process.exit(2);
 }
-const rows = ROWS.filter((r) => !only || only.some((o) => o === r.name || o === `${r.name}:${r.batch}`));
+if (rows.length === 0) {
+  process.stderr.write('bench:peer: --only and --group select no row\n');
+  process.exit(2);
+}
 
 /** Targets from issue 7: ours/peer samples/s. */
 const TARGET: Record<RowSpec['name'], number | null> = {
@@ -68,6 +72,11 @@ const TARGET: Record<RowSpec['name'], number | null> = {
   'teacher-step': 1.2,
   'teacher-inference': 1.0,
   'student-forward': null,
+  // issue 18: PyTorch's speed on the convolutional rows
+  'cnn-kd-step': 1.0,
+  'resnet-kd-step': 1.0,
+  'mobilenet-kd-step': 1.0,
+  'cnn-teacher-inference': 1.0,
 };
 const EFFICIENCY_TARGET = 0.8;
 const CHECK_TOL = 1e-4;
@@ -128,6 +137,7 @@ interface PeerRow {
   msPerStep: number;
   passSamplesPerSec: number[];
   rssScope: string;
+  flopsPerSample?: number;
 }
 
 // ---- our peak RSS, per row ----------------------------------------------------------------
@@ -154,25 +164,28 @@ function resetPeak(): boolean {
  */
 function writeCheckFile(path: string, file: KdCheckFile): void {
   const fd = openSync(path, 'w');
-  try {
+  const isTensor = (v: unknown): v is CheckTensor => typeof v === 'object' && v !== null && 'shape' in v && 'data' in v;
+  const writeObject = (obj: Record<string, unknown>): void => {
     let first = true;
     writeSync(fd, '{');
-    for (const [k, v] of Object.entries(file)) {
+    for (const [k, v] of Object.entries(obj)) {
       writeSync(fd, `${first ? '' : ','}${JSON.stringify(k)}:`);
       first = false;
-      if (typeof v === 'number') {
-        writeSync(fd, JSON.stringify(v));
-        continue;
-      }
-      writeSync(fd, `{"shape":${JSON.stringify(v.shape)},"data":[`);
-      for (let i = 0; i < v.data.length; i += 8192) {
-        const part: number[] = [];
-        for (let j = i; j < Math.min(i + 8192, v.data.length); j++) part.push(v.data[j]);
-        writeSync(fd, (i ? ',' : '') + part.join(','));
-      }
-      writeSync(fd, ']}');
+      if (isTensor(v)) {
+        writeSync(fd, `{"shape":${JSON.stringify(v.shape)},"data":[`);
+        for (let i = 0; i < v.data.length; i += 8192) {
+          const part: number[] = [];
+          for (let j = i; j < Math.min(i + 8192, v.data.length); j++) part.push(v.data[j]);
+          writeSync(fd, (i ? ',' : '') + part.join(','));
+        }
+        writeSync(fd, ']}');
+      } else if (typeof v === 'object' && v !== null && !Array.isArray(v)) writeObject(v as Record<string, unknown>);
+      else writeSync(fd, JSON.stringify(v));
     }
     writeSync(fd, '}');
+  };
+  try {
+    writeObject(file);
   } finally {
     closeSync(fd);
   }
@@ -194,24 +207,31 @@ try {
   if (peerMeta.blas !== 'openblas-openmp') log(`warning: the peer's BLAS is ${peerMeta.blas}, not openblas-openmp — run bench/peers/setup-torch.sh`);
 
   // correctness first
-  const checks: { alpha: number; ours: number; peer: number; rel: number }[] = [];
+  const checks: { row: string; alpha: number; ours: number; peer: number; rel: number }[] = [];
   if (doCheck) {
-    const kdSpec = rows.find((r) => r.name === 'student-kd-step') ?? ROWS[0];
-    const row = await prepareRow(kdSpec, { ...rtExtra, threads });
+    // The MLP student's loss (always: it checks the peer itself), and each selected
+    // convolutional KD row's model, on the same weights and batch as the timed row.
+    const checkSpecs = [rows.find((r) => r.name === 'student-kd-step') ?? { name: 'student-kd-step' as const, batch: 128 }, ...rows.filter((r) => isConvRow(r.name) && r.name.endsWith('-kd-step'))];
     const dir = mkdtempSync(join(tmpdir(), 'dk-peer-check-'));
     try {
-      for (const alpha of [0.9, 0]) {
-        const { loss, file } = await row.kdCheck!(alpha);
-        const path = join(dir, `check-${alpha}.json`);
-        writeCheckFile(path, file);
-        const theirs = await peer.call<{ loss: number }>({ cmd: 'check', file: path, dtype: 'float32' });
-        const rel = Math.abs(loss - theirs.loss) / Math.max(Math.abs(theirs.loss), 1e-30);
-        checks.push({ alpha, ours: loss, peer: theirs.loss, rel });
-        log(`check: KD loss (batch ${kdSpec.batch}, α=${alpha}, T=20) ours ${loss.toPrecision(8)}  peer ${theirs.loss.toPrecision(8)}  rel. diff ${rel.toExponential(1)}  ${rel <= CHECK_TOL ? 'ok' : `FAIL (> ${CHECK_TOL})`}`);
+      for (const kdSpec of checkSpecs) {
+        const row = await prepareRow(kdSpec, { ...rtExtra, threads });
+        try {
+          for (const alpha of [0.9, 0]) {
+            const { loss, file } = await row.kdCheck!(alpha);
+            const path = join(dir, `check-${kdSpec.name}-${alpha}.json`);
+            writeCheckFile(path, file);
+            const theirs = await peer.call<{ loss: number }>({ cmd: 'check', file: path, dtype: 'float32' });
+            const rel = Math.abs(loss - theirs.loss) / Math.max(Math.abs(theirs.loss), 1e-30);
+            checks.push({ row: kdSpec.name, alpha, ours: loss, peer: theirs.loss, rel });
+            log(`check: ${kdSpec.name} KD loss (batch ${kdSpec.batch}, α=${alpha}, T=20) ours ${loss.toPrecision(8)}  peer ${theirs.loss.toPrecision(8)}  rel. diff ${rel.toExponential(1)}  ${rel <= CHECK_TOL ? 'ok' : `FAIL (> ${CHECK_TOL})`}`);
+          }
+        } finally {
+          await row.release();
+        }
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
-      await row.release();
     }
     out.check = { tolerance: CHECK_TOL, results: checks };
     if (checks.some((c) => !(c.rel <= CHECK_TOL))) {
@@ -230,7 +250,7 @@ try {
   }
   const pairs: Pair[] = [];
   log('');
-  log(`${'row'.padEnd(18)} ${'batch'.padStart(5)} ${'ours/s'.padStart(8)} ${'peer/s'.padStart(8)} ${'ours/peer'.padStart(9)} ${'target'.padStart(6)}  ${'GFLOP/s ours'.padStart(12)} ${'peer'.padStart(6)}  ${'peak RSS MB ours'.padStart(16)} ${'peer'.padStart(6)}`);
+  log(`${'row'.padEnd(21)} ${'batch'.padStart(5)} ${'ours/s'.padStart(8)} ${'peer/s'.padStart(8)} ${'ours/peer'.padStart(9)} ${'target'.padStart(6)}  ${'GFLOP/s ours'.padStart(12)} ${'peer'.padStart(6)}  ${'peak RSS MB ours'.padStart(16)} ${'peer'.padStart(6)}`);
   for (const spec of rows) {
     gc?.();
     const scoped = resetPeak();
@@ -259,6 +279,11 @@ try {
       }
     }
     const theirs = await peer.call<PeerRow>({ cmd: 'finish' });
+    // Both sides count FLOPs themselves (ours from the module tree, the peer with forward hooks).
+    const ourFlops = row.flopsPerStep / spec.batch;
+    if (theirs.flopsPerSample !== undefined && Math.abs(theirs.flopsPerSample - ourFlops) > 1e-9 * ourFlops) {
+      log(`warning: ${spec.name}: FLOPs per sample differ: ours ${ourFlops}, peer ${theirs.flopsPerSample}`);
+    }
     const ours = { ...resultOf(row, steps, secs), peakRssMB: peakMB(), rssScope: scoped ? 'row' : 'process' };
     await row.release();
     const target = TARGET[spec.name];
@@ -266,7 +291,7 @@ try {
     pairs.push({ spec, ours, peer: theirs, ratio, target });
     const mark = target === null ? '' : ratio >= target ? ' ok' : ' MISS';
     log(
-      `${spec.name.padEnd(18)} ${String(spec.batch).padStart(5)} ${fmt(ours.samplesPerSec).padStart(8)} ${fmt(theirs.samplesPerSec).padStart(8)} ${(fmt(ratio, 2) + '×').padStart(9)} ${(target === null ? '—' : `≥${target}`).padStart(6)}${mark.padEnd(5)} ${fmt(ours.gflops, 1).padStart(7)} ${fmt(theirs.gflops, 1).padStart(6)}  ${fmt(ours.peakRssMB).padStart(16)} ${fmt(theirs.peakRssMB).padStart(6)}`,
+      `${spec.name.padEnd(21)} ${String(spec.batch).padStart(5)} ${fmt(ours.samplesPerSec).padStart(8)} ${fmt(theirs.samplesPerSec).padStart(8)} ${(fmt(ratio, 2) + '×').padStart(9)} ${(target === null ? '—' : `≥${target}`).padStart(6)}${mark.padEnd(5)} ${fmt(ours.gflops, 1).padStart(7)} ${fmt(theirs.gflops, 1).padStart(6)}  ${fmt(ours.peakRssMB).padStart(16)} ${fmt(theirs.peakRssMB).padStart(6)}`,
     );
   }
 
@@ -286,7 +311,7 @@ try {
   log(`load average at the end ${load1.map((l) => l.toFixed(2)).join(' ')} (2 cores: above ~0.5 the numbers carry other processes' noise; compare ratios, not absolutes)`);
 
   Object.assign(out, {
-    meta: { threads, passes, steps, warmup, node: process.version, cpu: cpus()[0]?.model, loadavgStart: load0, loadavgEnd: load1, ourRssBeforeRowsMB: ourBaseMB, flops: 'dense layer forward = 2*B*in*out; training step = 3x forward; inference = 1x' },
+    meta: { threads, passes, steps, warmup, node: process.version, cpu: cpus()[0]?.model, loadavgStart: load0, loadavgEnd: load1, ourRssBeforeRowsMB: ourBaseMB, flops: 'dense layer forward = 2*B*in*out; conv forward = 2*B*Cout*Hout*Wout*(Cin/group)*k^2; training step = 3x forward; inference = 1x' },
     peerMeta,
     rows: pairs.map((p) => ({ name: p.spec.name, batch: p.spec.batch, ratio: p.ratio, target: p.target, met: p.target === null ? null : p.ratio >= p.target, ours: p.ours, peer: p.peer })),
     efficiency: { target: EFFICIENCY_TARGET, rows: efficiency },

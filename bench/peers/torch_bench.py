@@ -61,7 +61,8 @@ JITTER_PX = 2
 LR = 0.05
 MOMENTUM = 0.9
 DATA_SEED = 1234
-ROW_NAMES = ("student-kd-step", "online-kd-step", "teacher-step", "teacher-inference", "student-forward")
+ROW_NAMES = ("student-kd-step", "online-kd-step", "teacher-step", "teacher-inference", "student-forward",
+             "cnn-kd-step", "resnet-kd-step", "mobilenet-kd-step", "cnn-teacher-inference")
 
 
 # --------------------------------------------------------------------------------------
@@ -284,12 +285,187 @@ def build_inference(dims):
     return build
 
 
+# --------------------------------------------------------------------------------------
+# Convolutional rows (issue 18): the same model specs as our zoo (src/nn/spec.ts), built from
+# torch.nn modules, each parameter also reachable by our name (for --check files).
+# FLOPs: a convolution's forward is 2*Cout*Hout*Wout*(Cin/groups)*k^2 per example, a dense
+# layer 2*in*out (counted here with forward hooks on the modules themselves).
+# --------------------------------------------------------------------------------------
+CONV_ROWS = {
+    "cnn-kd-step": ("cnn:32,64:256", (1, 28, 28), True),
+    "resnet-kd-step": ("resnet:16,32,64", (3, 32, 32), True),
+    "mobilenet-kd-step": ("mobilenet:16,32,64,128", (3, 32, 32), True),
+    "cnn-teacher-inference": ("cnn:32,64:256", (1, 28, 28), False),
+}
+CLASSES = 10
+
+
+def _ints(text, what, spec):
+    try:
+        v = [int(t) for t in text.split(",")] if text.strip() else []
+    except ValueError:
+        v = None
+    if v is None or any(x <= 0 for x in v):
+        raise SystemExit("model spec %r: %s must be positive integers, got %r" % (spec, what, text))
+    return v
+
+
+class ZooNet(nn.Module):
+    """cnn:/resnet:/mobilenet: specs as in src/nn/spec.ts. `ours` maps our parameter and
+    buffer names to (tensor, transposed): our Linear weight is [in,out], nn.Linear's [out,in]."""
+
+    def __init__(self, spec, in_shape, classes):
+        super().__init__()
+        self.spec = spec
+        self.ours = {}
+        kind, _, body = spec.partition(":")
+        cin = in_shape[0]
+        if kind == "cnn":
+            k = 5
+            if "@" in body:
+                body, _, ks = body.partition("@")
+                k = int(ks)
+            conv_s, _, fc_s = body.partition(":")
+            layers, ch, side_h, side_w = [], cin, in_shape[1], in_shape[2]
+            for i, c in enumerate(_ints(conv_s, "channel counts", spec)):
+                conv = nn.Conv2d(ch, c, k, padding=k // 2)
+                self._reg("conv%d" % (i + 1), conv)
+                layers += [conv, nn.MaxPool2d(2), nn.ReLU()]
+                ch, side_h, side_w = c, side_h // 2, side_w // 2
+            layers.append(nn.Flatten())
+            width = ch * side_h * side_w
+            for i, h in enumerate(_ints(fc_s, "fully connected sizes", spec)):
+                lin = nn.Linear(width, h)
+                self._reg("fc%d" % (i + 1), lin)
+                layers += [lin, nn.ReLU()]
+                width = h
+            out = nn.Linear(width, classes)
+            self._reg("out", out)
+            layers.append(out)
+            self.body = nn.Sequential(*layers)
+        elif kind == "resnet":
+            conv_s, _, blocks_s = body.partition(":")
+            chans = _ints(conv_s, "stage channel counts", spec)
+            blocks = int(blocks_s) if blocks_s else 1
+            layers = self._conv_bn("stem.conv", cin, chans[0], 3, 1, nn.ReLU)
+            ch = chans[0]
+            for s_i, c in enumerate(chans):
+                for b in range(blocks):
+                    name = "stage%d.block%d" % (s_i + 1, b + 1)
+                    stride = 2 if s_i > 0 and b == 0 else 1
+                    body_m = nn.Sequential(*(self._conv_bn(name + ".conv1", ch, c, 3, stride, nn.ReLU)
+                                             + self._conv_bn(name + ".conv2", c, c, 3, 1, None)))
+                    short = (nn.Sequential(*self._conv_bn(name + ".shortcut", ch, c, 1, stride, None))
+                             if stride != 1 or ch != c else None)
+                    layers.append(_Residual(body_m, short))
+                    ch = c
+            out = nn.Linear(ch, classes)
+            self._reg("out", out)
+            self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), out)
+        elif kind == "mobilenet":
+            chans = _ints(body, "channel counts", spec)
+            layers = self._conv_bn("stem.conv", cin, chans[0], 3, 1, nn.ReLU6)
+            ch = chans[0]
+            for i, c in enumerate(chans[1:]):
+                name = "block%d" % (i + 1)
+                layers += self._conv_bn(name + ".dw", ch, ch, 3, 2 if c > ch else 1, nn.ReLU6, groups=ch)
+                layers += self._conv_bn(name + ".pw", ch, c, 1, 1, nn.ReLU6)
+                ch = c
+            out = nn.Linear(ch, classes)
+            self._reg("out", out)
+            self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), out)
+        else:
+            raise SystemExit("model spec %r: expected cnn:, resnet: or mobilenet:" % spec)
+
+    def _reg(self, name, m):
+        self.ours[name + ".weight"] = (m.weight, isinstance(m, nn.Linear))
+        if getattr(m, "bias", None) is not None:
+            self.ours[name + ".bias"] = (m.bias, False)
+
+    def _conv_bn(self, name, cin, cout, k, stride, act, groups=1):
+        conv = nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2, groups=groups, bias=False)
+        # ONNX momentum 0.9 (running = 0.9*running + 0.1*batch) is torch's momentum 0.1
+        bn = nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1)
+        self._reg(name, conv)
+        self._reg(name + ".bn", bn)
+        self.ours[name + ".bn.running_mean"] = (bn.running_mean, False)
+        self.ours[name + ".bn.running_var"] = (bn.running_var, False)
+        return [conv, bn] + ([act()] if act else [])
+
+    def forward(self, x):
+        return self.body(x)
+
+
+class _Residual(nn.Module):
+    def __init__(self, body, shortcut):
+        super().__init__()
+        self.body, self.shortcut = body, shortcut
+
+    def forward(self, x):
+        return F.relu(self.body(x) + (self.shortcut(x) if self.shortcut is not None else x))
+
+
+def module_flops(model, in_shape):
+    """Forward FLOPs per example, counted by hooks on Conv2d and Linear during one forward."""
+    total = [0]
+
+    def hook(m, inp, out):
+        if isinstance(m, nn.Conv2d):
+            total[0] += 2 * out[0].numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        else:
+            total[0] += 2 * m.in_features * m.out_features
+
+    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    was = model.training
+    model.eval()
+    with torch.no_grad():
+        model(torch.zeros(1, *in_shape))
+    model.train(was)
+    for h in hs:
+        h.remove()
+    return total[0]
+
+
+def build_conv_row(name):
+    spec, in_shape, kd = CONV_ROWS[name]
+
+    def build(batch, pool, gen, args):
+        model = ZooNet(spec, in_shape, CLASSES)
+        fwd = module_flops(model, in_shape)
+        xs = torch.rand(pool, batch, *in_shape, generator=gen)
+        if not kd:
+            model.eval()
+
+            def infer(i):
+                with torch.no_grad():
+                    model(xs[i % pool])
+
+            return infer, fwd
+        model.train()
+        opt = make_optimizer(model, args.foreach)
+        ys = torch.randint(0, CLASSES, (pool, batch), generator=gen)
+        ts = torch.randn(pool, batch, CLASSES, generator=gen) * 5.0
+        T, alpha = args.T, args.alpha
+
+        def step(i):
+            k = i % pool
+            opt.zero_grad(set_to_none=True)
+            loss, _, _ = kd_loss(model(xs[k]), ts[k], ys[k], T, alpha)
+            loss.backward()
+            opt.step()
+
+        return step, 3 * fwd
+
+    return build
+
+
 BUILDERS = {
     "student-kd-step": build_student_kd_step,
     "online-kd-step": build_online_kd_step,
     "teacher-step": build_teacher_step,
     "teacher-inference": build_inference(TEACHER_DIMS),
     "student-forward": build_inference(STUDENT_DIMS),
+    **{name: build_conv_row(name) for name in CONV_ROWS},
 }
 DEFAULT_ROWS = (
     ("student-kd-step", 128),
@@ -298,6 +474,10 @@ DEFAULT_ROWS = (
     ("teacher-step", 128),
     ("teacher-inference", 1024),
     ("student-forward", 128),
+    ("cnn-kd-step", 128),
+    ("resnet-kd-step", 128),
+    ("mobilenet-kd-step", 128),
+    ("cnn-teacher-inference", 1024),
 )
 
 
@@ -340,6 +520,7 @@ class RowRunner:
             "msPerStep": round(1000.0 * self.batch / sps, 4),
             "passSamplesPerSec": [round(r, 1) for r in self.rates],
             "rssScope": "row" if self.have_reset else "process",
+            "flopsPerSample": self.flops_per_sample,
         }
 
 
@@ -434,10 +615,48 @@ def tensor_from_json(obj, key, dtype):
     raise SystemExit("--check: %s must be a nested list or {\"shape\", \"data\"}" % key)
 
 
+def check_conv_loss(spec, fdt, dtype):
+    """--check for a convolutional row: build spec["spec"], load spec["params"] by our names
+    (training mode: BatchNorm on batch statistics, as our step graph) and compute the KD loss."""
+    for key in ("inputShape", "classes", "params"):
+        if key not in spec:
+            raise SystemExit("--check: missing key %r" % key)
+    in_shape = tuple(int(d) for d in spec["inputShape"])
+    model = ZooNet(spec["spec"], in_shape, int(spec["classes"])).to(fdt).train()
+    given = spec["params"]
+    missing = sorted(set(model.ours) - set(given))
+    extra = sorted(set(given) - set(model.ours))
+    if missing or extra:
+        raise SystemExit("--check: parameters of %s: missing %s, unexpected %s" % (spec["spec"], missing, extra))
+    with torch.no_grad():
+        for name, (t, transposed) in model.ours.items():
+            v = tensor_from_json(given[name], name, fdt)
+            v = v.t() if transposed else v
+            if list(v.shape) != list(t.shape):
+                raise SystemExit("--check: %s has shape %s, expected %s%s" % (name, list(v.shape), list(t.shape), " (transposed)" if transposed else ""))
+            t.copy_(v)
+    x = tensor_from_json(spec["x"], "x", fdt)
+    B = x.shape[0]
+    x = x.reshape(B, *in_shape)
+    y = tensor_from_json(spec["y"], "y", torch.float64).reshape(-1)
+    if y.shape[0] != B or not torch.equal(y, y.round()) or y.min() < 0 or y.max() >= int(spec["classes"]):
+        raise SystemExit("--check: y must hold %d integer labels in [0, %d)" % (B, int(spec["classes"])))
+    t = tensor_from_json(spec["t"], "t", fdt)
+    with torch.no_grad():
+        loss, soft, hard = kd_loss(model(x), t, y.long(), float(spec["T"]), float(spec["alpha"]))
+    return {"loss": float(loss), "soft": float(soft), "hard": float(hard), "dtype": dtype,
+            "spec": spec["spec"], "batch": B}
+
+
 def check_loss(path, dtype):
     with open(path) as f:
         spec = json.load(f)
     fdt = torch.float64 if dtype == "float64" else torch.float32
+    if "spec" in spec:
+        for key in ("x", "y", "t", "T", "alpha"):
+            if key not in spec:
+                raise SystemExit("--check: missing key %r" % key)
+        return check_conv_loss(spec, fdt, dtype)
     for key in ("x", "y", "t", "T", "alpha"):
         if key not in spec:
             raise SystemExit("--check: missing key %r" % key)

@@ -7,7 +7,7 @@
 import type { GraphBuilder } from '../graph/builder.js';
 import type { Value } from '../graph/ir.js';
 import { attrInt, attrInts, constInts } from '../graph/shapes.js';
-import type { GradCtx, GradRule } from './types.js';
+import type { GradCtx, GradOptions, GradRule } from './types.js';
 import { UnsupportedAttributeError } from './attrs.js';
 
 const ONNX_DTYPE: Record<string, number> = { float32: 1, float64: 11 };
@@ -28,6 +28,10 @@ function out(c: GradCtx, i = 0): Value {
   return v;
 }
 const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
+/** Conv gradient formulations used unless GradOptions says otherwise (types.ts; bench/README.md). */
+export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> = 'conv';
+export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'im2col';
+export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'affine';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
 /** gy reshaped back to x's (possibly symbolic) shape at run time. */
@@ -347,6 +351,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
    *   dB = Σ_{n,spatial} G.
    */
   Conv: (c) => {
+    // (the defaults are the formulations measured faster: bench/README.md, issue 18)
     const { g } = c;
     const [X, W] = [inp(c, 0), inp(c, 1)];
     const G = gyOf(c);
@@ -365,7 +370,16 @@ export const GRAD_RULES: Record<string, GradRule> = {
         const yi = G.shape[2 + i] as number;
         return xi - (strides[i] * (yi - 1) + kk - pads[i] - pads[i + sp]);
       });
-      dX = g.op('ConvTranspose', [G, W], { strides, pads, kernel_shape: k, ...grpAttr, ...(op.some((v) => v !== 0) ? { output_padding: op } : {}) });
+      const asConv = (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD) === 'conv' && grp === 1 && strides.every((s) => s === 1) && k.some((kk) => kk > 1) && k.every((kk, i) => pads[i] <= kk - 1 && pads[i + sp] <= kk - 1);
+      if (asConv) {
+        // dX = Conv(G, W̃) with W̃[c, m, ·] = W[m, c, flipped ·] and pads k − 1 − p (stride 1).
+        const spatial = Array.from({ length: sp }, (_, i) => i + 2);
+        const flipped = g.op('Slice', [W, g.ints(Array(sp).fill(-1)), g.ints(k.map((kk) => -kk - 1)), g.ints(spatial), g.ints(Array(sp).fill(-1))]);
+        const Wt = g.op('Transpose', [flipped], { perm: [1, 0, ...spatial] });
+        dX = g.op('Conv', [G, Wt], { kernel_shape: k, pads: [...k.map((kk, i) => kk - 1 - pads[i]), ...k.map((kk, i) => kk - 1 - pads[i + sp])] });
+      } else {
+        dX = g.op('ConvTranspose', [G, W], { strides, pads, kernel_shape: k, ...grpAttr, ...(op.some((v) => v !== 0) ? { output_padding: op } : {}) });
+      }
     }
     if (c.needs[1]) {
       const spatial = Array.from({ length: sp }, (_, i) => i + 2);
@@ -374,7 +388,23 @@ export const GRAD_RULES: Record<string, GradRule> = {
       const gT = g.op('Transpose', [G], { perm });
       const gk = G.shape.slice(2) as number[];
       const cut = (full: Value) => g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]);
-      if (grp === 1) {
+      const gkStatic = gk.every((d) => typeof d === 'number');
+      if (grp === 1 && (c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD) === 'im2col' && gkStatic && typeof X.shape[1] === 'number') {
+        // im2col: P[(c, o), (n, y)] = Xpad[n, c, y·s + o] for each kernel offset o (a strided
+        // Slice of the padded, batch-transposed input), then dW[m, (c, o)] = Σ_(n,y) Gᵀ[m, (n, y)]·P.
+        const C = X.shape[1];
+        const M = W.shape[0] as number;
+        const xp = pads.some((p) => p !== 0) ? g.op('Pad', [xT, g.ints([0, 0, ...pads.slice(0, sp), 0, 0, ...pads.slice(sp)])]) : xT;
+        const offsets: number[][] = [[]];
+        for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((o) => Array.from({ length: kk }, (_, j) => [...o, j])));
+        const views = offsets.map((o) => {
+          const v = g.op('Slice', [xp, g.ints(o), g.ints(o.map((oi, i) => oi + strides[i] * ((gk[i] as number) - 1) + 1)), g.ints(spatial), g.ints(strides)]);
+          return g.op('Unsqueeze', [v, g.ints([1])]); // [C, 1, N, y…]
+        });
+        const P = views.length === 1 ? views[0] : g.op('Concat', views, { axis: 1 }); // [C, k…, N, y…]
+        const flat = g.op('Gemm', [g.reshape(gT, [M, -1]), g.reshape(P, [C * offsets.length, -1])], { transB: 1 }); // [M, C·|k|]
+        dW = g.reshape(flat, [M, C, ...k]);
+      } else if (grp === 1) {
         const full = g.op('Conv', [xT, gT], { dilations: strides, pads, kernel_shape: gk });
         dW = g.op('Transpose', [cut(full)], { perm });
       } else {
@@ -466,6 +496,23 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const xc = g.sub(X, mean);
     const variance = g.reduceMean(g.mul(xc, xc), axes, true);
     const inv = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.s(X, eps))])]);
+    if ((c.opts.batchNormGrad ?? DEFAULT_BN_GRAD) === 'affine') {
+      // The same formula with the per-channel factors gathered first (no x̂ tensor, no means of
+      // full-size products): with ΣG and Σ G·xc per channel and n elements per channel,
+      //   dβ = ΣG, dγ = inv·Σ G·xc, dx = a·(G − ΣG/n) + d·xc, a = γ·inv, d = −a·inv²·Σ G·xc / n.
+      const sG = g.reduceSum(G, axes, true);
+      const sGxc = g.reduceSum(g.mul(G, xc), axes, true);
+      const dB = c.needs[2] ? g.reshape(sG, [-1]) : null;
+      const dScale = c.needs[1] ? g.reshape(g.mul(sGxc, inv), [-1]) : null;
+      let dX: Value | null = null;
+      if (c.needs[0]) {
+        const n = countAlong(g, X, axes);
+        const a = g.mul(g.reshape(scale, bshape), inv);
+        const d = g.div(g.mul(g.neg(a), g.mul(g.mul(inv, inv), sGxc)), n);
+        dX = g.add(g.mul(a, g.sub(G, g.div(sG, n))), g.mul(d, xc));
+      }
+      return [dX, dScale, dB, null, null];
+    }
     const xhat = g.mul(xc, inv);
     const dB = c.needs[2] ? g.reduceSum(G, axes, false) : null;
     const dScale = c.needs[1] ? g.reduceSum(g.mul(G, xhat), axes, false) : null;

@@ -11,6 +11,35 @@ export interface GradCtx {
   gy: (Value | null)[];
   /** Which inputs need a gradient; rules may skip the others (return null). */
   needs: boolean[];
+  /** Formulation choices of some rules (default: the ones measured faster, bench/README.md). */
+  opts: GradOptions;
+}
+
+/**
+ * Alternative, equal formulations of some gradients (for A/B timing in bench/ab.ts; both are
+ * checked against finite differences and against each other in test/autodiff).
+ */
+export interface GradOptions {
+  /**
+   * Conv input gradient at stride 1 without groups and with a kernel larger than 1×1: 'conv'
+   * (default) — a Conv of dY with the kernel flipped and its channel axes swapped, pads
+   * k − 1 − p (ORT runs it on the batch-parallel Conv path); 'convtranspose' — ConvTranspose(dY,
+   * W) (serial over images, single-threaded Col2im). Other convolutions (strided, grouped, 1×1,
+   * where the Conv form measured slower) always use ConvTranspose.
+   */
+  convInputGrad?: 'conv' | 'convtranspose';
+  /**
+   * Conv weight gradient without groups: 'im2col' (default) — the k² shifted (strided) views of the padded
+   * input stacked by Slice/Concat, then one Gemm with dY; 'conv' — a Conv over batch↔channel
+   * transposed tensors (ORT's ExpandThenGemm path: serial over channels). Grouped convolutions
+   * always use the grouped Conv form.
+   */
+  convWeightGrad?: 'im2col' | 'conv';
+  /**
+   * BatchNormalization (training) gradient: 'affine' (default) — per-channel factors first, then
+   * dx = a·(G − mean G) + d·(x − μ) (fewer full-size passes); 'plain' — through x̂ as written.
+   */
+  batchNormGrad?: 'affine' | 'plain';
 }
 /** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
 export type GradRule = (c: GradCtx) => (Value | null)[];

@@ -8,7 +8,8 @@ import { checkGradAttrs } from './attrs.js';
 import type { GraphBuilder } from '../graph/builder.js';
 import type { Node, Value } from '../graph/ir.js';
 import { GRAD_RULES } from './rules.js';
-export type { GradCtx, GradRule } from './types.js';
+export type { GradCtx, GradOptions, GradRule } from './types.js';
+import type { GradOptions } from './types.js';
 
 export class NoGradientRuleError extends Error {
   constructor(op: string, node: string) {
@@ -43,6 +44,8 @@ export function unbroadcast(g: GraphBuilder, grad: Value, target: Value): Value 
 export interface BackwardOptions {
   /** Gradient of the loss to start from (default: 1 for a scalar loss). */
   seed?: Value;
+  /** Formulation choices of some rules (types.ts GradOptions). */
+  grad?: GradOptions;
 }
 
 /**
@@ -88,7 +91,7 @@ export function backward(g: GraphBuilder, loss: Value, wrt: readonly Value[], op
     const inputs = n.inputs.map((x) => (x ? g.get(x) : null));
     const outputs = n.outputs.map((y) => (y ? g.get(y) : null));
     const gy = n.outputs.map((y) => (y ? total(y) : null));
-    const grads = g.scope(`grad/${n.name}`, () => rule({ g, node: n, inputs, outputs, gy, needs }));
+    const grads = g.scope(`grad/${n.name}`, () => rule({ g, node: n, inputs, outputs, gy, needs, opts: opts.grad ?? {} }));
     grads.forEach((gx, k) => {
       if (!gx || !needs[k]) return;
       const x = inputs[k]!;

@@ -310,9 +310,13 @@ export const SHAPE_RULES: Record<string, Rule> = {
         shape[a] = '?';
         return;
       }
-      if (steps[i] !== 1) throw new RangeError('Slice: only step 1 is supported');
-      const clampI = (t: number) => Math.min(Math.max(t < 0 ? t + d : t, 0), d);
-      shape[a] = Math.max(0, clampI(ends[i]) - clampI(starts[i]));
+      const st = steps[i];
+      if (!Number.isInteger(st) || st === 0) throw new RangeError(`Slice: steps must be non-zero integers, got ${st}`);
+      // ONNX Slice: negative indices count from the end; clamped to [0, d] for positive steps,
+      // to [-1, d − 1] for negative ones; the length is ceil((end − start) / step), at least 0.
+      const [lo, hi] = st > 0 ? [0, d] : [-1, d - 1];
+      const clampI = (t: number) => Math.min(Math.max(t < 0 ? t + d : t, lo), hi);
+      shape[a] = Math.max(0, Math.ceil((clampI(ends[i]) - clampI(starts[i])) / st));
     });
     return [{ dtype: x.dtype, shape }];
   },

@@ -7,7 +7,7 @@ import { GraphBuilder } from '../graph/builder.js';
 import { type Graph, type TensorData, type Value, tensor } from '../graph/ir.js';
 import { canWriteInPlace } from '../graph/inplace.js';
 import { prune } from '../graph/prune.js';
-import { backward } from '../autodiff/walker.js';
+import { type GradOptions, backward } from '../autodiff/walker.js';
 import type { ForwardCtx } from '../nn/module.js';
 import { type OptimConfig, type SgdForm, emitOptimizer } from '../optim/optimizers.js';
 import type { StateBinding } from '../runtime/session.js';
@@ -33,6 +33,8 @@ export interface StepGraphOptions {
   sgdForm?: SgdForm;
   /** Update optimiser state in place where safe (graph/inplace.ts). Default true. */
   inPlace?: boolean;
+  /** Gradient formulation choices (autodiff GradOptions; default: the measured-faster ones). */
+  grad?: GradOptions;
 }
 
 export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimConfig, opts: StepGraphOptions = {}): StepGraph {
@@ -65,7 +67,7 @@ export function buildStepGraph(net: Network, lossKind: LossKind, optim: OptimCon
   const correct = g.reduceSum(g.op('Cast', [g.op('Equal', [pred, labels])], { to: 1 }), [0]);
 
   const wrt = net.paramSpecs.map((s) => params.get(s.name)!);
-  const grads = backward(g, loss, wrt);
+  const grads = backward(g, loss, wrt, { grad: opts.grad });
   const items = net.paramSpecs.map((spec) => {
     const grad = grads.get(spec.name);
     if (!grad) throw new RangeError(`parameter '${spec.name}' does not affect the loss`);

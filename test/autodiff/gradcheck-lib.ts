@@ -18,7 +18,7 @@
  * float64 wherever ORT 1.30 CPU has double kernels. Conv, ConvTranspose, AveragePool and
  * MaxUnpool exist only for float (probed), so those checks run in float32 (see rules.test.ts).
  */
-import { backward } from '../../src/autodiff/index.js';
+import { type GradOptions, backward } from '../../src/autodiff/index.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { type DType, type Graph, type Shape, type TensorData, type Value, allocate } from '../../src/graph/ir.js';
 import { Runner } from '../../src/runtime/session.js';
@@ -79,6 +79,8 @@ export interface CheckSpec {
   /** Check each element when the differentiated inputs hold at most this many (default 64). */
   perElement?: number;
   seed?: number;
+  /** Gradient formulation choices passed to backward (default: the rules' defaults). */
+  grad?: GradOptions;
 }
 
 export interface CheckResult {
@@ -145,7 +147,7 @@ export function buildLossGraph(spec: CheckSpec): LossGraph {
   });
   const loss = terms.length === 1 ? terms[0] : g.op('Sum', terms);
   const wrtVals = xs.filter((x, i) => spec.inputs[i].wrt ?? (x.dtype === 'float32' || x.dtype === 'float64'));
-  const grads = backward(g, loss, wrtVals);
+  const grads = backward(g, loss, wrtVals, { grad: spec.grad });
   g.output(g.op('Identity', [loss], {}, { names: ['loss'] }));
   const gradShapes: Record<string, Shape> = {};
   for (const x of wrtVals) {

@@ -91,6 +91,11 @@ function batchNorm(name: string, dims: number[]): Case {
     build: (g, [X, s, b, m, v]) => g.opN('BatchNormalization', [X, s, b, m, v], 3, { training_mode: 1, epsilon: 1e-5, momentum: 0.9 })[0],
   };
 }
+/** The case with its first input's batch dimension symbolic ('N'). */
+function symbolicN(c: Case): Case {
+  const [x, ...rest] = c.inputs;
+  return { ...c, inputs: [{ ...x, shape: ['N', ...x.dims.slice(1)] }, ...rest] };
+}
 const reduce = (op: string, dims: number[], axes: number[] | null, keep: 0 | 1, shape?: (number | string)[], sample = normal): Case => ({
   name: `${op} axes=${axes ? `[${axes}]` : 'all'} keepdims=${keep}${shape ? ` shape [${shape}]` : ''}`,
   op,
@@ -285,6 +290,23 @@ const CASES: Case[] = [
   conv('Conv depthwise group=3, stride 2 pad 1, 8×7 (output_padding), no bias', [2, 3, 8, 7], [3, 1, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1], group: 3 }, false),
   conv('Conv depthwise ×2 multiplier (group=2, 2→4), symbolic N', [3, 2, 5, 4], [4, 1, 3, 3], { pads: [1, 1, 1, 1], group: 2 }, true, ['N', 2, 5, 4]),
   conv('Conv group=2 (4→6), stride 2 pad 1, 2×3 kernel', [1, 4, 6, 7], [6, 2, 2, 3], { strides: [2, 2], pads: [1, 1, 0, 1], group: 2 }),
+  // every ungrouped case again in both formulations of the input and weight gradients (GradOptions)
+  ...(
+    [
+      ['conv/im2col', { convInputGrad: 'conv', convWeightGrad: 'im2col' }],
+      ['convtranspose/conv', { convInputGrad: 'convtranspose', convWeightGrad: 'conv' }],
+    ] as const
+  ).flatMap(([tag, grad]) =>
+    [
+      conv('Conv stride 1 pad 1', [2, 2, 5, 5], [3, 2, 3, 3], { pads: [1, 1, 1, 1] }),
+      conv('Conv stride 1 no pad, 5×5 kernel on 6×5', [2, 3, 6, 5], [2, 3, 5, 5], {}),
+      conv('Conv stride 2 pad 1, 8×7 (output_padding)', [2, 2, 8, 7], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+      conv('Conv stride 2 no pad, 6×6, 2×3 kernel, no bias', [2, 2, 6, 6], [2, 2, 2, 3], { strides: [2, 2] }, false),
+      conv('Conv stride 1 asymmetric pads, symbolic N', [2, 1, 5, 4], [2, 1, 3, 3], { pads: [0, 1, 2, 1] }, true, ['N', 1, 5, 4]),
+      conv('Conv 1×1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] }),
+      conv('Conv 1×1 stride 1', [2, 3, 4, 5], [4, 3, 1, 1], {}),
+    ].map((c) => ({ ...c, name: `${c.name} [${tag}]`, grad })),
+  ),
   {
     name: 'GlobalAveragePool [N,C,H,W]',
     op: 'GlobalAveragePool',
@@ -328,6 +350,13 @@ const CASES: Case[] = [
   },
   batchNorm('BatchNormalization [N,C] training', [5, 3]),
   batchNorm('BatchNormalization [N,C,H,W] training', [2, 3, 3, 2]),
+  ...(['affine', 'plain'] as const).flatMap((form) =>
+    [
+      batchNorm('BatchNormalization [N,C] training', [5, 3]),
+      batchNorm('BatchNormalization [N,C,H,W] training', [2, 3, 3, 2]),
+      symbolicN(batchNorm('BatchNormalization [N,C,H,W] training, symbolic N', [3, 2, 2, 3])),
+    ].map((c) => ({ ...c, name: `${c.name} [${form}]`, grad: { batchNormGrad: form } })),
+  ),
   {
     name: 'Dropout ratio 0 (training) = identity',
     op: 'Dropout',

@@ -2,7 +2,7 @@
  * Shared by the whole-net reference tests (test/engine/reference*.test.ts, test/students): the
  * engine's gradients of a network as one graph, and the error measure they are judged by.
  */
-import { backward } from '../../src/autodiff/walker.js';
+import { type GradOptions, backward } from '../../src/autodiff/walker.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { type Graph, type Value } from '../../src/graph/ir.js';
 import { prune } from '../../src/graph/prune.js';
@@ -27,7 +27,7 @@ export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
  * 'loss', 'grad:<param>' for every parameter and 'stat:<buffer>' for every updated buffer (BN
  * running statistics after this batch).
  */
-export function gradientGraph(net: Network): Graph {
+export function gradientGraph(net: Network, grad?: GradOptions): Graph {
   const g = new GraphBuilder('grads');
   const x = g.input('input', 'float32', ['N', ...net.spec.inputShape]);
   const params: Value[] = [];
@@ -46,7 +46,7 @@ export function gradientGraph(net: Network): Graph {
   };
   const logits = net.module.forward(ctx, x, net.spec.inputShape);
   const { loss } = buildLoss(g, 'hard', logits, net.spec.classes);
-  const grads = backward(g, loss, params);
+  const grads = backward(g, loss, params, { grad });
   for (const p of params) g.output(grads.get(p.name)!, `grad:${p.name}`);
   for (const [k, v] of stats) g.output(v, `stat:${k}`);
   g.output(loss, 'loss');
