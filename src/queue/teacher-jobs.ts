@@ -204,6 +204,10 @@ export function startWorker(url: string, o: WorkerOptions = {}): Worker {
     async (job: Job) => {
       client ??= await w.getBackend().client;
       const t0 = performance.now();
+      log(`dk worker: job ${job.id} started (attempt ${job.attemptsMade + 1})`);
+      // A test hook: hold each job this long first (so a test can kill a worker mid-job).
+      const hold = Number(process.env.DK_WORKER_HOLD_MS ?? 0);
+      if (hold > 0) await new Promise((r) => setTimeout(r, hold));
       const r = await runTeacherShard(client, job.data, runtime);
       log(`dk worker: job ${job.id} done (${r.rows} rows, ${((performance.now() - t0) / 1000).toFixed(2)} s)`);
       return r;
