@@ -255,6 +255,7 @@ export async function remoteTeacherOutputs(
     } catch (e) {
       throw lost(e);
     }
+    client.on('error', (e: Error) => (lastErr = e.message)); // reported once, by `lost`
     const jobs: { id: string; start: number; rows: number; done: boolean }[] = [];
     try {
       const teacherBlob = await putBlob(client, src.bytes, `teacher ${src.name}`);
