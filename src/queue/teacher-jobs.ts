@@ -21,6 +21,7 @@
  * that fails its hash is an UnrecoverableError: failed at once, never retried.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Queue, UnrecoverableError, Worker, type Job, type ConnectionOptions } from 'bullmq';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
@@ -113,10 +114,20 @@ export function connectionFor(url: string, role: 'worker' | 'coordinator'): Conn
     throw new UsageError(`--redis ${url}: expected a URL like redis://host:6379 or rediss://user:password@host:6380`);
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UsageError(`--redis ${redactUrl(url)}: expected a redis:// or rediss:// URL, got protocol '${u.protocol}'`);
+  requireIoredis();
   // Workers wait for Redis to come back (ioredis retries for ever); the coordinator gives up fast and says so.
   return role === 'worker'
     ? { url, maxRetriesPerRequest: null }
     : { url, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: (times: number) => (times > 3 ? null : 200) };
+}
+
+/** BullMQ talks to Redis through the optional 'ioredis' package: say so plainly when it is missing. */
+export function requireIoredis(): void {
+  try {
+    createRequire(import.meta.url).resolve('ioredis');
+  } catch {
+    throw new UsageError("--redis: the 'ioredis' package (BullMQ's Redis client) is not installed; install it next to bullmq (npm install ioredis@5)");
+  }
 }
 
 type Client = Awaited<ReturnType<Queue["getBackend"]>["client"]>;
@@ -297,6 +308,7 @@ export async function remoteTeacherOutputs(
             if (o.length !== j.rows * r.width) throw new QueueError(`${label}: job ${j.id} returned ${o.length} values, expected ${j.rows}×${r.width}`);
             out ??= new Float32Array(data.n * r.width);
             out.set(o, j.start * r.width);
+            await client.del(blobKey(r.blob), blobKey(job.data.data.blob)); // the shard's blobs are not needed again
             j.done = true;
             doneRows += j.rows;
             await job.remove().catch(() => undefined);

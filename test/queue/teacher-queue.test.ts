@@ -4,7 +4,8 @@
  * another, a malformed payload failed once (not retried), Redis lost → one-line error, exit 2.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -75,6 +76,11 @@ async function remoteFile(sub: string): Promise<Buffer> {
 describe('teacher outputs on a Redis queue', () => {
   before(async () => {
     if (!existsSync(REDIS)) throw new Error(`these tests need redis-server at ${REDIS} (apt-get install redis-server); it is missing`);
+    try {
+      createRequire(import.meta.url).resolve('ioredis');
+    } catch {
+      throw new Error("these tests need the 'ioredis' package (BullMQ's Redis client, an optional peer of bullmq); it is not installed");
+    }
     const port = await freePort();
     ({ p: redis } = await spawnUntil(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/));
     url = `redis://127.0.0.1:${port}`;
@@ -130,6 +136,13 @@ describe('teacher outputs on a Redis queue', () => {
     } finally {
       await q.close();
     }
+  });
+
+  it('dk worker refuses a URL that is not redis:// or rediss:// (exit 2, one line)', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'worker', '--redis', 'http://user:secret@127.0.0.1:1'], { encoding: 'utf8', timeout: 10000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /^dk: --redis http:\/\/user:\*\*\*@127\.0\.0\.1:1: expected a redis:\/\/ or rediss:\/\/ URL/);
+    assert.ok(!r.stderr.includes('secret'), 'the password is not printed');
   });
 
   it('Redis stopped mid-run: the coordinator says so in one line (exit code 2)', async () => {
