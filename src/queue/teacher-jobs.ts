@@ -111,9 +111,9 @@ export function connectionFor(url: string, role: 'worker' | 'coordinator'): Conn
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`--redis ${url}: expected a URL like redis://host:6379 or rediss://user:password@host:6380`);
+    throw new UsageError({ param: 'redis', value: redactUrl(url), detail: 'expected a URL like redis://host:6379 or rediss://user:password@host:6380' });
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UsageError(`--redis ${redactUrl(url)}: expected a redis:// or rediss:// URL, got protocol '${u.protocol}'`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UsageError({ param: 'redis', value: redactUrl(url), detail: `expected a redis:// or rediss:// URL, got protocol '${u.protocol}'` });
   requireIoredis();
   // Workers wait for Redis to come back (ioredis retries for ever); the coordinator gives up fast and says so.
   return role === 'worker'
@@ -126,7 +126,7 @@ export function requireIoredis(): void {
   try {
     createRequire(import.meta.url).resolve('ioredis');
   } catch {
-    throw new UsageError("--redis: the 'ioredis' package (BullMQ's Redis client) is not installed; install it next to bullmq (npm install ioredis@5)");
+    throw new UsageError({ param: 'redis', detail: "the 'ioredis' package (BullMQ's Redis client) is not installed; install it next to bullmq (npm install ioredis@5)" });
   }
 }
 
@@ -137,7 +137,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Store bytes under their sha256 (a no-op when present, but the expiry is refreshed). */
 export async function putBlob(client: Client, bytes: Uint8Array, what: string): Promise<string> {
-  if (bytes.byteLength > MAX_BLOB_BYTES) throw new UsageError(`${what}: ${bytes.byteLength} bytes is over the queue's blob limit of ${MAX_BLOB_BYTES} bytes; run it locally (without --redis)`);
+  if (bytes.byteLength > MAX_BLOB_BYTES) throw new UsageError({ detail: `${what}: ${bytes.byteLength} bytes is over the queue's blob limit of ${MAX_BLOB_BYTES} bytes; run it locally (without {redis})` });
   const sha = sha256(bytes);
   // Base64: BullMQ's client interface (ioredis or node-redis underneath) passes strings.
   await client.set(blobKey(sha), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'), { EX: BLOB_TTL_S });
@@ -247,7 +247,7 @@ export async function remoteTeacherOutputs(
   progress?: ProgressSink,
   label = `teacher ${src.name}`,
 ): Promise<Float32Array> {
-  if (src.external?.length) throw new UsageError(`teacher ${src.name}: its tensors are in external data files, which are not sent to queue workers; run it without --redis`);
+  if (src.external?.length) throw new UsageError({ detail: `teacher ${src.name}: its tensors are in external data files, which are not sent to queue workers; run it without {redis}` });
   const log = (text: string) => progress?.({ kind: 'log', text });
   const where = redactUrl(url);
   const queue = new Queue(TEACHER_QUEUE, { connection: connectionFor(url, 'coordinator'), prefix: QUEUE_PREFIX });
