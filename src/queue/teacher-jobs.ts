@@ -318,6 +318,8 @@ export async function remoteTeacherOutputs(
           else waiting++;
         }
       } catch (e) {
+        // Best effort: the run is over, so its jobs not yet run are taken off the queue.
+        await Promise.all(jobs.filter((j) => !j.done).map((j) => queue.remove(j.id).catch(() => 0))).catch(() => undefined);
         if (e instanceof UsageError) throw e;
         throw lost(e);
       }
