@@ -40,6 +40,7 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   'model.layout': '--layout',
   'model.output': '--output',
   'options.batchNorm': '--batchnorm',
+  redis: '--redis',
 };
 
 /** A parameter problem in flag names (parameters without a flag keep their API names). */

@@ -76,6 +76,8 @@ export interface TeacherTargetsOptions {
   progress?: ProgressSink;
   /** Label for progress bars (e.g. 'train', 'test'). */
   label?: string;
+  /** Compute the teacher outputs as shard jobs on this Redis queue (src/queue/teacher-jobs.ts) instead of here; the result is the same bytes. */
+  redis?: string;
 }
 
 /** The cache key (hex sha256) for these teachers, options and data. */
@@ -174,7 +176,10 @@ export async function teacherTargets(spec: TeacherSpec, data: Dataset, opts: Tea
   for (const [i, src] of spec.teachers.entries()) {
     const t = await OnnxTeacher.load(src, { shape: data.shape, classes: C }, { outputs: spec.outputs, prep: spec.prep?.[i], runtime: opts.runtime, progress: opts.progress });
     try {
-      const out = await t.outputs(data, opts.progress, `teacher ${basename(src.name)}${opts.label ? ` (${opts.label})` : ''}`);
+      const label = `teacher ${basename(src.name)}${opts.label ? ` (${opts.label})` : ''}`;
+      const out = opts.redis
+        ? await (await import('../queue/teacher-jobs.js')).remoteTeacherOutputs(opts.redis, src, t, { outputs: spec.outputs ?? 'auto', prep: spec.prep?.[i] }, data, opts.progress, label)
+        : await t.outputs(data, opts.progress, label);
       const { kind, report } = t.resolveKind(out, data.n);
       log(report);
       members.push({ out, kind });

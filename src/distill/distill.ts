@@ -73,6 +73,8 @@ export interface DistillOptions {
    */
   teacherMode?: TeacherMode;
   runtime?: RuntimeOptions;
+  /** Compute cached teacher outputs as jobs on this Redis queue (`dk worker` processes run them). */
+  redis?: string;
   /** Progress events (bars and log lines), as the CLI shows them. */
   progress?: ProgressSink;
   /** Raw training events (per step and per epoch). */
@@ -137,7 +139,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
   const prep = Array.isArray(o.teacherPrep) ? o.teacherPrep : sources.map(() => o.teacherPrep as TeacherPrep | undefined);
   if (prep.length !== sources.length) throw new RangeError(`distill: teacherPrep has ${prep.length} entries for ${sources.length} teachers`);
   const spec = { teachers: sources, ensemble, outputs, prep };
-  const cacheOpts = { cacheDir: o.cacheDir, runtime: o.runtime, progress };
+  const cacheOpts = { cacheDir: o.cacheDir, runtime: o.runtime, progress, redis: o.redis };
 
   // The set the transfer set is drawn from: the training split, or a set given apart.
   let base = train;

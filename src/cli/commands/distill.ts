@@ -51,6 +51,8 @@ export interface DistillJobArgs {
   autoWarmup?: boolean;
   cacheDir: string | null;
   threads?: number;
+  /** Compute teacher outputs as jobs on this Redis queue (dk worker). */
+  redis?: string;
   out: string;
   /** Where to write the run report (null or absent: none). */
   report?: RunReportPaths | null;
@@ -111,6 +113,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     autoWarmup: a.autoWarmup,
     cacheDir: a.cacheDir,
     runtime: { threads: a.threads },
+    redis: a.redis,
     progress,
   });
   writeFileAtomic(a.out, r.student.toOnnx());
@@ -232,6 +235,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     .option('--holdout <n>', 'keep n training examples (or a fraction) out of the transfer set and score the student on them after each epoch; dk bias --holdout n with the same --seed picks offsets on them', holdoutAmount())
     .option('--cache-dir <dir>', 'where teacher outputs (and decoded image folders) are cached', '.dk-cache')
     .option('--no-cache', 'neither read nor write cached teacher outputs or decoded images')
+    .option('--redis <url>', 'compute the cached teacher outputs as jobs on this Redis queue, run by `dk worker --redis URL` processes (same bytes as a local run)')
     .requiredOption('--out <student.onnx>', 'where to save the student');
   addReportFlags(addTrainingFlags(cmd, {}, { autoWarmup: true }).addOption(layoutOption())).addHelpText('after', SPEC_HELP);
   cmd.action(async (f: DistillFlags & { report?: string | boolean }) => {
@@ -259,6 +263,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       autoWarmup: f.warmup === 'auto',
       cacheDir: f.cache ? f.cacheDir : null,
       threads: f.threads,
+      redis: (f as { redis?: string }).redis,
       out,
       report,
     };
