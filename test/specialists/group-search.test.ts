@@ -55,6 +55,8 @@ test('robust search: finds the planted 4-set and pair, nothing else (several see
     const conf = confusionMatrix(labels, argmaxRows(P, labels.length, C), C);
     const groups = robustGroups(P, C, { maxSize: 5, confusion: conf });
     assert.deepEqual(key(groups), ['1,4,6,8', '2,7'], `seed ${seed}: ${JSON.stringify(groups)}`);
+    // Not a knife-edge of the strength factor.
+    for (const strength of [1.5, 3]) assert.deepEqual(key(robustGroups(P, C, { maxSize: 5, strength })), ['1,4,6,8', '2,7'], `seed ${seed}, strength ${strength}`);
     // Ordered by the generalist's within-group confusion counts, most first.
     const within = (g: number[]) => g.reduce((s, t) => s + g.reduce((u, p) => u + (t !== p ? conf[t * C + p] : 0), 0), 0);
     assert.ok(within(groups[0]) >= within(groups[1]) && within(groups[0]) > 0);
@@ -64,8 +66,12 @@ test('robust search: finds the planted 4-set and pair, nothing else (several see
 test('paper search (k-means on covariance columns, k = round(C/3) = 3, maxSize 5) on the same data', () => {
   const { P, C } = planted(1);
   const groups = confusableGroups(classCovariance(P, C), C, { maxSize: 5, groupsPerRun: 3, seed: 1 });
-  // Deterministic for this seed: record what it finds and that it misses the 4-set.
-  assert.ok(!key(groups).includes('1,4,6,8'), `paper search found the 4-set: ${JSON.stringify(groups)}`);
+  // Deterministic (seeded k-means++): the issue's symptom — the 4-set is not found (here no
+  // cluster is within the size limits at all); with k = 2..5 the 4-set only comes with a clean
+  // class attached.
+  assert.deepEqual(groups, [], `paper search: ${JSON.stringify(groups)}`);
+  const many = confusableGroups(classCovariance(P, C), C, { maxSize: 5, groupsPerRun: [2, 3, 4, 5], seed: 1 });
+  assert.ok(!key(many).includes('1,4,6,8'), `paper search k = 2..5: ${JSON.stringify(many)}`);
 });
 
 test('soft confusion rates: symmetric, zero diagonal, larger inside planted groups', () => {

@@ -188,6 +188,6 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       for (const v of sel.verdicts) w(`  {${v.group.join(',')}}: ${v.kept ? 'kept' : 'dropped'} — ${v.reason}\n`);
       w(`  held-out errors: generalist ${sel.generalistErrors} → with the ${sel.kept.length} kept specialist(s) ${sel.errors}\n`);
     }
-    w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json); training took ${r.seconds.training.toFixed(1)} s with ${r.workers} worker(s)\n`);
+    w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json${r.selection ? " + selection.json" : ""}); training took ${r.seconds.training.toFixed(1)} s with ${r.workers} worker(s)\n`);
   });
 }
