@@ -40,6 +40,8 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   'model.layout': '--layout',
   'model.output': '--output',
   'options.batchNorm': '--batchnorm',
+  groupSearch: '--group-search',
+  groupsPerRun: '--groups',
 };
 
 /** A parameter problem in flag names (parameters without a flag keep their API names). */

@@ -189,6 +189,8 @@ export function searchGroups(P: Floats, C: number, o: GroupSearchOptions = {}): 
   const search = o.search ?? DEFAULT_GROUP_SEARCH;
   if (search === 'paper') return confusableGroups(classCovariance(P, C), C, o);
   if (search !== 'robust') throw new UsageError({ param: 'groupSearch', value: String(search), detail: `expected one of ${GROUP_SEARCHES.join(', ')}` });
-  if (o.groupsPerRun !== undefined) throw new UsageError('--groups: sets k of the paper\'s k-means; it does not apply to --group-search robust (pass --group-search paper)');
+  if (o.groupsPerRun !== undefined) {
+    throw new UsageError({ param: 'groupsPerRun', detail: "sets k of the paper's k-means; it does not apply to the robust search (set {groupSearch} to paper)" });
+  }
   return robustGroups(P, C, { minSize: o.minSize, maxSize: o.maxSize, strength: o.strength, confusion: o.confusion });
 }

@@ -95,6 +95,6 @@ test('robust search: an over-size strong cluster is split, not dropped; bad opti
   assert.ok(groups.some((g) => g.join(',') === '2,7'));
   assert.throws(() => robustGroups(P, C, { maxSize: 10 }), /maxSize must be <= C − 1 = 9/);
   assert.throws(() => robustGroups(P, C, { strength: 0 }), /strength must be a finite number > 0/);
-  assert.throws(() => searchGroups(P, C, { search: 'robust', groupsPerRun: 3 }), /--groups: .*--group-search paper/);
+  assert.throws(() => searchGroups(P, C, { search: 'robust', groupsPerRun: 3 }), /groupsPerRun: .*robust search \(set groupSearch to paper\)/);
   assert.throws(() => searchGroups(P, C, { search: 'nope' as never }), /groupSearch/);
 });
