@@ -41,6 +41,8 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   'model.output': '--output',
   'options.batchNorm': '--batchnorm',
   redis: '--redis',
+  groupSearch: '--group-search',
+  groupsPerRun: '--groups',
 };
 
 /** A parameter problem in flag names (parameters without a flag keep their API names). */

@@ -27,11 +27,34 @@ export class JobError extends Error {
   }
 }
 
-/** Run `job` from the registry module `registryUrl` in a worker thread. */
-export function runInWorker(registryUrl: URL, job: string, args: unknown, onProgress: (e: ProgressEvent) => void): Promise<unknown> {
+/**
+ * Run `job` from the registry module `registryUrl` in a worker thread. With `signal`, an abort
+ * terminates the worker and rejects with JobError 'Cancelled' (the signal's reason as message
+ * when it is a string).
+ */
+export function runInWorker(
+  registryUrl: URL,
+  job: string,
+  args: unknown,
+  onProgress: (e: ProgressEvent) => void,
+  signal?: AbortSignal,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    const cancelled = () => new JobError('Cancelled', typeof signal?.reason === 'string' ? signal.reason : 'cancelled', 1);
+    if (signal?.aborted) {
+      reject(cancelled());
+      return;
+    }
     const w = new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: { registry: registryUrl.href, job, args } });
     let settled = false;
+    const onAbort = () => {
+      void w.terminate();
+      if (!settled) {
+        settled = true;
+        reject(cancelled());
+      }
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     const onSignal = () => {
       void w.terminate();
       if (!settled) {
@@ -58,6 +81,7 @@ export function runInWorker(registryUrl: URL, job: string, args: unknown, onProg
     });
     w.on('exit', (code) => {
       process.removeListener('SIGINT', onSignal);
+      signal?.removeEventListener('abort', onAbort);
       if (!settled) {
         settled = true;
         reject(new JobError('WorkerExit', `the job's worker exited with code ${code}`, 1));

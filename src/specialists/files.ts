@@ -30,8 +30,17 @@ export function checkOutDir(dir: string, force: boolean, param = 'outDir'): stri
   return p;
 }
 
-/** Write manifest + specialist files into `dir` atomically (see the top of this file). */
-export function writeSpecialistsDir(dir: string, manifest: SpecialistsManifest, files: readonly { name: string; bytes: Uint8Array }[], force = false): string {
+/**
+ * Write manifest + specialist files into `dir` atomically (see the top of this file); `extras`
+ * (e.g. selection.json of --holdout) are written into the same temporary directory.
+ */
+export function writeSpecialistsDir(
+  dir: string,
+  manifest: SpecialistsManifest,
+  files: readonly { name: string; bytes: Uint8Array }[],
+  force = false,
+  extras: readonly { name: string; text: string }[] = [],
+): string {
   const target = checkOutDir(dir, force);
   validateManifest(manifest, 'manifest to write');
   const listed = new Set(manifest.specialists.map((s) => s.file));
@@ -41,11 +50,15 @@ export function writeSpecialistsDir(dir: string, manifest: SpecialistsManifest, 
     if (!f) throw new RangeError(`writeSpecialistsDir: no bytes for ${s.file}`);
     if (sha256Hex(f.bytes) !== s.sha256) throw new RangeError(`writeSpecialistsDir: ${s.file} does not hash to the manifest's sha256`);
   }
+  for (const x of extras) {
+    if (x.name === MANIFEST_FILE || listed.has(x.name) || basename(x.name) !== x.name) throw new RangeError(`writeSpecialistsDir: extra file name ${x.name} clashes or is not a plain name`);
+  }
   const parent = dirname(target);
   const tmp = mkdtempSync(join(parent, `.${basename(target)}.tmp-`));
   let aside: string | null = null;
   try {
     for (const f of files) writeFileAtomic(join(tmp, f.name), f.bytes);
+    for (const x of extras) writeFileAtomic(join(tmp, x.name), x.text);
     writeFileAtomic(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
     if (existsSync(target)) {
       if (readdirSync(target).length === 0) rmdirSync(target);

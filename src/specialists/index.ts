@@ -22,6 +22,19 @@ export {
   groupConfusions,
   formatGroupConfusions,
 } from './confusability.js';
+export {
+  type GroupSearch,
+  type GroupSearchOptions,
+  type RobustGroupsOptions,
+  GROUP_SEARCHES,
+  DEFAULT_GROUP_SEARCH,
+  DEFAULT_STRENGTH,
+  softConfusionRates,
+  robustGroups,
+  robustGroupsFromSimilarity,
+  searchGroups,
+} from './group-search.js';
+export { type CandidateVerdict, type HeldOutChoice, chooseOnHoldout, combinationErrors } from './select.js';
 /** The house's one softmax, argmax and log-probability floor (src/util/softmax.ts). */
 export { LOG_PROB_FLOOR, argmaxRows, softmaxRows } from '../util/softmax.js';
 export {

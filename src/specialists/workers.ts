@@ -169,8 +169,9 @@ const JOBS = new URL('./jobs.js', import.meta.url);
 
 /**
  * Train one specialist per group, concurrently in up to `workers` worker threads. Results come
- * back in the order of `groups`. If one fails, no further specialist is started; the ones
- * running are let finish (runInWorker has no cancel), then the first error is thrown.
+ * back in the order of `groups`. If one fails, the others still running are cancelled (their
+ * workers terminated through an AbortSignal), none is started, a one-line log names the
+ * failure, and the first error is thrown.
  */
 export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<SpecialistJobResult[]> {
   const cores = availableParallelism();
@@ -205,13 +206,19 @@ export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<Spec
   progress({ kind: 'log', text: `training ${o.groups.length} specialist(s) in ${Math.min(workers, o.groups.length)} worker(s), ${threads} onnxruntime thread(s) each` });
   let next = 0;
   let failure: unknown = null;
+  const abort = new AbortController();
   const lane = async (): Promise<void> => {
     while (failure === null && next < o.groups.length) {
       const i = next++;
       try {
-        results[i] = (await runInWorker(JOBS, 'specialist', argsOf(i), progress)) as SpecialistJobResult;
+        results[i] = (await runInWorker(JOBS, 'specialist', argsOf(i), progress, abort.signal)) as SpecialistJobResult;
       } catch (e) {
-        if (failure === null) failure = e;
+        if (failure === null) {
+          failure = e;
+          const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+          progress({ kind: 'log', text: `specialist-${i} {${o.groups[i].join(',')}} failed (${msg}); cancelling the others` });
+          abort.abort(`cancelled: specialist-${i} {${o.groups[i].join(',')}} failed`);
+        }
       }
     }
   };

@@ -137,6 +137,11 @@ test('dk specialists and dk eval --specialists refuse bad calls with exit 2', (t
     [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--min-size', '4', '--max-size', '3'], /--max-size \(3\) must be ≥ --min-size \(4\)/],
     [['specialists', '--generalist', join(root, 'missing.onnx'), '--out', join(root, 'o')], /--generalist .*cannot read/],
     [['eval', '--model', 'g.onnx', '--top-n', '2'], /--top-n: only applies with --specialists/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--group-search', 'robust', '--groups', '3'], /--groups: .*does not apply to --group-search robust/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--groups', '3', '--strength', '2'], /--strength: applies to --group-search robust only/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--group-search', 'kmeans'], /--group-search/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--strength', '0'], /--strength/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--holdout', '-3'], /--holdout: expected a count ≥ 1 or a fraction/],
     [['eval', '--model', file, '--specialists', root], /\.onnx|dark-knowledge|a-file/],
   ];
   for (const [args, re] of cases) {
@@ -144,4 +149,33 @@ test('dk specialists and dk eval --specialists refuse bad calls with exit 2', (t
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, re, args.join(' '));
   }
+});
+
+test('dk specialists --holdout: default (robust) search, the held-out choice recorded in selection.json', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'dk-specialists-holdout-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const data = join(root, 'data');
+  mkdirSync(data);
+  writeSubset(data, 3000, 500);
+  const g = join(root, 'g.onnx');
+  ok(dk('train', '--model', 'mlp:32', '--epochs', '3', '--data', data, '--threads', '1', '--out', g));
+  const out = join(root, 'spec');
+  const r = dk('specialists', '--generalist', g, '--data', data, '--holdout', '1000', '--strength', '1.3', '--epochs', '1', '--threads', '2', '--workers', '2', '--out', out);
+  if (r.code === 2) {
+    // No candidate lowered the held-out errors: said so, nothing written.
+    assert.match(r.stderr, /no specialist lowered the errors on the 1000 held-out examples/);
+    assert.ok(!readdirSync(root).includes('spec'));
+    return;
+  }
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /group search: robust/);
+  assert.match(r.stdout, /held-out choice on 1000 training examples/);
+  const manifest = parseManifest(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  const sel = JSON.parse(readFileSync(join(out, 'selection.json'), 'utf8'));
+  assert.equal(sel.n, 1000);
+  assert.ok(sel.errors < sel.generalistErrors);
+  assert.equal(sel.kept.length, manifest.specialists.length);
+  assert.deepEqual(sel.kept.map((i: number) => sel.verdicts[i].group), manifest.specialists.map((s) => s.group));
+  for (const v of sel.verdicts) if (v.kept) assert.ok(v.errorsAlone < sel.generalistErrors, JSON.stringify(v));
+  assert.deepEqual(readdirSync(out).sort(), ['manifest.json', 'selection.json', ...manifest.specialists.map((s) => s.file)].sort());
 });

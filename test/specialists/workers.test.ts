@@ -51,3 +51,38 @@ test('specialists trained in 2 worker threads equal those trained in this thread
     assert.ok(events.some((e) => e.kind === 'stop' && e.id === `specialist-${i}`));
   }
 });
+
+test('a failing specialist cancels the others still running, with a one-line message', async () => {
+  const C = 4;
+  const D = 20;
+  const g = Network.create({ spec: 'mlp:64', inputShape: [D], classes: C, options: {} }, 2);
+  const rng = new Rng(5);
+  const n = 4000;
+  const x = new Float32Array(n * D).map(() => rng.float());
+  const y = Int32Array.from({ length: n }, (_, i) => i % C);
+  const train = { x, y, n, shape: [D], classes: C, source: 'tiny' };
+  const logits = await networkLogits(g, train, { threads: 1 });
+  const epochs = 400; // long enough that, uncancelled, its last epoch would be logged
+  const events: ProgressEvent[] = [];
+  await assert.rejects(
+    trainSpecialists({
+      generalist: g.toOnnx(),
+      // The second group names a class the generalist does not have: that specialist fails at once.
+      groups: [[0, 1], [2, 9]],
+      train,
+      generalistLogits: logits,
+      config: { ...DEFAULT_TRAIN, epochs, batch: 16, loss: 'hard' as const, alpha: 0, seed: 7 },
+      workers: 2,
+      threads: 2,
+      progress: (e) => events.push(e),
+    }),
+    (e: Error) => e.name !== 'Cancelled' && /9/.test(e.message),
+  );
+  const logs = events.flatMap((e) => (e.kind === 'log' ? [e.text] : []));
+  const cancelLines = logs.filter((t) => /failed \(.*\); cancelling the others$/.test(t));
+  assert.equal(cancelLines.length, 1, logs.join('\n'));
+  assert.ok(!cancelLines[0].includes('\n'));
+  assert.ok(cancelLines[0].startsWith('specialist-1 {2,9} failed'));
+  // The healthy specialist never finished its epochs.
+  assert.ok(!logs.some((t) => t.includes(`epoch ${epochs}/${epochs}`)), 'specialist-0 ran to the end: not cancelled');
+});

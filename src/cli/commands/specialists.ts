@@ -9,7 +9,9 @@ import { checkOutDir, writeSpecialistsDir } from '../../specialists/files.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
-import { choice, intList, num } from '../parse.js';
+import { choice, holdoutAmount, intList, num } from '../parse.js';
+import { DEFAULT_GROUP_SEARCH, DEFAULT_STRENGTH, GROUP_SEARCHES, type GroupSearch } from '../../specialists/group-search.js';
+import type { HeldOutChoice } from '../../specialists/select.js';
 import { DUSTBIN_INITS, type DustbinInit } from '../../specialists/dustbin.js';
 import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
 import { readUserFile } from '../../util/read.js';
@@ -27,6 +29,10 @@ export interface SpecialistsJobArgs {
   force: boolean;
   temperature: number;
   groups?: number[];
+  /** robust (default) or paper (k-means on the covariance columns; implied by --groups). */
+  groupSearch?: GroupSearch;
+  strength?: number;
+  holdout?: number;
   runs: number;
   minSize: number;
   maxSize?: number;
@@ -43,8 +49,10 @@ export interface SpecialistsJobResult {
   groupLines: string[];
   generalistTrainErrors: number;
   trainExamples: number;
+  search: string;
+  selection?: HeldOutChoice;
   specialists: { file: string; group: number[]; groupFraction: number; dustbinBias: number; seconds: number; loss: number; trainAccuracy: number }[];
-  seconds: { generalist: number; grouping: number; training: number };
+  seconds: { generalist: number; grouping: number; training: number; selection?: number };
   workers: number;
 }
 
@@ -61,7 +69,8 @@ export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSi
     generalistName: basename(a.generalist),
     train,
     temperature: a.temperature,
-    grouping: { runs: a.runs, groupsPerRun: a.groups, minSize: a.minSize, maxSize: a.maxSize, seed: a.train.seed },
+    grouping: { search: a.groupSearch, strength: a.strength, runs: a.runs, groupsPerRun: a.groups, minSize: a.minSize, maxSize: a.maxSize, seed: a.train.seed },
+    holdout: a.holdout,
     config: a.train,
     groupShare: a.groupShare,
     workers: a.workers,
@@ -70,12 +79,15 @@ export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSi
     dustbinInit: a.dustbinInit,
     progress,
   });
-  const out = writeSpecialistsDir(a.out, built.manifest, built.files, a.force);
+  const extras = built.selection ? [{ name: SELECTION_FILE, text: JSON.stringify({ rule: SELECTION_RULE, ...built.selection }, null, 2) + '\n' }] : [];
+  const out = writeSpecialistsDir(a.out, built.manifest, built.files, a.force, extras);
   return {
     out,
     groupLines: formatGroupConfusions(built.confusions),
     generalistTrainErrors: built.generalistTrainErrors,
-    trainExamples: train.n,
+    trainExamples: built.fitExamples,
+    search: built.search,
+    selection: built.selection,
     specialists: built.results.map((r, i) => {
       const last = r.history[r.history.length - 1];
       return { file: built.files[i].name, group: r.group, groupFraction: r.groupFraction, dustbinBias: r.dustbinBias, seconds: r.seconds, loss: last.loss, trainAccuracy: last.trainAccuracy };
@@ -85,7 +97,15 @@ export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSi
   };
 }
 
+/** The held-out choice's record in the specialists directory (with --holdout). */
+export const SELECTION_FILE = 'selection.json';
+const SELECTION_RULE =
+  'each candidate alone must lower the held-out errors; the rest are added fewest-errors-alone first, each kept only if it lowers the held-out errors of the combination so far';
+
 type Flags = CommonFlags & {
+  groupSearch?: GroupSearch;
+  strength?: number;
+  holdout?: number;
   generalist: string;
   out: string;
   groups?: number[];
@@ -105,7 +125,10 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     .description("find groups of classes the generalist confuses, train a specialist (group + dustbin) for each, write them with a manifest")
     .requiredOption('--generalist <file.onnx>', 'the generalist (a model saved by dk train or dk distill)')
     .requiredOption('--out <DIR>', 'directory for the specialists and manifest.json')
-    .option('--groups <k[,k…]>', 'clusters per k-means run (default: round(classes/3))', intList('groups'))
+    .option('--group-search <robust|paper>', `how groups are found: robust (soft confusion rates, average linkage; no k to choose) or paper (k-means on the covariance columns, k from --groups); default ${DEFAULT_GROUP_SEARCH}, or paper when --groups is given`, choice('group-search', GROUP_SEARCHES))
+    .option('--strength <f>', `robust search: a merge counts when its classes are predicted together ≥ f × as much as two classes on average (default ${DEFAULT_STRENGTH})`, num('strength', { min: 0, minExclusive: true }))
+    .option('--holdout <n>', 'hold out n training examples (or a fraction; drawn with --seed), find groups and train on the rest, keep only the specialists that lower the errors on the held-out ones (recorded in selection.json)', holdoutAmount())
+    .option('--groups <k[,k…]>', 'paper search: clusters per k-means run (default: round(classes/3)); implies --group-search paper', intList('groups'))
     .option('--runs <n>', 'k-means runs per k (groups from all runs, duplicates dropped)', num('runs', { min: 1, int: true }), SPECIALIST_DEFAULTS.runs)
     .option('--min-size <n>', 'smallest group kept', num('min-size', { min: 1, int: true }), SPECIALIST_DEFAULTS.minSize)
     .option('--max-size <n>', 'largest group kept (default: half the classes)', num('max-size', { min: 1, int: true }))
@@ -122,6 +145,10 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     }
     if (f.groupShare >= 1) throw new UsageError(`--group-share: must be < 1, got ${f.groupShare}`);
     if (f.maxSize !== undefined && f.maxSize < f.minSize) throw new UsageError(`--max-size (${f.maxSize}) must be ≥ --min-size (${f.minSize})`);
+    if (f.groupSearch === 'robust' && f.groups !== undefined) throw new UsageError('--groups: sets k of the paper\'s k-means; it does not apply to --group-search robust (pass --group-search paper, or drop --groups)');
+    if (f.groupSearch === 'paper' && f.strength !== undefined) throw new UsageError('--strength: applies to --group-search robust only');
+    const groupSearch: GroupSearch = f.groupSearch ?? (f.groups !== undefined ? 'paper' : DEFAULT_GROUP_SEARCH);
+    if (groupSearch === 'paper' && f.strength !== undefined) throw new UsageError('--strength: applies to --group-search robust only (--groups implies paper)');
     checkOutDir(f.out, f.force);
     const fromCli = (k: string) => c.getOptionValueSource(k) === 'cli';
     const dropout = fromCli('dropout') || fromCli('inputDropout') ? { dropout: fromCli('dropout') ? f.dropout : undefined, inputDropout: fromCli('inputDropout') ? f.inputDropout : undefined } : undefined;
@@ -133,6 +160,9 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       force: f.force,
       temperature: f.temperature,
       groups: f.groups,
+      groupSearch,
+      strength: f.strength,
+      holdout: f.holdout,
       runs: f.runs,
       minSize: f.minSize,
       maxSize: f.maxSize,
@@ -146,11 +176,18 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     await checkImageFlagsApply(args.images!, f.data);
     const r = (await run('specialists', args)) as SpecialistsJobResult;
     const w = process.stdout.write.bind(process.stdout);
+    w(`group search: ${r.search}\n`);
     w(`groups of confusable classes, with the generalist's confusion counts on the ${r.trainExamples} training examples (${r.generalistTrainErrors} errors in all):\n`);
     for (const line of r.groupLines) w(line + '\n');
     for (const s of r.specialists) {
       w(`${s.file}: group {${s.group.join(',')}} (${(100 * s.groupFraction).toFixed(1)}% of the data), dustbin bias ${s.dustbinBias >= 0 ? '+' : ''}${s.dustbinBias.toFixed(3)}, final loss ${s.loss.toFixed(4)}, train acc ${(100 * s.trainAccuracy).toFixed(2)}%, ${s.seconds.toFixed(1)} s\n`);
     }
-    w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json); training took ${r.seconds.training.toFixed(1)} s with ${r.workers} worker(s)\n`);
+    if (r.selection) {
+      const sel = r.selection;
+      w(`held-out choice on ${sel.n} training examples kept out of training (rule: ${SELECTION_RULE}):\n`);
+      for (const v of sel.verdicts) w(`  {${v.group.join(',')}}: ${v.kept ? 'kept' : 'dropped'} — ${v.reason}\n`);
+      w(`  held-out errors: generalist ${sel.generalistErrors} → with the ${sel.kept.length} kept specialist(s) ${sel.errors}\n`);
+    }
+    w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json${r.selection ? " + selection.json" : ""}); training took ${r.seconds.training.toFixed(1)} s with ${r.workers} worker(s)\n`);
   });
 }
