@@ -62,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
   (await import('./commands/seeds.js')).registerSeeds(program);
   (await import('./commands/distill.js')).registerDistill(program, run);
   (await import('./commands/worker.js')).registerWorker(program);
+  (await import('./commands/serve.js')).registerServe(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });

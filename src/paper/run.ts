@@ -30,6 +30,7 @@ import { ensembleExperiment } from './experiments/ensemble.js';
 import { specialistsExperiment } from './specialists.js';
 import { significanceOf } from './experiments/significance.js';
 import { darkKnowledgeOf } from './experiments/dark-knowledge.js';
+import { writeRunWebAssets } from '../web/run-assets.js';
 
 export interface PaperArgs {
   profile: PaperProfile['name'];
@@ -97,6 +98,13 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   if (distilled.test.errors >= hard.test.errors) s.notes.push(`the distilled student (${distilled.test.errors}) did not beat the hard student (${hard.test.errors}) in this profile`);
   mkdirSync(a.out, { recursive: true });
   writeReport(a.out, results);
+  // The teacher and the distilled student for `dk serve`'s page (src/web/).
+  writeRunWebAssets(a.out, {
+    teacher: { net: teacher.fitted.net, testErrors: teacher.fitted.test.errors, description: results.teacher.description ?? 'teacher' },
+    student: { net: distilled.net, testErrors: distilled.test.errors, description: results.distilled.description ?? 'distilled student' },
+    test: data.test,
+    temperature: P.temperature,
+  });
   s.clearCache();
   return { dir: a.out, results };
 }
