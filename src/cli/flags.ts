@@ -43,6 +43,8 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   redis: '--redis',
   groupSearch: '--group-search',
   groupsPerRun: '--groups',
+  dir: '--dir',
+  port: '--port',
 };
 
 /** A parameter problem in flag names (parameters without a flag keep their API names). */

@@ -42,7 +42,8 @@ export async function specialistsExperiment(
     generalistName: e.generalist,
     train,
     temperature: e.temperature,
-    grouping: { runs: e.runs, groupsPerRun: e.groupsPerRun, seed: base.seed },
+    // The paper's grouping: k-means on the covariance of the generalist's soft outputs (§5).
+    grouping: { search: 'paper', runs: e.runs, groupsPerRun: e.groupsPerRun, seed: base.seed },
     config: { ...base, epochs: e.epochs, alpha: 0 },
     workers,
     threads,

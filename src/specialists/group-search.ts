@@ -30,12 +30,9 @@ import { UsageError } from '../util/errors.js';
 import { type Floats, checkClasses, checkFloats, checkPositiveInt, rowsOf } from './check.js';
 import { type ConfusableGroupsOptions, classCovariance, compareGroups, confusableGroups } from './confusability.js';
 
-/** The group searches: `robust` (default, this file) and `paper` (k-means on the covariance columns). */
-export const GROUP_SEARCHES = ['robust', 'paper'] as const;
-export type GroupSearch = (typeof GROUP_SEARCHES)[number];
-export const DEFAULT_GROUP_SEARCH: GroupSearch = 'robust';
-/** Default strength factor of the robust search (see the top of this file). */
-export const DEFAULT_STRENGTH = 2;
+import { DEFAULT_GROUP_SEARCH, DEFAULT_STRENGTH, GROUP_SEARCHES, type GroupSearch } from './search-names.js';
+
+export { DEFAULT_GROUP_SEARCH, DEFAULT_STRENGTH, GROUP_SEARCHES, type GroupSearch } from './search-names.js';
 
 /**
  * Symmetrised soft confusion rates S (C×C row-major, zero diagonal) of soft outputs P (n×C):

@@ -93,9 +93,9 @@ export interface Serving {
 /** Check the run directory and the built app, then listen on 127.0.0.1:port (0: any free port). */
 export async function serveRun(o: ServeOptions): Promise<Serving> {
   const dir = resolve(o.dir);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--dir: ${o.dir} is not a directory; run \`npm start\` (dk paper --out runs/paper) first`);
-  if (!existsSync(join(dir, WEB_DIR, MANIFEST))) throw new UsageError(`--dir: ${join(o.dir, WEB_DIR, MANIFEST)} not found: expected a run directory written by dk paper (npm start)`);
-  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError(`--port: expected an integer 0..65535, got ${o.port}`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError({ param: 'dir', value: o.dir, detail: 'not a directory; run `npm start` (dk paper --out runs/paper) first' });
+  if (!existsSync(join(dir, WEB_DIR, MANIFEST))) throw new UsageError({ param: 'dir', value: o.dir, detail: `${join(WEB_DIR, MANIFEST)} not found: expected a run directory written by dk paper (npm start)` });
+  if (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535) throw new UsageError({ param: 'port', value: String(o.port), detail: 'expected an integer 0..65535' });
   const app = resolve(o.appDir ?? APP_DIR);
   if (!existsSync(join(app, 'index.html')) || !existsSync(join(app, 'ort'))) throw new UsageError(`dk serve: the page is not built (${app} has no index.html or ort/); run npm run build`);
   const routes: [string, string][] = [
@@ -133,7 +133,7 @@ export async function serveRun(o: ServeOptions): Promise<Serving> {
   };
   const server = createServer(handler);
   await new Promise<void>((ok, fail) => {
-    server.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'EADDRINUSE' ? new UsageError(`--port: ${o.port} is in use on 127.0.0.1; pick another (or 0 for any free port)`) : e));
+    server.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'EADDRINUSE' ? new UsageError({ param: 'port', value: String(o.port), detail: 'in use on 127.0.0.1; pick another (or 0 for any free port)' }) : e));
     server.listen(o.port, '127.0.0.1', () => ok());
   });
   const port = (server.address() as AddressInfo).port;

@@ -10,7 +10,7 @@ import type { TrainConfig } from '../../train/trainer.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
 import { choice, holdoutAmount, intList, num } from '../parse.js';
-import { DEFAULT_GROUP_SEARCH, DEFAULT_STRENGTH, GROUP_SEARCHES, type GroupSearch } from '../../specialists/group-search.js';
+import { DEFAULT_GROUP_SEARCH, DEFAULT_STRENGTH, GROUP_SEARCHES, type GroupSearch } from '../../specialists/search-names.js';
 import type { HeldOutChoice } from '../../specialists/select.js';
 import { DUSTBIN_INITS, type DustbinInit } from '../../specialists/dustbin.js';
 import { type CommonFlags, addTrainingFlags, trainConfigFrom } from './train.js';
