@@ -1,7 +1,8 @@
 /**
  * Teachers made outside dark-knowledge (test/fixtures/teachers, written once by PyTorch through
  * make_teachers.py): a float32 export, its float16-weight, bfloat16-weight, external-data,
- * float16-I/O, int8 QDQ and int8 QLinear variants, and one with two outputs. Each goes to
+ * float16-I/O, int8 QDQ and int8 QLinear variants (the QLinear one with its exact integer
+ * reference, make_qlinear.py), and one with two outputs. Each goes to
  * onnxruntime as it is; outputs are compared with torch's own (reference.json) and with each
  * other. The cache key follows the external data file.
  */
@@ -30,6 +31,7 @@ import { RT, relErr } from './helpers.js';
 export const FIXTURES = fileURLToPath(new URL('../../../test/fixtures/teachers/', import.meta.url));
 const fx = (f: string) => join(FIXTURES, f);
 const ref = JSON.parse(readFileSync(fx('reference.json'), 'utf8')) as { cnn_logits: number[]; cnn_qdq_logits: number[] };
+const qref = JSON.parse(readFileSync(fx('qlinear-reference.json'), 'utf8')) as { logits: number[] };
 
 let probe: Dataset;
 const tmp = tempDir('dk-foreign-');
@@ -90,13 +92,17 @@ describe('foreign teachers (made by PyTorch)', () => {
     assert.ok(agreement(out, base, probe.n) >= 63 / 64);
   });
 
-  it('int8 QDQ gives torch\'s fake-quantized logits; int8 QLinear ops stay close to the float model', async () => {
+  it('int8 QDQ gives torch\'s fake-quantized logits; int8 QLinear ops give the integer arithmetic exactly, close to the float model', async () => {
     const { out: qdq } = await outputsOf(fx('cnn-qdq.onnx'));
     assert.ok(relErr(qdq, ref.cnn_qdq_logits) < 1e-5, `QDQ relErr ${relErr(qdq, ref.cnn_qdq_logits)}`);
     const { out: ql } = await outputsOf(fx('cnn-qlinear.onnx'));
-    // Integer arithmetic with requantised activations: a few per cent of the logit range.
+    // make_qlinear.py's integer reference (7-bit weights: exact on every CPU, see there).
+    let worst = 0;
+    for (let i = 0; i < ql.length; i++) worst = Math.max(worst, Math.abs(ql[i] - qref.logits[i]));
+    assert.ok(worst <= 1e-6, `QLinear differs from the integer reference by up to ${worst}`);
+    // Integer arithmetic with requantised activations: about a per cent of the logit range.
     const e = relErr(ql, ref.cnn_logits);
-    assert.ok(e < 0.02, `QLinear relErr ${e}`);
+    assert.ok(e < 0.02 && e > 1e-3, `QLinear relErr ${e} from the float model`);
     assert.ok(agreement(ql, ref.cnn_logits, probe.n) >= 62 / 64, `QLinear agreement ${agreement(ql, ref.cnn_logits, probe.n)}`);
   });
 
