@@ -29,8 +29,12 @@ export class JobError extends Error {
 
 /**
  * Run `job` from the registry module `registryUrl` in a worker thread. With `signal`, an abort
- * terminates the worker and rejects with JobError 'Cancelled' (the signal's reason as message
- * when it is a string).
+ * rejects with JobError 'Cancelled' (the signal's reason as message when it is a string) and
+ * asks the worker to stop: a flag the worker reads at its next progress event, where the job
+ * throws and the worker ends by itself. The worker is never terminated from outside:
+ * Worker.terminate() during an onnxruntime-node run aborts the whole process (the native
+ * callback throws into a torn-down environment: "terminate called after throwing an instance
+ * of 'Napi::Error'").
  */
 export function runInWorker(
   registryUrl: URL,
@@ -45,10 +49,11 @@ export function runInWorker(
       reject(cancelled());
       return;
     }
-    const w = new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: { registry: registryUrl.href, job, args } });
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const w = new Worker(new URL('./worker-entry.js', import.meta.url), { workerData: { registry: registryUrl.href, job, args, stop: stop.buffer } });
     let settled = false;
     const onAbort = () => {
-      void w.terminate();
+      Atomics.store(stop, 0, 1);
       if (!settled) {
         settled = true;
         reject(cancelled());
@@ -56,7 +61,7 @@ export function runInWorker(
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     const onSignal = () => {
-      void w.terminate();
+      Atomics.store(stop, 0, 1);
       if (!settled) {
         settled = true;
         reject(new JobError('Interrupted', 'interrupted', 130));
@@ -64,6 +69,7 @@ export function runInWorker(
     };
     process.once('SIGINT', onSignal);
     w.on('message', (m: WorkerMessage) => {
+      if (settled && m.type === 'progress') return; // cancelled: the worker is winding down
       if (m.type === 'progress') onProgress(m.event);
       else if (m.type === 'result') {
         settled = true;

@@ -63,3 +63,17 @@ describe('dk start-up', () => {
     });
   }
 });
+
+describe('dk output into a closed pipe', () => {
+  it('help written to a pipe its reader has closed (as after `| head -1`): exit 0, no EPIPE trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [DK, 'train', '--help'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Close our end before dk writes: its write meets a closed pipe, as when `head` has exited.
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((ok) => child.on('close', (c) => ok(c)));
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /EPIPE|Unhandled/);
+  });
+});
