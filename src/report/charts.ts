@@ -37,7 +37,8 @@ export interface SeriesSpec {
   /** Values for category charts, {x, y} points for numeric x axes, [from, to] for floating bars. */
   data: (number | null)[] | XY[] | Range[];
   color: string | string[];
-  dashed?: boolean;
+  /** Lines: dashed, or dotted (a third kind of line beside solid and dashed). */
+  dashed?: boolean | 'dotted';
   axis?: 'y' | 'y2';
   pointRadius?: number;
   /** Bars: drawn across the whole category slot, over the other series, rather than beside them. */
@@ -221,10 +222,11 @@ function omitCharts(r: Results): ChartSpec[] {
 function fraction3Chart(r: Results): ChartSpec {
   const f = r.fraction3;
   // Error rates on a log axis: 7% vs 3.5% at the end is as visible as 80% at the start.
-  const errs = [...f.hard.curve, ...f.soft.curve].flatMap((p) => [1 - p.testAccuracy, 1 - p.trainAccuracy]).filter((v) => v > 0);
+  const held = [...f.hard.curve, ...f.soft.curve].every((p) => p.heldOutAccuracy !== undefined);
+  const errs = [...f.hard.curve, ...f.soft.curve].flatMap((p) => [1 - p.testAccuracy, 1 - p.trainAccuracy, ...(held ? [1 - p.heldOutAccuracy!] : [])]).filter((v) => v > 0);
   const errLo = Math.max(1e-4, Math.min(...errs) * 0.8);
   const errHi = Math.min(1, Math.max(...errs) * 1.2);
-  const line = (label: string, color: string, pts: { epoch: number; v: number }[], dashed = false): SeriesSpec => ({
+  const line = (label: string, color: string, pts: { epoch: number; v: number }[], dashed: SeriesSpec['dashed'] = false): SeriesSpec => ({
     label,
     color,
     dashed,
@@ -238,6 +240,13 @@ function fraction3Chart(r: Results): ChartSpec {
       line('hard targets, train', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.trainAccuracy })), true),
       line('soft targets, test', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.testAccuracy }))),
       line('soft targets, train', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.trainAccuracy })), true),
+      // The held-out split chose the epoch kept (early stopping): drawn beside the test curves.
+      ...(held
+        ? [
+            line('hard targets, held-out', COLORS.hard, f.hard.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.heldOutAccuracy! })), 'dotted'),
+            line('soft targets, held-out', COLORS.distilled, f.soft.curve.map((p) => ({ epoch: p.epoch, v: 1 - p.heldOutAccuracy! })), 'dotted'),
+          ]
+        : []),
     ],
     x: { title: 'epoch', type: 'linear', format: 'int', min: 1 },
     y: { title: 'error rate (log scale)', type: 'logarithmic', format: 'pct', min: errLo, max: errHi, ticks: logTicks(errLo, errHi) },

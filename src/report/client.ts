@@ -186,7 +186,7 @@ export function clientMain(): void {
           borderWidth: 2,
           pointRadius: s.pointRadius ?? (n > 16 ? 0 : 2.5),
           pointHoverRadius: 5,
-          borderDash: s.dashed ? [6, 4] : undefined,
+          borderDash: s.dashed === 'dotted' ? [2, 3] : s.dashed ? [6, 4] : undefined,
           yAxisID: s.axis ?? 'y',
           spanGaps: true,
         });

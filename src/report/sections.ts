@@ -133,7 +133,7 @@ export function fraction3Section(r: Results): string {
 ${stat('Hard targets', pct(f.hard.testAccuracy), `test accuracy · ${pct(f.hard.trainAccuracy)} train<br>epoch ${f.hard.stoppedEpoch} of ${f.hard.epochs} · paper ${pct(p.hard.testAccuracy)}`)}
 ${stat('Soft targets', pct(f.soft.testAccuracy), `test accuracy · ${pct(f.soft.trainAccuracy)} train<br>epoch ${f.soft.stoppedEpoch} of ${f.soft.epochs} · paper ${pct(p.soft.testAccuracy)}`)}
 </div><p class="cap" style="margin-top:10px">Reported epoch: ${e(f.earlyStopping)}. The paper’s numbers are ${e(p.note)}; on all of its data the same system reached ${pct(p.fullData.testAccuracy)}.</p>`;
-  return `<div class="grid3">${panel('Error rate per epoch', `Student ${e(f.arch)} on ${fmtInt(f.trainExamples)} training examples; soft targets at T = ${f.T}, α = ${f.alpha}. Error rates (1 − accuracy) on a log scale, so that the last epochs’ difference reads as clearly as the first.`, chartBox('fraction3', '3% of the data: error rate per epoch', 'tall'))}${panel('Numbers', '', stats)}</div>`;
+  return `<div class="grid3">${panel('Error rate per epoch', `Student ${e(f.arch)} on ${fmtInt(f.trainExamples)} training examples; soft targets at T = ${f.T}, α = ${f.alpha}. Error rates (1 − accuracy) on a log scale, so that the last epochs’ difference reads as clearly as the first${f.hard.curve.every((q) => q.heldOutAccuracy !== undefined) ? '; dotted: the held-out split of the training set, which chose the epoch kept' : ''}.`, chartBox('fraction3', '3% of the data: error rate per epoch', 'tall'))}${panel('Numbers', '', stats)}</div>`;
 }
 
 export function tempSection(r: Results): string {

@@ -162,6 +162,12 @@ test('scales: the similarity colours span the data, the dark-knowledge panels sh
   const r = exampleResults();
   assert.ok(Math.abs(last(0) - (1 - r.fraction3.hard.curve.at(-1)!.testAccuracy)) < 1e-12);
   assert.ok(f3.y.min! <= last(2) && last(2) <= f3.y.max!);
+  // The held-out curves that chose the epoch kept, dotted beside the test curves, inside the axis.
+  const held = f3.series.filter((s) => /held-out/.test(s.label));
+  assert.deepEqual(held.map((s) => [s.label, s.dashed]), [['hard targets, held-out', 'dotted'], ['soft targets, held-out', 'dotted']]);
+  const hy = (held[1].data as { y: number | null }[]).map((p) => p.y!);
+  assert.deepEqual(hy, r.fraction3.soft.curve.map((p) => 1 - p.heldOutAccuracy!));
+  assert.ok(hy.every((y) => f3.y.min! <= y && y <= f3.y.max!));
 });
 
 test('percentages: a typographic minus for negatives, never a minus zero', () => {
