@@ -43,6 +43,10 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   redis: '--redis',
   groupSearch: '--group-search',
   groupsPerRun: '--groups',
+  strength: '--strength',
+  minSize: '--min-size',
+  maxSize: '--max-size',
+  runs: '--runs',
   dir: '--dir',
   port: '--port',
 };

@@ -104,14 +104,15 @@ export async function buildSpecialists(o: BuildSpecialistsOptions): Promise<Buil
     groups = searchGroups(P, C, { ...grouping, confusion });
   } catch (e) {
     if (e instanceof RangeError) {
-      // Name the CLI's flags rather than the library's options.
-      const flags: Record<string, string> = { groupsPerRun: '--groups', minSize: '--min-size', maxSize: '--max-size', runs: '--runs' };
-      throw new UsageError(e.message.replace(/^(confusableGroups|robustGroups): /, '').replace(/options\.(\w+)/g, (_m, k: string) => flags[k] ?? k));
+      // The options as parameters ({name}), which the CLI words as its flags (src/cli/flags.ts).
+      throw new UsageError({ detail: e.message.replace(/^(confusableGroups|robustGroups): /, '').replace(/options\.(\w+)/g, (_m, k: string) => `{${k}}`) });
     }
     throw e;
   }
   if (groups.length === 0) {
-    throw new UsageError(`no group of confusable classes within the size limits [${grouping.minSize ?? 2}, ${grouping.maxSize}]; try ${(grouping.search ?? DEFAULT_GROUP_SEARCH) === 'robust' ? 'a lower --strength' : 'another --groups'} or wider --min-size/--max-size`);
+    throw new UsageError({
+      detail: `no group of confusable classes within the size limits [${grouping.minSize ?? 2}, ${grouping.maxSize}]; try ${(grouping.search ?? DEFAULT_GROUP_SEARCH) === 'robust' ? 'a lower {strength}' : 'another {groupsPerRun}'} or a wider {minSize}/{maxSize}`,
+    });
   }
   let trainErrors = 0;
   for (let i = 0; i < train.n; i++) if (pred[i] !== train.y[i]) trainErrors++;

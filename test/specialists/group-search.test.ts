@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
+import { describeForCli } from '../../src/cli/flags.js';
+import { buildSpecialists } from '../../src/specialists/pipeline.js';
+import { Network } from '../../src/train/network.js';
+import { DEFAULT_TRAIN } from '../../src/train/trainer.js';
+import { UsageError } from '../../src/util/errors.js';
 import { Rng } from '../../src/util/rng.js';
 import { classCovariance, confusableGroups, confusionMatrix } from '../../src/specialists/confusability.js';
 import { robustGroups, searchGroups, softConfusionRates } from '../../src/specialists/group-search.js';
@@ -97,4 +102,34 @@ test('robust search: an over-size strong cluster is split, not dropped; bad opti
   assert.throws(() => robustGroups(P, C, { strength: 0 }), /strength must be a finite number > 0/);
   assert.throws(() => searchGroups(P, C, { search: 'robust', groupsPerRun: 3 }), /groupsPerRun: .*robust search \(set groupSearch to paper\)/);
   assert.throws(() => searchGroups(P, C, { search: 'nope' as never }), /groupSearch/);
+});
+
+describe('buildSpecialists: group-search problems in parameter names, flags in the CLI', () => {
+  const C = 10;
+  const D = 12;
+  const rng = new Rng(3);
+  const n = 400;
+  const train = { x: new Float32Array(n * D).map(() => rng.float()), y: Int32Array.from({ length: n }, (_, i) => i % C), n, shape: [D], classes: C, source: 'random' };
+  const generalist = Network.create({ spec: 'mlp:8', inputShape: [D], classes: C, options: {} }, 4).toOnnx();
+  const build = (grouping: Parameters<typeof buildSpecialists>[0]['grouping']) =>
+    buildSpecialists({ generalist, generalistName: 'g', train, temperature: 2, grouping, config: { ...DEFAULT_TRAIN, epochs: 1 }, workers: 1, threads: 1, progress: () => {} });
+
+  it('a k out of range names groupsPerRun (--groups in the CLI)', async () => {
+    await assert.rejects(build({ search: 'paper', groupsPerRun: [11], runs: 1, seed: 1 }), (e: Error) => {
+      assert.ok(e instanceof UsageError && e.problem, String(e));
+      assert.match(e.message, /^groupsPerRun must hold integers k in \[2, 10\]/);
+      assert.match(describeForCli(e.problem!), /^--groups must hold integers k in \[2, 10\]/);
+      return true;
+    });
+  });
+
+  it('no group within the size limits names strength, minSize and maxSize (their flags in the CLI)', async () => {
+    // Random inputs: the generalist confuses every class about equally, so no merge is strong enough.
+    await assert.rejects(build({ strength: 50, seed: 1 }), (e: Error) => {
+      assert.ok(e instanceof UsageError && e.problem, String(e));
+      assert.match(e.message, /no group of confusable classes .*a lower strength or a wider minSize\/maxSize$/);
+      assert.match(describeForCli(e.problem!), /a lower --strength or a wider --min-size\/--max-size$/);
+      return true;
+    });
+  });
 });
