@@ -6,10 +6,11 @@
 // the modules they import have a browser form, swapped in here as package.json's "browser" field
 // would: the runtime (onnxruntime-node → onnxruntime-web; both export core.ts's Runner and
 // StepRunner) and the hash (node:crypto; only an imported ONNX student needs it, never the
-// page). Any other Node built-in reached from the bundle fails the build, naming its importer.
+// page). Any other Node built-in reached from the bundle fails the build, naming its importer,
+// and so does a module of ours in the bundle that uses Node's globals (process, Buffer).
 import { build } from 'esbuild';
 import { builtinModules } from 'node:module';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -39,7 +40,7 @@ const browserForms = {
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(join(out, 'ort'), { recursive: true });
-await build({
+const result = await build({
   entryPoints: { app: join(root, 'src/web/app.ts'), 'distil-worker': join(root, 'src/web/distil-worker.ts') },
   outdir: out,
   bundle: true,
@@ -49,7 +50,16 @@ await build({
   sourcemap: true,
   logLevel: 'warning',
   plugins: [browserForms],
+  metafile: true,
 });
+const nodeGlobals = [];
+for (const input of Object.keys(result.metafile.inputs)) {
+  if (!input.startsWith('src/')) continue;
+  const code = readFileSync(join(root, input), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+  const m = /\b(process|Buffer)\s*\./.exec(code);
+  if (m) nodeGlobals.push(`${input} uses Node's ${m[1]}`);
+}
+if (nodeGlobals.length) throw new Error(`the browser bundle takes modules that need Node: ${nodeGlobals.join('; ')}`);
 copyFileSync(join(root, 'src/web/static/index.html'), join(out, 'index.html'));
 const ortDist = join(root, 'node_modules/onnxruntime-web/dist');
 for (const f of ['ort-wasm-simd-threaded.wasm', 'ort-wasm-simd-threaded.mjs']) copyFileSync(join(ortDist, f), join(out, 'ort', f));

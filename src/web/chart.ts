@@ -14,11 +14,21 @@ export interface ChartData {
 const LOSS = '#3b6fb6';
 const HELD = '#c4572e';
 
-/** A round axis maximum ≥ v: 1, 2 or 5 times a power of ten. */
-function niceMax(v: number): number {
+/** A round step ≥ v: 1, 2, 2.5 or 5 times a power of ten. */
+function niceStep(v: number): number {
   if (!(v > 0)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
-  return ([1, 2, 5, 10].find((m) => m * p >= v) ?? 10) * p;
+  return ([1, 2, 2.5, 5, 10].find((m) => m * p >= v) ?? 10) * p;
+}
+
+/** Four round intervals covering [lo, hi]; from 0 unless the values sit far from it (a loss with the teacher's entropy in it). */
+function axis(lo: number, hi: number): [number, number] {
+  if (!(hi > lo)) return [0, hi > 0 ? niceStep(hi) * 4 : 1];
+  const from = lo > 0.5 * hi ? lo : 0;
+  for (let step = niceStep((hi - from) / 4); ; step = niceStep(step * 1.01)) {
+    const a = Math.floor(from / step) * step;
+    if (a + 4 * step >= hi) return [a, a + 4 * step];
+  }
 }
 
 export function drawChart(canvas: HTMLCanvasElement, d: ChartData): void {
@@ -33,10 +43,11 @@ export function drawChart(canvas: HTMLCanvasElement, d: ChartData): void {
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, W, H);
   const steps = Math.max(1, d.totalSteps, d.losses.length);
-  const lossMax = niceMax(Math.max(0, ...d.losses.filter(Number.isFinite)));
-  const rateMax = niceMax(Math.max(0.05, ...d.heldOut.map((h) => h.rate)));
+  const finite = d.losses.filter(Number.isFinite);
+  const [lossLo, lossHi] = finite.length ? axis(Math.min(...finite), Math.max(...finite)) : [0, 1];
+  const [, rateMax] = axis(0, Math.max(0.05, ...d.heldOut.map((h) => h.rate)));
   const x = (s: number) => L + ((W - L - R) * s) / steps;
-  const yl = (v: number) => H - B - ((H - T - B) * v) / lossMax;
+  const yl = (v: number) => H - B - ((H - T - B) * (v - lossLo)) / (lossHi - lossLo);
   const yr = (v: number) => H - B - ((H - T - B) * v) / rateMax;
   ctx.font = '11px system-ui, sans-serif';
   ctx.strokeStyle = '#e3e3e3';
@@ -50,7 +61,7 @@ export function drawChart(canvas: HTMLCanvasElement, d: ChartData): void {
     ctx.stroke();
     ctx.fillStyle = LOSS;
     ctx.textAlign = 'right';
-    ctx.fillText(String(Number(((lossMax * i) / 4).toPrecision(3))), L - 6, yy);
+    ctx.fillText(String(Number((lossLo + ((lossHi - lossLo) * i) / 4).toPrecision(4))), L - 6, yy);
     ctx.fillStyle = HELD;
     ctx.textAlign = 'left';
     ctx.fillText(`${Number(((100 * rateMax * i) / 4).toPrecision(3))}%`, W - R + 6, yy);
