@@ -4,7 +4,8 @@
  * log lines on stderr). Its parts, one concern each:
  *   batches.ts           which rows each step takes (seeded), assembled into preallocated feeds;
  *   step-groups.ts       one step per graph run, or K steps per run through the unrolled graph;
- *   checkpoint-session.ts  checkpoint identity, resume point, when checkpoints fall due;
+ *   checkpoint-session.ts  checkpoint identity and files, when checkpoints fall due (Node only:
+ *                        passed in by trainer.ts; where a resumed run stands is resumePoint here);
  *   guard.ts             non-finite / exploding losses and weights (DivergenceError);
  *   evaluate.ts          per-epoch evaluation on the live state.
  * Every random draw comes from a seeded stream, so the same seed gives bitwise the same weights,
@@ -73,7 +74,7 @@ export interface TrainOptions {
    * drawn from the given seeded stream. Default: a shuffled pass over all rows.
    */
   sampler?: BatchSampler;
-  /** Messages about checkpoints and resuming (default: written to stderr). */
+  /** Messages about checkpoints and resuming (trainNetwork's default: stderr; runTraining's: dropped). */
   onLog?: (text: string) => void;
   /**
    * Training steps per graph run (src/train/unroll.ts; default DEFAULT_STEPS_PER_RUN, 1 = one
