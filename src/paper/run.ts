@@ -104,6 +104,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     student: { net: distilled.net, testErrors: distilled.test.errors, description: results.distilled.description ?? 'distilled student' },
     test: data.test,
     temperature: P.temperature,
+    train: { data: data.train, logits: teacher.trainLogits },
   });
   s.clearCache();
   return { dir: a.out, results };

@@ -39,14 +39,26 @@ export interface OrtBackend {
   InferenceSession: typeof ortTypes.InferenceSession;
 }
 
+/** What a backend does differently. */
+export interface BackendTraits {
+  /**
+   * Whether `session.run(feeds, fetches)` writes outputs into preallocated tensors given in
+   * `fetches`. onnxruntime-node does; onnxruntime-web 1.30 (wasm) returns such a tensor as given,
+   * unwritten (measured: a Relu's preallocated output stayed all zeros), so runInto copies there.
+   */
+  writesPreallocatedOutputs: boolean;
+}
+
 let backend: OrtBackend | undefined;
 let backendName = '';
+let traits: BackendTraits = { writesPreallocatedOutputs: true };
 
 /** Install the onnxruntime implementation every Runner uses (session.ts and web.ts do this on import). */
-export function setOrtBackend(b: OrtBackend, name: string): void {
+export function setOrtBackend(b: OrtBackend, name: string, t: BackendTraits = { writesPreallocatedOutputs: true }): void {
   if (backend && backend !== b) throw new Error(`runtime: the onnxruntime backend is already ${backendName}; cannot switch to ${name} in one process`);
   backend = b;
   backendName = name;
+  traits = t;
 }
 
 /** The installed backend's name ('onnxruntime-node', 'onnxruntime-web'). */
@@ -183,6 +195,15 @@ export class Runner {
   async runInto(feeds: Record<string, TensorData>, outs: Record<string, TensorData>): Promise<void> {
     const f: Record<string, ortTypes.Tensor> = {};
     for (const k of Object.keys(feeds)) f[k] = toOrt(feeds[k]);
+    if (!traits.writesPreallocatedOutputs) {
+      const res = await this.session.run(f, Object.keys(outs));
+      for (const k of Object.keys(outs)) {
+        const got = res[k].data as TensorData['data'];
+        if (got.length !== outs[k].data.length) throw new RangeError(`output '${k}': ${got.length} values, the preallocated tensor holds ${outs[k].data.length}`);
+        (outs[k].data as Float32Array).set(got as Float32Array);
+      }
+      return;
+    }
     const o: Record<string, ortTypes.Tensor> = {};
     for (const k of Object.keys(outs)) o[k] = toOrt(outs[k]);
     await this.session.run(f, o);

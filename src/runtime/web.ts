@@ -6,12 +6,15 @@
 import * as ort from 'onnxruntime-web/wasm';
 import { setOrtBackend } from './core.js';
 
-/** Point onnxruntime-web at its wasm files, single-threaded (threads need cross-origin isolation), then install it. */
+/**
+ * Point onnxruntime-web at its wasm files, single-threaded (threads need cross-origin isolation),
+ * then install it (it does not write into preallocated outputs: see BackendTraits).
+ */
 export function useWebBackend(wasmPaths: string): void {
   ort.env.wasm.wasmPaths = wasmPaths;
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
-  setOrtBackend(ort, 'onnxruntime-web');
+  setOrtBackend(ort, 'onnxruntime-web', { writesPreallocatedOutputs: false });
 }
 
 export * from './core.js';

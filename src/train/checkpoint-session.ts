@@ -1,7 +1,7 @@
 /**
  * One training's checkpoints: its file name and identity (config, data and teacher hashes,
  * initial state), the checkpoint it resumes from (loaded and checked before any session is
- * created), when checkpoints fall due, and where a resumed run stands.
+ * created) and when checkpoints fall due. (Where a resumed run stands: resumePoint in loop.ts.)
  */
 import type { TensorData } from '../graph/ir.js';
 import { type Dataset } from '../data/dataset.js';
@@ -89,33 +89,4 @@ export function openCheckpoints(
     }
   }
   return new CheckpointSession(c, name, identity, resumed);
-}
-
-/** Where the loop starts: the first epoch, the global step, and the progress inside a part-done epoch. */
-export interface StartPoint {
-  epoch: number;
-  globalStep: number;
-  /** Progress within `epoch` when the checkpoint was taken mid-epoch (null: at an epoch boundary). */
-  inEpoch: CheckpointProgress | null;
-  history: unknown[];
-}
-
-/**
- * Where a run resumed from `ck` stands: the streams are set back to the checkpoint's states (the
- * shuffle stream to its epoch's start, which regenerates the epoch's batch order), and a log
- * line says where it continues. Returns null for a fresh run.
- */
-export function resumePoint(ck: CheckpointSession | null, rngs: LoopRngs, epochs: number, stepsPerEpoch: number, log: (text: string) => void): StartPoint | null {
-  const resumed = ck?.resumed;
-  if (!resumed) return null;
-  const p = resumed.header.progress;
-  rngs.shuffle.state = p.epochStartShuffle;
-  rngs.dropout.state = p.rngs.dropout;
-  rngs.jitter.state = p.rngs.jitter;
-  log(
-    p.epoch >= epochs
-      ? `resuming from ${resumed.path}: this training already finished (${epochs} epochs); using its final weights`
-      : `resuming from ${resumed.path}: epoch ${p.epoch + 1}/${epochs}, step ${p.stepInEpoch}/${stepsPerEpoch} (global step ${p.globalStep})`,
-  );
-  return { epoch: p.epoch, globalStep: p.globalStep, inEpoch: p.stepInEpoch > 0 ? p : null, history: resumed.header.history };
 }

@@ -117,7 +117,13 @@ export class LiveEvaluator {
   }
 
   async evaluate(ds: Dataset, state: ReadonlyMap<string, TensorData>): Promise<EvalSummary> {
-    const extra = Object.fromEntries(state);
+    // Only the forward graph's own inputs: onnxruntime-web refuses a feed the graph lacks (the
+    // optimiser state: "invalid input 'optim.lr_prev'"), where onnxruntime-node ignores it.
+    const extra: Record<string, TensorData> = {};
+    for (const name of this.runner.inputNames) {
+      const v = state.get(name);
+      if (v) extra[name] = v;
+    }
     const { out } = await predictAll(this.runner, ds.x, ds.n, this.net.spec.inputShape, { extra, inputName: 'input', outputName: 'logits' });
     const C = this.net.spec.classes;
     return summarise(argmaxRows(out, ds.n, C), ds.y, Math.max(C, ds.classes));

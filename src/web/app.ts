@@ -1,10 +1,12 @@
 /**
- * The "look inside" page (bundled to dist/web/app.js by scripts/bundle.mjs; served by dk serve).
- * Loads the run's manifest, its teacher and student ONNX files and test images, runs both models
- * on the 28×28 canvas through the runtime's onnxruntime-web backend, and shows softmax(z/T).
+ * The page (bundled to dist/web/app.js by scripts/bundle.mjs; served by dk serve).
+ * "Look inside" loads the run's manifest, its teacher and student ONNX files and test images,
+ * runs both models on the 28×28 canvas through the runtime's onnxruntime-web backend, and shows
+ * softmax(z/T); "Distil here" (distil-view.ts) trains a student in a Web Worker.
  * Browser only; window.dk exposes the state for the browser tests.
  */
 import { Runner, useWebBackend } from '../runtime/web.js';
+import { setupDistil, setupTabs } from './distil-view.js';
 import { MANIFEST, WEB_DIR, type Samples, type WebManifest, type WebModel, decodeSamples, pixelsToInput, softmaxT, topK } from './format.js';
 
 interface Loaded {
@@ -40,7 +42,9 @@ function status(text: string, error = false): void {
 
 async function main(): Promise<void> {
   useWebBackend('/ort/');
+  setupTabs();
   const manifest = (await (await fetch(base + MANIFEST)).json()) as WebManifest;
+  const distil = setupDistil(manifest, base);
   const samples: Samples = decodeSamples(await fetchBytes(base + manifest.samples.file));
   const pad = $<HTMLCanvasElement>('pad');
   const ctx = pad.getContext('2d', { willReadFrequently: true })!;
@@ -190,7 +194,7 @@ async function main(): Promise<void> {
   sel.value = '0';
   await classify();
   status(`${loaded.length} models loaded from ${base} (run temperature T=${manifest.temperature}); onnxruntime-web (WebAssembly, 1 thread)`);
-  (window as unknown as { dk: unknown }).dk = { classify, paintSample, setT, samples: samples.n, ready: true };
+  (window as unknown as { dk: unknown }).dk = { classify, paintSample, setT, samples: samples.n, distil, ready: true };
   document.body.dataset.ready = 'true';
 }
 

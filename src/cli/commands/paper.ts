@@ -56,7 +56,7 @@ export function registerPaper(program: Command, run: (job: string, args: unknown
       const dir = resolve(f.out);
       const say = (r: Awaited<ReturnType<typeof paperJob>>, prefix = ''): void => {
         process.stdout.write(
-          `${prefix}teacher ${r.teacher}, hard student ${r.hard}, distilled student ${r.distilled} test errors (${(r.seconds / 60).toFixed(1)} min)\nreport: ${r.dir}/report.html\nlook inside (teacher and student in the browser): dk serve --dir ${r.dir}\n`,
+          `${prefix}teacher ${r.teacher}, hard student ${r.hard}, distilled student ${r.distilled} test errors (${(r.seconds / 60).toFixed(1)} min)\nreport: ${r.dir}/report.html\nlook inside, distil here (in the browser): dk serve --dir ${r.dir}\n`,
         );
       };
       const job = async (out: string, seed: number | undefined) =>

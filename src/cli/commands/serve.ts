@@ -1,11 +1,11 @@
-/** `dk serve`: the "look inside" page over a run directory, on 127.0.0.1 (src/web/serve.ts). */
+/** `dk serve`: the "look inside" / "distil here" page over a run directory, on 127.0.0.1 (src/web/serve.ts). */
 import type { Command } from 'commander';
 import { UsageError } from '../../util/errors.js';
 
 export function registerServe(program: Command): void {
   program
     .command('serve')
-    .description("serve the 'look inside' page over a dk paper run on 127.0.0.1: draw a digit, see the teacher's and the student's softmax(z/T) side by side")
+    .description("serve the page over a dk paper run on 127.0.0.1: 'look inside' (draw a digit, see the teacher's and the student's softmax(z/T) side by side) and 'distil here' (train a student in the browser from the run's teacher outputs)")
     .option('--dir <dir>', 'the run directory (written by dk paper / npm start)', 'runs/paper')
     .option('--port <port>', 'port on 127.0.0.1 (0: any free port)', '8737')
     .action(async (o: { dir: string; port: string }) => {
