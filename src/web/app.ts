@@ -7,14 +7,17 @@
  */
 import { Runner, useWebBackend } from '../runtime/web.js';
 import { setupDistil, setupTabs } from './distil-view.js';
-import { MANIFEST, WEB_DIR, type Samples, type WebManifest, type WebModel, decodeSamples, pixelsToInput, softmaxT, topK } from './format.js';
+import { MANIFEST, WEB_DIR, type Samples, type WebManifest, decodeSamples, pixelsToInput, softmaxT, topK } from './format.js';
+import { type OwnModel, loadOwnModel, runOwnModel } from './own-model.js';
 
+/** A model on the page: the run's teacher or student, or the user's own (dropped or picked). */
 interface Loaded {
-  model: WebModel;
-  runner: Runner;
-  input: { name: string; dims: number[] };
-  output: string;
+  role: string;
   el: HTMLElement;
+  classNames: () => string[];
+  /** Scores for one image's pixels in [0,1]. */
+  scores: (x: Float32Array) => Promise<number[]>;
+  describe: (ms: number) => string;
 }
 
 export interface Classified {
@@ -54,19 +57,30 @@ async function main(): Promise<void> {
   pad.height = H;
 
   const loaded: Loaded[] = [];
+  const card = (role: string, title: string): HTMLElement => {
+    const el = document.createElement('div');
+    el.className = 'model';
+    el.dataset.role = role;
+    el.innerHTML = `<h2></h2><div class="meta"></div><div class="bars"></div>`;
+    el.querySelector('h2')!.textContent = title;
+    return el;
+  };
   for (const m of manifest.models) {
     const bytes = await fetchBytes(base + m.file);
     const runner = await Runner.create(bytes);
     const inp = runner.io.inputs[0];
     const dims = inp.shape.map((d) => (typeof d === 'number' ? d : 1));
     if (dims.reduce((a, b) => a * b, 1) !== H * W) throw new Error(`${m.file}: input ${inp.name} [${inp.shape.join(', ')}] does not take one ${H}×${W} image`);
-    const el = document.createElement('div');
-    el.className = 'model';
-    el.dataset.role = m.role;
-    el.innerHTML = `<h2></h2><div class="meta"></div><div class="bars"></div>`;
-    el.querySelector('h2')!.textContent = `${m.role}: ${m.spec}`;
+    const el = card(m.role, `${m.role}: ${m.spec}`);
     $('models').append(el);
-    loaded.push({ model: m, runner, input: { name: inp.name, dims }, output: runner.outputNames[0], el });
+    const output = runner.outputNames[0];
+    loaded.push({
+      role: m.role,
+      el,
+      classNames: () => manifest.classNames,
+      scores: async (x) => [...(await runner.runFloat({ name: inp.name, type: 'float32', dims, data: x }, output)).data],
+      describe: (ms) => `${m.weights.toLocaleString('en')} weights, ${(m.bytes / 1024).toFixed(1)} KiB; ${m.testErrors} test errors; inference ${ms.toFixed(2)} ms in this page`,
+    });
   }
 
   let T = 1;
@@ -80,15 +94,15 @@ async function main(): Promise<void> {
       const probs = softmaxT(r.logits, T);
       const top3 = topK(probs, 3);
       const top = new Set(top3.slice(0, 1).map((t) => t.cls));
-      const m = l.model;
-      l.el.querySelector('.meta')!.textContent = `${m.weights.toLocaleString('en')} weights, ${(m.bytes / 1024).toFixed(1)} KiB; ${m.testErrors} test errors; inference ${r.ms.toFixed(2)} ms in this page`;
+      l.el.querySelector('.meta')!.textContent = l.describe(r.ms);
+      const names = l.classNames();
       const bars = l.el.querySelector('.bars')!;
       bars.replaceChildren(
         ...probs.map((p, k) => {
           const row = document.createElement('div');
           row.className = top.has(k) ? 'bar top' : 'bar';
           row.innerHTML = `<span></span><div><div class="fill"></div></div><span></span>`;
-          (row.children[0] as HTMLElement).textContent = manifest.classNames[k] ?? String(k);
+          (row.children[0] as HTMLElement).textContent = names[k] ?? String(k);
           (row.children[1].firstChild as HTMLElement).style.width = `${(p * 100).toFixed(2)}%`;
           (row.children[2] as HTMLElement).textContent = p < 1e-4 ? p.toExponential(1) : p.toFixed(4);
           return row;
@@ -108,8 +122,8 @@ async function main(): Promise<void> {
     const res: { role: string; logits: number[]; ms: number }[] = [];
     for (const l of loaded) {
       const t0 = performance.now();
-      const o = await l.runner.runFloat({ name: l.input.name, type: 'float32', dims: l.input.dims, data: x }, l.output);
-      res.push({ role: l.model.role, logits: [...o.data], ms: performance.now() - t0 });
+      const logits = await l.scores(x);
+      res.push({ role: l.role, logits, ms: performance.now() - t0 });
     }
     last = res;
     return render();
@@ -189,6 +203,63 @@ async function main(): Promise<void> {
     return render();
   };
   temp.addEventListener('input', () => void setT(Math.exp((Number(temp.value) / 1000) * Math.log(Tmax))));
+
+  // Your own model: an .onnx dropped on the models or picked in the file input joins them (one at a time).
+  let own: { model: OwnModel; entry: Loaded } | null = null;
+  const num = (id: string, fallback: number) => {
+    const v = Number($<HTMLInputElement>(id).value);
+    return Number.isFinite(v) ? v : fallback;
+  };
+  const addOwn = async (file: File): Promise<void> => {
+    const std = num('ownstd', 1);
+    if (!(std > 0)) {
+      status(`your model: std must be a positive number, got ${$<HTMLInputElement>('ownstd').value}`, true);
+      return;
+    }
+    status(`loading ${file.name}…`);
+    let m: OwnModel;
+    try {
+      m = await loadOwnModel(file.name, new Uint8Array(await file.arrayBuffer()), H, W);
+    } catch (e) {
+      status((e as Error).message, true);
+      return;
+    }
+    if (own) {
+      loaded.splice(loaded.indexOf(own.entry), 1);
+      own.entry.el.remove();
+      await own.model.runner.release();
+    }
+    const el = card('own', `your model: ${file.name}`);
+    $('models').append(el);
+    const entry: Loaded = {
+      role: 'own',
+      el,
+      classNames: () => m.classNames ?? [],
+      scores: (x) => runOwnModel(m, x, { mean: num('ownmean', 0), std: num('ownstd', 1) }),
+      describe: (ms) => `${(m.bytes / 1024).toFixed(1)} KiB; input '${m.input.name}' [${m.input.dims.join(', ')}] ${m.input.type}, output '${m.output}'; inference ${ms.toFixed(2)} ms in this page`,
+    };
+    own = { model: m, entry };
+    loaded.push(entry);
+    await classify();
+    status(`${file.name} loaded: ${m.classNames?.length ?? '?'} classes`);
+  };
+  const ownInput = $<HTMLInputElement>('own');
+  ownInput.addEventListener('change', () => {
+    const f = ownInput.files?.[0];
+    if (f) void addOwn(f);
+  });
+  const zone = $('view-inside');
+  zone.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    zone.classList.add('dropping');
+  });
+  zone.addEventListener('dragleave', () => zone.classList.remove('dropping'));
+  zone.addEventListener('drop', (e) => {
+    e.preventDefault();
+    zone.classList.remove('dropping');
+    const f = e.dataTransfer?.files?.[0];
+    if (f) void addOwn(f);
+  });
 
   paintSample(0);
   sel.value = '0';

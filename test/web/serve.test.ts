@@ -423,3 +423,72 @@ test('Distil here: Stop ends a run early with a usable student; bad input gets a
   assert.deepEqual(consoleErrors, []);
   assert.deepEqual(offsite, []);
 });
+
+test('your model: an .onnx picked in the page (PyTorch-made) joins the others with the same probabilities as onnxruntime-node; bad files get a message', { timeout: 90_000 }, async (t) => {
+  const { chromium } = await import('playwright-core');
+  const fixtures = fileURLToPath(new URL('../../../test/fixtures/teachers/', import.meta.url));
+  const samples = decodeSamples(readFileSync(join(dir, 'web', 'samples.bin')));
+  const px = samples.height * samples.width;
+  const torchCnn = await Runner.create(join(fixtures, 'cnn.onnx'));
+  const junk = join(outside, 'junk.onnx');
+  writeFileSync(junk, 'this is not a model');
+  const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  try {
+    const { page, consoleErrors, offsite } = await openPage(browser);
+    await page.click('#tab-inside');
+    type Res = { role: string; probs: number[]; top3: { cls: number; p: number }[] }[];
+    const classify = () => page.evaluate(() => (window as unknown as { dk: { classify(): Promise<unknown> } }).dk.classify()) as Promise<Res>;
+    const statusText = () => page.locator('#status').innerText();
+    const pick = async (file: string) => {
+      await page.setInputFiles('#own', file);
+      await page.waitForFunction(() => !/^loading/.test(document.getElementById('status')!.textContent ?? ''), undefined, { timeout: 20_000 });
+    };
+    const expectOwn = async (label: string, mean: number, std: number) => {
+      for (const i of [0, 3]) {
+        await page.selectOption('#sample', String(i));
+        const got = (await classify()).find((r) => r.role === 'own');
+        assert.ok(got, `${label}: no card for the picked model`);
+        const x = pixelsToInput(samples.pixels.subarray(i * px, (i + 1) * px)).map((v) => (v - mean) / std);
+        const want = softmaxT([...(await torchCnn.runFloat({ name: 'input', type: 'float32', dims: [1, 1, samples.height, samples.width], data: x }, 'logits')).data], 1);
+        assert.deepEqual(got.top3.map((q) => q.cls), topK(want, 3).map((q) => q.cls), `${label}, image ${i}: top-3 classes`);
+        for (let c = 0; c < want.length; c++) assert.ok(Math.abs(got.probs[c] - want[c]) <= 1e-4, `${label}, image ${i}, class ${c}: ${got.probs[c]} vs ${want[c]}`);
+      }
+    };
+    await pick(join(fixtures, 'cnn.onnx'));
+    assert.match(await statusText(), /^cnn\.onnx loaded: 10 classes$/);
+    await expectOwn('cnn.onnx', 0, 1);
+    // Normalised input, as for a model trained on (x − mean) / std.
+    await page.fill('#ownmean', '0.1307');
+    await page.fill('#ownstd', '0.3081');
+    await expectOwn('cnn.onnx on normalised input', 0.1307, 0.3081);
+    assert.match(await page.locator('#models').innerText(), /your model: cnn\.onnx\n[\s\S]*input 'input' \[1, 1, 28, 28\] float32, output 'logits'/);
+    mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: join(shots, 'your-model.png'), fullPage: true });
+    t.diagnostic(`screenshot: ${join(shots, 'your-model.png')}`);
+    // Files the page cannot use: a message naming the file and what was expected; the model already there stays.
+    const refusals: [string, RegExp][] = [
+      [junk, /^junk\.onnx: not an ONNX model/],
+      [join(fixtures, 'nhwc3.onnx'), /^nhwc3\.onnx: input 'input' \[batch, 28, 28, 3\] does not take one 28×28 image \(784 values/],
+      [join(fixtures, 'cnn-ext.onnx'), /^cnn-ext\.onnx: its weights are in separate file\(s\) \(cnn-ext\.onnx\.data\)/],
+      [join(fixtures, 'make_teachers.py'), /^make_teachers\.py: expected an \.onnx file$/],
+    ];
+    for (const [file, re] of refusals) {
+      await pick(file);
+      assert.match(await statusText(), re);
+      assert.equal(await page.locator('#status.error').count(), 1, `${file}: the message is not shown as an error`);
+      assert.equal((await classify()).filter((r) => r.role === 'own').length, 1, `${file}: the loaded model was dropped`);
+    }
+    // A float16-I/O export is fed and read through casts at its boundary.
+    await page.fill('#ownmean', '0');
+    await page.fill('#ownstd', '1');
+    await pick(join(fixtures, 'cnn-fp16io.onnx'));
+    assert.match(await statusText(), /^cnn-fp16io\.onnx loaded: 10 classes$/);
+    const half = (await classify()).filter((r) => r.role === 'own');
+    assert.equal(half.length, 1, 'a second model replaces the first');
+    assert.deepEqual(consoleErrors, []);
+    assert.deepEqual(offsite, []);
+  } finally {
+    await browser.close();
+    await torchCnn.release();
+  }
+});
