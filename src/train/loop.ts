@@ -19,7 +19,7 @@ import { type EvalSummary, LiveEvaluator } from './evaluate.js';
 import type { Network } from './network.js';
 import { buildStepGraph, syncNetwork } from './step.js';
 import { type BatchSampler, type LoopRngs, type OnlineTeacher, type TeacherTargets, BatchFeeder, loopRngs, shuffledBatches } from './batches.js';
-import type { CheckpointSession } from './checkpoint-session.js';
+import type { CheckpointSession, openCheckpoints } from './checkpoint-session.js';
 import type { CheckpointProgress } from './checkpoint.js';
 import { DivergenceGuard } from './guard.js';
 import { DEFAULT_STEPS_PER_RUN, StepGroups } from './step-groups.js';
@@ -110,17 +110,7 @@ export interface TrainResult {
  * Opens a training's checkpoints (src/train/checkpoint-session.ts openCheckpoints, which reads
  * and writes files: the Node trainer passes it in).
  */
-export type CheckpointOpener = (
-  net: Network,
-  data: Dataset,
-  cfg: TrainConfig,
-  teacher: TeacherTargets | string | undefined,
-  labeled: boolean,
-  initial: ReadonlyMap<string, TensorData>,
-  sampler: BatchSampler,
-  customSampler: boolean,
-  log: (text: string) => void,
-) => CheckpointSession;
+export type CheckpointOpener = typeof openCheckpoints;
 
 /**
  * Train `net` in place (its parameters are the trained ones afterwards). Checkpoints
