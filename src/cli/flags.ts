@@ -43,6 +43,8 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   redis: '--redis',
   groupSearch: '--group-search',
   groupsPerRun: '--groups',
+  levels: '--levels',
+  runs: '--runs',
   dir: '--dir',
   port: '--port',
 };

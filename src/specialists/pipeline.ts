@@ -105,7 +105,7 @@ export async function buildSpecialists(o: BuildSpecialistsOptions): Promise<Buil
   } catch (e) {
     if (e instanceof RangeError) {
       // Name the CLI's flags rather than the library's options.
-      const flags: Record<string, string> = { groupsPerRun: '--groups', minSize: '--min-size', maxSize: '--max-size', runs: '--runs' };
+      const flags: Record<string, string> = { groupsPerRun: '--groups', minSize: '--min-size', maxSize: '--max-size', runs: '--runs', levels: '--levels' };
       throw new UsageError(e.message.replace(/^(confusableGroups|robustGroups): /, '').replace(/options\.(\w+)/g, (_m, k: string) => flags[k] ?? k));
     }
     throw e;
