@@ -46,6 +46,7 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   strength: '--strength',
   minSize: '--min-size',
   maxSize: '--max-size',
+  levels: '--levels',
   runs: '--runs',
   dir: '--dir',
   port: '--port',

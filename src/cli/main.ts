@@ -63,6 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   (await import('./commands/distill.js')).registerDistill(program, run);
   (await import('./commands/worker.js')).registerWorker(program);
   (await import('./commands/serve.js')).registerServe(program);
+  (await import('./commands/data.js')).registerData(program);
   for (const c of program.commands) c.exitOverride();
   try {
     await program.parseAsync(args, { from: 'user' });

@@ -151,6 +151,10 @@ export function encodeIdx(dims: readonly number[], data: IdxData | ArrayLike<num
   out[2] = code;
   out[3] = dims.length;
   dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  if (type === 'uint8' && data instanceof Uint8Array) {
+    out.set(data, header); // bytes as they are (fast path for images)
+    return out;
+  }
   for (let i = 0; i < count; i++) {
     const v = Number(data[i]);
     const p = header + i * width;

@@ -7,28 +7,15 @@
  * non-empty directory is replaced only with `force` (it is renamed aside first and removed once
  * the new one is in place).
  */
-import { existsSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, rmdirSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { writeFileAtomic } from '../util/atomic.js';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { checkOutDir, writeDirAtomic } from '../util/out-dir.js';
 import { UsageError } from '../util/errors.js';
 import { type SpecialistsManifest, checkManifestMatchesGeneralist, checkSpecialistFile, parseManifest, sha256Hex, validateManifest } from './manifest.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 
-/**
- * Check that `dir` can be written: it does not exist, or is an empty directory, or `force`;
- * its parent exists. Returns the absolute path. UsageError otherwise (naming the parameter `param`).
- */
-export function checkOutDir(dir: string, force: boolean, param = 'outDir'): string {
-  const p = resolve(dir);
-  if (existsSync(p)) {
-    if (!statSync(p).isDirectory()) throw new UsageError({ param, value: dir, detail: 'is a file, expected a directory' });
-    if (readdirSync(p).length > 0 && !force) throw new UsageError({ param, value: dir, detail: 'directory exists and is not empty; pass {force} to replace it' });
-  }
-  const parent = dirname(p);
-  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UsageError({ param, value: dir, detail: `parent directory ${parent} does not exist` });
-  return p;
-}
+export { checkOutDir } from '../util/out-dir.js';
 
 /**
  * Write manifest + specialist files into `dir` atomically (see the top of this file); `extras`
@@ -53,28 +40,11 @@ export function writeSpecialistsDir(
   for (const x of extras) {
     if (x.name === MANIFEST_FILE || listed.has(x.name) || basename(x.name) !== x.name) throw new RangeError(`writeSpecialistsDir: extra file name ${x.name} clashes or is not a plain name`);
   }
-  const parent = dirname(target);
-  const tmp = mkdtempSync(join(parent, `.${basename(target)}.tmp-`));
-  let aside: string | null = null;
-  try {
-    for (const f of files) writeFileAtomic(join(tmp, f.name), f.bytes);
-    for (const x of extras) writeFileAtomic(join(tmp, x.name), x.text);
-    writeFileAtomic(join(tmp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + '\n');
-    if (existsSync(target)) {
-      if (readdirSync(target).length === 0) rmdirSync(target);
-      else {
-        aside = `${tmp}.old`;
-        renameSync(target, aside);
-      }
-    }
-    renameSync(tmp, target);
-  } catch (e) {
-    if (aside && !existsSync(target)) renameSync(aside, target);
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  if (aside) rmSync(aside, { recursive: true, force: true });
-  return target;
+  return writeDirAtomic(
+    target,
+    [...files.map((f) => ({ name: f.name, data: f.bytes })), ...extras.map((x) => ({ name: x.name, data: x.text })), { name: MANIFEST_FILE, data: JSON.stringify(manifest, null, 2) + '\n' }],
+    force,
+  );
 }
 
 export interface SpecialistsDir {

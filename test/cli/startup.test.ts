@@ -50,6 +50,8 @@ describe('dk start-up', () => {
     ['eval --help', ['eval', '--help'], 0],
     ['paper --help', ['paper', '--help'], 0],
     ['report --help', ['report', '--help'], 0],
+    ['data mnist-pairs --help', ['data', 'mnist-pairs', '--help'], 0],
+    ['a bad data mnist-pairs size', ['data', 'mnist-pairs', '--out', 'p', '--train', '5'], 2],
     ['a bad flag value', ['train', '--model', 'mlp:8', '--out', 'x.onnx', '--lr', 'fast'], 2],
     ['an unknown command', ['distil'], 2],
   ];

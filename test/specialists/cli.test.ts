@@ -141,6 +141,8 @@ test('dk specialists and dk eval --specialists refuse bad calls with exit 2', (t
     [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--groups', '3', '--strength', '2'], /--strength: applies to --group-search robust only/],
     [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--group-search', 'kmeans'], /--group-search/],
     [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--strength', '0'], /--strength/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--groups', '3', '--levels', '2'], /--levels: applies to --group-search robust only/],
+    [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--levels', '0'], /--levels: must be ≥ 1/],
     [['specialists', '--generalist', 'g.onnx', '--out', join(root, 'o'), '--holdout', '-3'], /--holdout: expected a count ≥ 1 or a fraction/],
     [['eval', '--model', file, '--specialists', root], /\.onnx|dark-knowledge|a-file/],
   ];

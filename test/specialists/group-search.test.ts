@@ -133,3 +133,27 @@ describe('buildSpecialists: group-search problems in parameter names, flags in t
     });
   });
 });
+
+test('robust search, levels > 1: the groups of levels 1 plus their strong sub-clusters (nested, so a class is covered more than once)', () => {
+  for (const seed of [1, 2, 3]) {
+    const { P, labels, C } = planted(seed);
+    const conf = confusionMatrix(labels, argmaxRows(P, labels.length, C), C);
+    const one = robustGroups(P, C, { maxSize: 5, confusion: conf });
+    assert.deepEqual(robustGroups(P, C, { maxSize: 5, confusion: conf, levels: 1 }), one);
+    const two = robustGroups(P, C, { maxSize: 5, confusion: conf, levels: 2 });
+    for (const g of one) assert.ok(key(two).includes(g.join(',')), `seed ${seed}: ${g} missing from ${JSON.stringify(two)}`);
+    const extra = two.filter((g) => !key(one).includes(g.join(',')));
+    // The pair's children are single classes (below minSize); the 4-set has at least one child of ≥ 2 classes.
+    assert.ok(extra.length >= 1 && extra.length <= 2, `seed ${seed}: ${JSON.stringify(two)}`);
+    for (const g of extra) {
+      assert.ok(g.length >= 2 && g.length < 4 && g.every((c) => FOUR.includes(c)), `seed ${seed}: ${g}`);
+    }
+    // Disjoint children: a class of the 4-set is covered by at most 2 groups.
+    for (const c of FOUR) assert.ok(two.filter((g) => g.includes(c)).length <= 2);
+    const three = robustGroups(P, C, { maxSize: 5, confusion: conf, levels: 3 });
+    for (const g of two) assert.ok(key(three).includes(g.join(',')));
+  }
+  const { P, C } = planted(1);
+  assert.throws(() => robustGroups(P, C, { levels: 0 }), /options\.levels must be/);
+  assert.throws(() => searchGroups(P, C, { search: 'paper', levels: 2 }), /levels: .*robust search/);
+});

@@ -32,6 +32,8 @@ export interface SpecialistsJobArgs {
   /** robust (default) or paper (k-means on the covariance columns; implied by --groups). */
   groupSearch?: GroupSearch;
   strength?: number;
+  /** Robust search: levels of nested groups (1: disjoint groups). */
+  levels?: number;
   holdout?: number;
   runs: number;
   minSize: number;
@@ -69,7 +71,7 @@ export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSi
     generalistName: basename(a.generalist),
     train,
     temperature: a.temperature,
-    grouping: { search: a.groupSearch, strength: a.strength, runs: a.runs, groupsPerRun: a.groups, minSize: a.minSize, maxSize: a.maxSize, seed: a.train.seed },
+    grouping: { search: a.groupSearch, strength: a.strength, levels: a.levels, runs: a.runs, groupsPerRun: a.groups, minSize: a.minSize, maxSize: a.maxSize, seed: a.train.seed },
     holdout: a.holdout,
     config: a.train,
     groupShare: a.groupShare,
@@ -105,6 +107,7 @@ const SELECTION_RULE =
 type Flags = CommonFlags & {
   groupSearch?: GroupSearch;
   strength?: number;
+  levels?: number;
   holdout?: number;
   generalist: string;
   out: string;
@@ -127,6 +130,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     .requiredOption('--out <DIR>', 'directory for the specialists and manifest.json')
     .option('--group-search <robust|paper>', `how groups are found: robust (soft confusion rates, average linkage; no k to choose) or paper (k-means on the covariance columns, k from --groups); default ${DEFAULT_GROUP_SEARCH}, or paper when --groups is given`, choice('group-search', GROUP_SEARCHES))
     .option('--strength <f>', `robust search: a merge counts when its classes are predicted together ≥ f × as much as two classes on average (default ${DEFAULT_STRENGTH})`, num('strength', { min: 0, minExclusive: true }))
+    .option('--levels <n>', 'robust search: also keep each group\'s strong sub-clusters down to n levels of the hierarchy, so a class is covered by up to n specialists (default 1: disjoint groups)', num('levels', { min: 1, int: true }))
     .option('--holdout <n>', 'hold out n training examples (or a fraction; drawn with --seed), find groups and train on the rest, keep only the specialists that lower the errors on the held-out ones (recorded in selection.json)', holdoutAmount())
     .option('--groups <k[,k…]>', 'paper search: clusters per k-means run (default: round(classes/3)); implies --group-search paper', intList('groups'))
     .option('--runs <n>', 'k-means runs per k (groups from all runs, duplicates dropped)', num('runs', { min: 1, int: true }), SPECIALIST_DEFAULTS.runs)
@@ -149,6 +153,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     if (f.groupSearch === 'paper' && f.strength !== undefined) throw new UsageError('--strength: applies to --group-search robust only');
     const groupSearch: GroupSearch = f.groupSearch ?? (f.groups !== undefined ? 'paper' : DEFAULT_GROUP_SEARCH);
     if (groupSearch === 'paper' && f.strength !== undefined) throw new UsageError('--strength: applies to --group-search robust only (--groups implies paper)');
+    if (groupSearch === 'paper' && f.levels !== undefined) throw new UsageError('--levels: applies to --group-search robust only (--groups implies paper; the paper\'s k-means overlaps through --runs and several --groups instead)');
     checkOutDir(f.out, f.force);
     const fromCli = (k: string) => c.getOptionValueSource(k) === 'cli';
     const dropout = fromCli('dropout') || fromCli('inputDropout') ? { dropout: fromCli('dropout') ? f.dropout : undefined, inputDropout: fromCli('inputDropout') ? f.inputDropout : undefined } : undefined;
@@ -162,6 +167,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       groups: f.groups,
       groupSearch,
       strength: f.strength,
+      levels: f.levels,
       holdout: f.holdout,
       runs: f.runs,
       minSize: f.minSize,
