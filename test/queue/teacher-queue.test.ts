@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { teacherTargets } from '../../src/distill/cache.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { QUEUE_PREFIX, TEACHER_QUEUE } from '../../src/queue/teacher-jobs.js';
+import { JOB_QUEUE, QUEUE_PREFIX } from '../../src/queue/redis.js';
 import { RT, mnistSample, trainLinearTeacher } from '../distill/helpers.js';
 
 const REDIS = '/usr/bin/redis-server';
@@ -119,7 +119,7 @@ describe('teacher outputs on a Redis queue', () => {
   });
 
   it('a malformed payload is recorded as failed at once, not retried', async () => {
-    const q = new Queue(TEACHER_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
+    const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
     try {
       const job = await q.add('teacher-shard', { v: 1, teacher: { name: 't', blob: 'not-a-hash' } }, { attempts: 5, jobId: 'malformed-1' });
       let state = '';
