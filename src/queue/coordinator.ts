@@ -118,11 +118,16 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       let waiting = 0;
       try {
         for (const s of [...open]) {
-          const job = await queue.getJob(s.id);
-          if (!job) throw new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) vanished from the queue on ${where}`);
+          let job = await queue.getJob(s.id);
+          const vanished = () => new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) vanished from the queue on ${where}`);
+          if (!job) throw vanished();
           const state = await job.getState();
           if (state === 'completed') {
-            const out = job.returnvalue as JobOutput;
+            // Read again: it may have completed between the read above and getState.
+            job = await queue.getJob(s.id);
+            if (!job) throw vanished();
+            const out = job.returnvalue as JobOutput | null;
+            if (!out || typeof out.blob !== 'string' || typeof out.meta !== 'object') throw new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) completed without a result; is the worker's dark-knowledge the coordinator's version?`);
             const b = await getBlob(client, out.blob);
             if (b === null) throw new QueueError(`${o.label}: the result of job ${s.id} (${jobs[s.i].what}) is missing from Redis`);
             const r: KeptResult = { meta: out.meta, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };
@@ -140,7 +145,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       } catch (e) {
         // Best effort: the run is over, so its jobs not yet run are taken off the queue.
         await Promise.all([...open].map((s) => queue.remove(s.id).catch(() => 0))).catch(() => undefined);
-        if (e instanceof UsageError) throw e;
+        if (e instanceof UsageError || client.status === 'ready') throw e; // not the connection's fault
         throw lost(e);
       }
       const n = done();

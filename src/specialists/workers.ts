@@ -163,9 +163,22 @@ export interface TrainSpecialistsOptions {
   dropout?: Pick<ModelOptions, 'dropout' | 'inputDropout'>;
   dustbinInit?: DustbinInit;
   progress?: ProgressSink;
+  /**
+   * Train the specialists as jobs on this Redis queue instead (src/queue/specialist-jobs.ts),
+   * run by `dk worker` processes anywhere; the same bytes as here. `workers` is then unused and
+   * `test` is not sent (it only feeds the progress log).
+   */
+  redis?: string;
+  /** With `redis`: keep finished specialists in this directory, so a rerun does not train them again (src/queue/kept.ts). */
+  keepDir?: string | null;
 }
 
-const JOBS = new URL('./jobs.js', import.meta.url);
+/** The training configuration of the i-th specialist: the run's, with the seed derived from its group. */
+export function specialistConfig(config: TrainConfig, group: readonly number[]): TrainConfig {
+  return { ...config, seed: specialistSeed(config.seed, group) };
+}
+
+export const JOB_REGISTRY = new URL('./jobs.js', import.meta.url);
 
 /**
  * Train one specialist per group, concurrently in up to `workers` worker threads. Results come
@@ -174,6 +187,7 @@ const JOBS = new URL('./jobs.js', import.meta.url);
  * failure, and the first error is thrown.
  */
 export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<SpecialistJobResult[]> {
+  if (o.redis !== undefined) return (await import('../queue/specialist-jobs.js')).remoteTrainSpecialists(o.redis, o);
   const cores = availableParallelism();
   const workers = o.workers ?? cores;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`trainSpecialists: workers must be an integer >= 0, got ${workers}`);
@@ -192,7 +206,7 @@ export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<Spec
     train,
     generalistLogits: logits,
     test,
-    config: { ...o.config, seed: specialistSeed(o.config.seed, o.groups[i]) },
+    config: specialistConfig(o.config, o.groups[i]),
     groupShare: o.groupShare ?? 0.5,
     threads,
     dropout: o.dropout,
@@ -211,7 +225,7 @@ export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<Spec
     while (failure === null && next < o.groups.length) {
       const i = next++;
       try {
-        results[i] = (await runInWorker(JOBS, 'specialist', argsOf(i), progress, abort.signal)) as SpecialistJobResult;
+        results[i] = (await runInWorker(JOB_REGISTRY, 'specialist', argsOf(i), progress, abort.signal)) as SpecialistJobResult;
       } catch (e) {
         if (failure === null) {
           failure = e;
