@@ -5,12 +5,11 @@
  * stopped mid-run → one line, exit 2, then a rerun that trains only the specialists not yet done.
  */
 import assert from 'node:assert/strict';
-import { type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, type SpawnSyncReturns, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ChildProcess } from 'node:child_process';
 import { encodeIdx } from '../../src/data/idx.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
 import { MAIN, children, kill, killAll, requireRedis, startRedis, startWorker, started, until } from './helpers.js';
