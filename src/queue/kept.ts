@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 
 /** Where a coordinator keeps finished jobs: this sub-directory of its cache directory (default .dk-cache/jobs). */
@@ -68,7 +68,10 @@ export function decodeKept(b: Buffer, key: string): KeptResult | { error: string
 
 /** A directory of kept results. */
 export class KeptResults {
-  constructor(readonly dir: string) {}
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
 
   private file(key: string): string {
     return join(this.dir, `${key}.dkj`);

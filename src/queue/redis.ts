@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import { Type } from '@sinclair/typebox';
 import { type ConnectionOptions, type Queue, UnrecoverableError } from 'bullmq';
 import { UsageError } from '../util/errors.js';
+import { redactUrl } from '../util/url.js';
 
 /** The one queue every job kind goes through (a job's name says its kind). */
 export const JOB_QUEUE = 'dk-jobs';
@@ -32,16 +33,7 @@ export const attempts = () => envInt('DK_QUEUE_ATTEMPTS', 3);
 /** The worker's lock duration in ms (DK_QUEUE_LOCK_MS, default 30000); stalled jobs are checked at the same interval. */
 export const lockMs = () => envInt('DK_QUEUE_LOCK_MS', 30000);
 
-/** The URL without its password, for messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url;
-  }
-}
+export { redactUrl };
 
 /** Connection options for a URL (redis://[user:password@]host:port[/db], rediss:// for TLS). */
 export function connectionFor(url: string, role: 'worker' | 'coordinator'): ConnectionOptions {
@@ -52,6 +44,7 @@ export function connectionFor(url: string, role: 'worker' | 'coordinator'): Conn
     throw new UsageError({ param: 'redis', value: redactUrl(url), detail: 'expected a URL like redis://host:6379 or rediss://user:password@host:6380' });
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UsageError({ param: 'redis', value: redactUrl(url), detail: `expected a redis:// or rediss:// URL, got protocol '${u.protocol}'` });
+  if (u.hostname === '') throw new UsageError({ param: 'redis', value: redactUrl(url), detail: 'names no host; expected a URL like redis://host:6379' });
   requireIoredis();
   // Workers wait for Redis to come back (ioredis retries for ever); the coordinator gives up fast and says so.
   return role === 'worker'

@@ -61,11 +61,12 @@ export function spawnUntil(cmd: string, args: string[], ready: RegExp, env: Node
   });
 }
 
-/** A redis-server of our own on a free port, bound to 127.0.0.1, no persistence. */
-export async function startRedis(): Promise<{ p: ChildProcess; url: string }> {
+/** A redis-server of our own on a free port, bound to 127.0.0.1, no persistence; with `password`, it requires it (and the URL holds it). */
+export async function startRedis(password?: string): Promise<{ p: ChildProcess; url: string }> {
   const port = await freePort();
-  const { p } = await spawnUntil(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
-  return { p, url: `redis://127.0.0.1:${port}` };
+  const auth = password ? ['--requirepass', password] : [];
+  const { p } = await spawnUntil(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...auth], /Ready to accept connections/);
+  return { p, url: `redis://${password ? `:${password}@` : ''}127.0.0.1:${port}` };
 }
 
 /** `dk worker --threads 1` on `url`, ready once it waits for jobs (lock 1 s, so a dead worker's job is found fast). */

@@ -22,6 +22,8 @@ const COMMON = ['--generalist', gen, '--data', data, '--groups', '3,4,5', '--run
 let redis: ChildProcess;
 let url: string;
 let local: Map<string, Buffer>;
+/** Redis here requires a password: it must appear in no output and no file written. */
+const PASSWORD = 'pw-never-printed-7f3a';
 
 function dk(args: string[]): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', cwd: root, timeout: 60000 });
@@ -49,7 +51,7 @@ const kept = () => (existsSync(keptDir) ? readdirSync(keptDir).filter((f) => f.e
 describe('specialists on a Redis queue', () => {
   before(async () => {
     requireRedis();
-    ({ p: redis, url } = await startRedis());
+    ({ p: redis, url } = await startRedis(PASSWORD));
     // 3000 training and 500 test examples of MNIST as an IDX directory; a one-epoch generalist.
     mkdirSync(data);
     const { train, test } = loadBuiltinMnist();
@@ -71,6 +73,13 @@ describe('specialists on a Redis queue', () => {
     rmSync(root, { recursive: true, force: true });
   });
 
+  it('a URL that is not redis:// or rediss:// is refused before any work (exit 2, one line, no password)', () => {
+    const r = dk(['specialists', ...COMMON, '--redis', 'http://user:secret@127.0.0.1:1', '--out', join(root, 'bad')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, 'dk: --redis http://user:***@127.0.0.1:1: expected a redis:// or rediss:// URL, got protocol \'http:\'\n');
+    assert.equal(existsSync(join(root, 'bad')), false);
+  });
+
   it('two workers: the specialists directory is byte-identical to a local run', async () => {
     const [a, b] = await Promise.all([startWorker(url), startWorker(url)]);
     const c = coordinator(join(root, 'two'));
@@ -80,6 +89,12 @@ describe('specialists on a Redis queue', () => {
     assert.equal(started(a.out()) + started(b.out()), 4, 'each of the four jobs ran once');
     assert.equal(kept(), 0, 'the kept results are removed once the directory is written');
     await Promise.all([kill(a.p, 'SIGTERM'), kill(b.p, 'SIGTERM')]);
+    // The password: in no output, and in no file (the saved config holds the URL redacted).
+    for (const text of [r.stdout, r.stderr, a.out(), b.out()]) assert.ok(!text.includes(PASSWORD), text);
+    const config = readFileSync(join(root, 'two.config.json'), 'utf8');
+    assert.match(config, /"redis": "redis:\/\/:\*\*\*@127\.0\.0\.1:\d+"/);
+    const written = readdirSync(root, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    for (const e of written) assert.ok(!readFileSync(join(e.parentPath, e.name)).includes(PASSWORD), `${e.name} holds the password`);
   });
 
   it('a worker SIGKILLed mid-job: its job is retried by another worker, the output still identical', async () => {
@@ -107,12 +122,12 @@ describe('specialists on a Redis queue', () => {
     assert.equal(r.code, 2, r.stderr);
     const lines = r.stderr.trim().split('\n').filter((l) => l.startsWith('dk: '));
     assert.equal(lines.length, 1, r.stderr);
-    assert.match(lines[0], new RegExp(`^dk: lost the connection to Redis at redis://127\\.0\\.0\\.1:\\d+ \\(.*\\); the specialists were not all trained, nothing written; ${done} of 4 job\\(s\\) finished and are kept in .*jobs: rerun the same command to continue$`));
+    assert.match(lines[0], new RegExp(`^dk: lost the connection to Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:\\d+ \\(.*\\); the specialists were not all trained, nothing written; ${done} of 4 job\\(s\\) finished and are kept in ${keptDir}: rerun the same command to continue$`));
     assert.equal(existsSync(join(root, 'resumed')), false, 'no partial specialists directory');
     await kill(w.p);
 
     // A fresh Redis (the old one kept nothing), fresh workers: the rerun sends only the rest.
-    ({ p: redis, url } = await startRedis());
+    ({ p: redis, url } = await startRedis(PASSWORD));
     const [a, b] = await Promise.all([startWorker(url), startWorker(url)]);
     const again = coordinator(join(root, 'resumed'));
     const r2 = await again.done;

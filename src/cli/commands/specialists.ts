@@ -158,6 +158,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     const groupSearch: GroupSearch = f.groupSearch ?? (f.groups !== undefined ? 'paper' : DEFAULT_GROUP_SEARCH);
     if (groupSearch === 'paper' && f.strength !== undefined) throw new UsageError('--strength: applies to --group-search robust only (--groups implies paper)');
     checkOutDir(f.out, f.force);
+    if (f.redis !== undefined) (await import('../../queue/redis.js')).connectionFor(f.redis, 'coordinator'); // the URL, before any work
     const fromCli = (k: string) => c.getOptionValueSource(k) === 'cli';
     const dropout = fromCli('dropout') || fromCli('inputDropout') ? { dropout: fromCli('dropout') ? f.dropout : undefined, inputDropout: fromCli('inputDropout') ? f.inputDropout : undefined } : undefined;
     const args: SpecialistsJobArgs = {
