@@ -88,8 +88,33 @@ export async function getBlob(client: Client, sha: string): Promise<Buffer | nul
   return b;
 }
 
+/**
+ * Blobs a worker fetched lately, by hash (content-addressed, so never stale): the specialists'
+ * training data and a teacher are the same blob for every job of a run, fetched once per worker
+ * rather than once per job. Least recently used first out, at most BLOB_CACHE_BYTES in all.
+ */
+const BLOB_CACHE_BYTES = 512 * 1024 * 1024;
+const blobCache = new Map<string, Buffer>();
+let blobCacheBytes = 0;
+function remember(sha: string, b: Buffer): void {
+  if (b.byteLength > BLOB_CACHE_BYTES / 2) return;
+  blobCache.set(sha, b);
+  blobCacheBytes += b.byteLength;
+  for (const [k, v] of blobCache) {
+    if (blobCacheBytes <= BLOB_CACHE_BYTES) break;
+    blobCache.delete(k);
+    blobCacheBytes -= v.byteLength;
+  }
+}
+
 /** A worker's fetch of a blob a job needs: missing or corrupt is an UnrecoverableError (not retried). */
 export async function needBlob(client: Client, sha: string, what: string): Promise<Buffer> {
+  const hit = blobCache.get(sha);
+  if (hit) {
+    blobCache.delete(sha); // to the back of the line
+    blobCache.set(sha, hit);
+    return hit;
+  }
   let b: Buffer | null;
   try {
     b = await getBlob(client, sha);
@@ -97,6 +122,7 @@ export async function needBlob(client: Client, sha: string, what: string): Promi
     throw new UnrecoverableError(`${what}: ${(e as Error).message}`);
   }
   if (b === null) throw new UnrecoverableError(`${what}: blob ${sha.slice(0, 12)}… is not in Redis (expired, or the coordinator is gone)`);
+  remember(sha, b);
   return b;
 }
 

@@ -8,8 +8,9 @@
  * and the generalist's logits on them, as content-addressed blobs shared by every job of the run
  * (./redis.ts), and in the payload the group, the specialist's training configuration (with its
  * seed, derived from the run's seed and the group as locally), the group share, dropout and the
- * dustbin start. So a worker trains exactly what a local worker thread would: the specialists
- * directory is byte-identical to a local run's (tested). The test split is not sent (locally it
+ * dustbin start, and the onnxruntime thread count a local run would give it (results can depend
+ * on it; the worker's own --threads does not apply). So a worker trains exactly what a local
+ * worker thread would: the specialists directory is byte-identical to a local run's (tested). The test split is not sent (locally it
  * only feeds the progress log).
  *
  * Resuming: each finished specialist is kept on the coordinator's disk as it arrives (./kept.ts,
@@ -48,6 +49,8 @@ export const SpecialistJob = Type.Object(
     ),
     config: Type.Record(Type.String(), Type.Unknown()),
     groupShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
+    /** onnxruntime threads, as the coordinator's local run would give this specialist (results can depend on it). */
+    threads: Type.Integer({ minimum: 1, maximum: 1024 }),
     dropout: Type.Optional(Type.Object({ dropout: Type.Optional(Type.Number()), inputDropout: Type.Optional(Type.Number()) }, { additionalProperties: false })),
     dustbinInit: Type.Optional(Type.Union([Type.Literal('mean'), Type.Literal('fit')])),
   },
@@ -59,7 +62,7 @@ export type SpecialistJob = Static<typeof SpecialistJob>;
 type SpecialistMeta = Omit<SpecialistJobResult, 'onnx'>;
 
 /** Run one specialist job (the worker's processor): in a worker thread, as trainSpecialists does locally. */
-export async function runSpecialistJob(client: Client, data: unknown, runtime: RuntimeOptions, log: (line: string) => void): Promise<JobOutput> {
+export async function runSpecialistJob(client: Client, data: unknown, _runtime: RuntimeOptions, log: (line: string) => void): Promise<JobOutput> {
   if (!Value.Check(SpecialistJob, data)) {
     const e = [...Value.Errors(SpecialistJob, data)][0];
     throw new UnrecoverableError(`malformed specialist job: ${e ? `${e.path || '/'} ${e.message}` : 'does not match the schema'}`);
@@ -89,10 +92,11 @@ export async function runSpecialistJob(client: Client, data: unknown, runtime: R
     generalistLogits: float32Of(lb),
     config,
     groupShare: j.groupShare,
-    threads: runtime.threads,
+    threads: j.threads,
     dropout: j.dropout,
     dustbinInit: j.dustbinInit,
   };
+  log(`specialist-${j.index} {${j.group.join(',')}}: ${j.config.epochs as number} epoch(s) on ${rows} examples, ${j.threads} onnxruntime thread(s) (the coordinator's, for the same bytes)`);
   let r: SpecialistJobResult;
   try {
     r = (await runInWorker(JOB_REGISTRY, 'specialist', args, (e) => e.kind === 'log' && log(e.text))) as SpecialistJobResult;
@@ -109,7 +113,7 @@ export async function runSpecialistJob(client: Client, data: unknown, runtime: R
 }
 
 /** trainSpecialists with `redis`: the specialists trained by queue workers, in the order of `groups`. */
-export async function remoteTrainSpecialists(url: string, o: TrainSpecialistsOptions): Promise<SpecialistJobResult[]> {
+export async function remoteTrainSpecialists(url: string, o: TrainSpecialistsOptions, threads: number): Promise<SpecialistJobResult[]> {
   const generalist = { bytes: o.generalist, what: 'generalist' };
   const x = { bytes: bytesOf(o.train.x), what: 'training examples' };
   const y = { bytes: bytesOf(o.train.y), what: 'training labels' };
@@ -126,6 +130,7 @@ export async function remoteTrainSpecialists(url: string, o: TrainSpecialistsOpt
       data: { shape: [...o.train.shape], classes: o.train.classes, rows: o.train.n, source: o.train.source, x: xSha, y: ySha, logits: lSha },
       config: config as unknown as Record<string, unknown>,
       groupShare: o.groupShare ?? 0.5,
+      threads,
       ...(o.dropout ? { dropout: o.dropout } : {}),
       ...(o.dustbinInit ? { dustbinInit: o.dustbinInit } : {}),
     };

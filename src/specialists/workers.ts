@@ -165,7 +165,8 @@ export interface TrainSpecialistsOptions {
   progress?: ProgressSink;
   /**
    * Train the specialists as jobs on this Redis queue instead (src/queue/specialist-jobs.ts),
-   * run by `dk worker` processes anywhere; the same bytes as here. `workers` is then unused and
+   * run by `dk worker` processes anywhere; the same bytes as here: each job runs with the threads
+   * a specialist gets here (max(1, ⌊threads / workers⌋)), whatever the worker's own setting.
    * `test` is not sent (it only feeds the progress log).
    */
   redis?: string;
@@ -187,7 +188,6 @@ export const JOB_REGISTRY = new URL('./jobs.js', import.meta.url);
  * failure, and the first error is thrown.
  */
 export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<SpecialistJobResult[]> {
-  if (o.redis !== undefined) return (await import('../queue/specialist-jobs.js')).remoteTrainSpecialists(o.redis, o);
   const cores = availableParallelism();
   const workers = o.workers ?? cores;
   if (!Number.isInteger(workers) || workers < 0) throw new RangeError(`trainSpecialists: workers must be an integer >= 0, got ${workers}`);
@@ -196,6 +196,9 @@ export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<Spec
   const progress = o.progress ?? silent;
   const inThread = workers === 0;
   const threads = inThread ? budget : threadsPerWorker(budget, Math.min(workers, o.groups.length));
+  // On the queue each specialist gets the threads it would get here: onnxruntime's results can
+  // depend on the thread count, and the queue's must be a local run's bytes.
+  if (o.redis !== undefined) return (await import('../queue/specialist-jobs.js')).remoteTrainSpecialists(o.redis, o, threads);
   const train = inThread ? o.train : sharedDataset(o.train);
   const test = o.test ? (inThread ? o.test : sharedDataset(o.test)) : undefined;
   const logits = inThread ? o.generalistLogits : shared(o.generalistLogits);
