@@ -111,6 +111,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       throw lost(e);
     }
     log(`${o.label}: ${sent.length} job(s) on ${where} (queue ${JOB_QUEUE})`);
+    const resultBlobs = new Set<string>();
     let lastLine = '';
     const open = new Set(sent);
     for (;;) {
@@ -135,7 +136,10 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
             o.keep?.put(keys[s.i], r);
             results[s.i] = r;
             open.delete(s);
-            await client.del(blobKey(out.blob), ...s.blobs.filter((h) => uses.get(h) === 1).map(blobKey));
+            // Result blobs go at the end of the run (two jobs may return the same bytes, hence the same blob).
+            resultBlobs.add(out.blob);
+            const own = s.blobs.filter((h) => uses.get(h) === 1);
+            if (own.length) await client.del(...own.map(blobKey));
             await job.remove().catch(() => undefined);
           } else if (state === 'failed') {
             throw new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) failed after ${job.attemptsMade} attempt(s): ${job.failedReason}`);
@@ -156,6 +160,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       if (open.size === 0) break;
       await new Promise((r) => setTimeout(r, 100));
     }
+    if (resultBlobs.size) await client.del(...[...resultBlobs].map(blobKey)).catch(() => undefined);
     return finish();
   } finally {
     phase?.stop();
