@@ -71,6 +71,20 @@ describe('teacher outputs on a Redis queue', () => {
     assert.equal(runs.length, 3, `the survivor ran all three shards, the killed one's again:\n${fresh.out()}`);
   });
 
+  it('two shards with the same rows (so the same result blob): both are read, the file identical to a local run', async () => {
+    const D = 784;
+    const x = new Float32Array(2000 * D);
+    x.set(train.x.subarray(0, 1000 * D));
+    x.set(train.x.subarray(0, 1000 * D), 1000 * D);
+    const twice: Dataset = { x, y: Int32Array.from({ length: 2000 }, (_, i) => train.y[i % 1000]), n: 2000, shape: train.shape, classes: train.classes, source: 'twice' };
+    const w = await worker();
+    const here = await teacherTargets(spec, twice, { cacheDir: join(dir, 'twice-local'), runtime: RT });
+    const there = await teacherTargets(spec, twice, { cacheDir: join(dir, 'twice'), runtime: RT, redis: url });
+    assert.deepEqual(readFileSync(there.file!), readFileSync(here.file!));
+    assert.equal(started(w.out()), 2);
+    await kill(w.p, 'SIGTERM');
+  });
+
   it('a malformed payload is recorded as failed at once, not retried', async () => {
     const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
     try {
