@@ -87,6 +87,14 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       throw lost(e);
     }
     client.on('error', (e: Error) => (lastErr = e.message)); // reported once, by `lost`
+    // What stops the run: our own one-line errors as they are; Redis refusing a command (e.g. out
+    // of memory) in one line; anything else while connected is a bug, thrown as it is; else the
+    // connection is gone.
+    const failure = (e: unknown): unknown => {
+      if (e instanceof UsageError) return e;
+      if ((e as Error).name === 'ReplyError') return new QueueError(`Redis at ${where} refused a command (${(e as Error).message.split('\n')[0]}); ${o.unfinished}`);
+      return client.status === 'ready' ? e : lost(e);
+    };
     // Blobs used by this job alone are deleted when it is done; shared ones (a teacher, the
     // specialists' training data) are left to expire, since another run may be using them.
     const uses = new Map<string, number>();
@@ -107,8 +115,8 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
         sent.push({ i, id, blobs: shas });
       }
     } catch (e) {
-      if (e instanceof UsageError) throw e;
-      throw lost(e);
+      await Promise.all(sent.map((s) => queue.remove(s.id).catch(() => 0))).catch(() => undefined); // best effort, as below
+      throw failure(e);
     }
     log(`${o.label}: ${sent.length} job(s) on ${where} (queue ${JOB_QUEUE})`);
     const resultBlobs = new Set<string>();
@@ -149,8 +157,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       } catch (e) {
         // Best effort: the run is over, so its jobs not yet run are taken off the queue.
         await Promise.all([...open].map((s) => queue.remove(s.id).catch(() => 0))).catch(() => undefined);
-        if (e instanceof UsageError || client.status === 'ready') throw e; // not the connection's fault
-        throw lost(e);
+        throw failure(e);
       }
       const n = done();
       phase?.tick(results.reduce((a, r, i) => a + (r ? weight(i) : 0), 0), `jobs ${n} done, ${running} running, ${waiting} waiting`);
