@@ -69,6 +69,7 @@ describe('teacher outputs on a Redis queue', () => {
     assert.deepEqual(await result, localBytes);
     const runs = fresh.out().match(/started/g) ?? [];
     assert.equal(runs.length, 3, `the survivor ran all three shards, the killed one's again:\n${fresh.out()}`);
+    await kill(fresh.p, 'SIGTERM'); // so the next test's worker is the only one
   });
 
   it('two shards with the same rows (so the same result blob): both are read, the file identical to a local run', async () => {
@@ -86,6 +87,7 @@ describe('teacher outputs on a Redis queue', () => {
   });
 
   it('a malformed payload is recorded as failed at once, not retried', async () => {
+    const w = await worker();
     const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
     try {
       const job = await q.add('teacher-shard', { v: 1, teacher: { name: 't', blob: 'not-a-hash' } }, { attempts: 5, jobId: 'malformed-1' });
@@ -102,6 +104,7 @@ describe('teacher outputs on a Redis queue', () => {
       assert.match(j.failedReason, /^malformed teacher-shard job: \/(data|teacher)/);
     } finally {
       await q.close();
+      await kill(w.p, 'SIGTERM');
     }
   });
 
