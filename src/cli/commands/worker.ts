@@ -13,7 +13,7 @@ export function registerWorker(program: Command): void {
     .description('run jobs (teacher-output shards, specialists) from a Redis queue (start any number, on any machines that reach Redis); see README "Several machines"')
     .requiredOption('--redis <url>', 'the queue: redis://[user:password@]host:6379[/db], or rediss:// for TLS')
     .option('--concurrency <n>', 'jobs run at once in this process', num('concurrency', { min: 1, int: true }), 1)
-    .option('--threads <n>', 'onnxruntime threads per job', num('threads', { min: 1, int: true }))
+    .option('--threads <n>', 'onnxruntime threads per teacher-shard job (a specialist job runs with the threads its coordinator gives it, for the same bytes as a local run)', num('threads', { min: 1, int: true }))
     .action(async (f: { redis: string; concurrency: number; threads?: number }) => {
       const [{ startWorker }, { redactUrl, connectionFor }] = await Promise.all([import('../../queue/worker.js'), import('../../queue/redis.js')]);
       connectionFor(f.redis, 'worker'); // checks the URL (UsageError)
