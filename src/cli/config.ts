@@ -22,9 +22,12 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { type Command, CommanderError, type Option } from 'commander';
 import { writeFileAtomic } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
+import { redactUrl } from '../util/url.js';
 
 /** Keys that do not change what a run computes: not compared when resuming. */
-export const OPERATIONAL_KEYS: readonly string[] = ['out', 'force', 'threads', 'workers', 'checkpoint-dir', 'checkpoint-every', 'resume', 'json', 'config'];
+export const OPERATIONAL_KEYS: readonly string[] = ['out', 'force', 'threads', 'workers', 'checkpoint-dir', 'checkpoint-every', 'resume', 'json', 'config', 'redis'];
+/** Keys whose values may hold a password: saved (in configs and checkpoints) with it replaced by '***'. */
+const SECRET_URL_KEYS = new Set(['redis']);
 /** Flags that are about the invocation itself, never part of a config. */
 const META_KEYS = new Set(['config', 'config-schema', 'help', 'version']);
 
@@ -170,7 +173,7 @@ export function effectiveConfig(cmd: Command): Record<string, unknown> {
     const k = keyOf(o);
     if (!k) continue;
     const v = cmd.getOptionValue(o.attributeName());
-    if (v !== undefined) out[k] = o.negate ? !v : v;
+    if (v !== undefined) out[k] = o.negate ? !v : SECRET_URL_KEYS.has(k) && typeof v === 'string' ? redactUrl(v) : v;
   }
   return out;
 }

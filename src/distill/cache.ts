@@ -25,7 +25,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { datasetHash } from '../data/hash.js';
 import type { RuntimeOptions } from '../runtime/session.js';
@@ -178,7 +178,7 @@ export async function teacherTargets(spec: TeacherSpec, data: Dataset, opts: Tea
     try {
       const label = `teacher ${basename(src.name)}${opts.label ? ` (${opts.label})` : ''}`;
       const out = opts.redis
-        ? await (await import('../queue/teacher-jobs.js')).remoteTeacherOutputs(opts.redis, src, t, { outputs: spec.outputs ?? 'auto', prep: spec.prep?.[i] }, data, opts.progress, label)
+        ? await remote(opts.redis, src, t, { outputs: spec.outputs ?? 'auto', prep: spec.prep?.[i] }, data, opts.progress, label, dir)
         : await t.outputs(data, opts.progress, label);
       const { kind, report } = t.resolveKind(out, data.n);
       log(report);
@@ -203,6 +203,16 @@ export async function teacherTargets(spec: TeacherSpec, data: Dataset, opts: Tea
     }
   }
   return { logProbs, n: data.n, classes: C, key, file: written, fromCache: false, kinds: members.map((m) => m.kind), seconds: (performance.now() - t0) / 1000 };
+}
+
+/**
+ * The teacher's raw outputs from queue workers; with the cache on, finished shards are kept in
+ * `<cache-dir>/jobs/` as they arrive, so a rerun after losing Redis sends only the rest.
+ */
+async function remote(url: string, ...a: [TeacherSource, OnnxTeacher, { outputs: TeacherOutputs; prep?: TeacherPrep }, Dataset, ProgressSink | undefined, string, string | null]): Promise<Float32Array> {
+  const [{ remoteTeacherOutputs }, { KeptResults, KEPT_SUBDIR }] = await Promise.all([import('../queue/teacher-jobs.js'), import('../queue/kept.js')]);
+  const [src, t, o, data, progress, label, dir] = a;
+  return remoteTeacherOutputs(url, src, t, o, data, progress, label, dir === null ? null : new KeptResults(join(resolve(dir), KEPT_SUBDIR)));
 }
 
 /** The teacher rows for a subset's rows, gathered by example id (row r ← logProbs[ids[r]]). */

@@ -51,6 +51,10 @@ export interface BuildSpecialistsOptions {
   dropout?: Pick<ModelOptions, 'dropout' | 'inputDropout'>;
   dustbinInit?: DustbinInit;
   progress?: ProgressSink;
+  /** Train the specialists as jobs on this Redis queue (see trainSpecialists); the same bytes as a local run. */
+  redis?: string;
+  /** With `redis`: where finished specialists are kept for a rerun (see trainSpecialists). */
+  keepDir?: string | null;
 }
 
 export interface BuiltSpecialists {
@@ -134,6 +138,8 @@ export async function buildSpecialists(o: BuildSpecialistsOptions): Promise<Buil
     dropout: o.dropout,
     dustbinInit: o.dustbinInit,
     progress,
+    redis: o.redis,
+    keepDir: o.keepDir,
   });
   const tTrain = (performance.now() - t) / 1000;
 

@@ -163,9 +163,23 @@ export interface TrainSpecialistsOptions {
   dropout?: Pick<ModelOptions, 'dropout' | 'inputDropout'>;
   dustbinInit?: DustbinInit;
   progress?: ProgressSink;
+  /**
+   * Train the specialists as jobs on this Redis queue instead (src/queue/specialist-jobs.ts),
+   * run by `dk worker` processes anywhere; the same bytes as here: each job runs with the threads
+   * a specialist gets here (max(1, ⌊threads / workers⌋)), whatever the worker's own setting.
+   * `test` is not sent (it only feeds the progress log).
+   */
+  redis?: string;
+  /** With `redis`: keep finished specialists in this directory, so a rerun does not train them again (src/queue/kept.ts). */
+  keepDir?: string | null;
 }
 
-const JOBS = new URL('./jobs.js', import.meta.url);
+/** The training configuration of the i-th specialist: the run's, with the seed derived from its group. */
+export function specialistConfig(config: TrainConfig, group: readonly number[]): TrainConfig {
+  return { ...config, seed: specialistSeed(config.seed, group) };
+}
+
+export const JOB_REGISTRY = new URL('./jobs.js', import.meta.url);
 
 /**
  * Train one specialist per group, concurrently in up to `workers` worker threads. Results come
@@ -182,6 +196,9 @@ export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<Spec
   const progress = o.progress ?? silent;
   const inThread = workers === 0;
   const threads = inThread ? budget : threadsPerWorker(budget, Math.min(workers, o.groups.length));
+  // On the queue each specialist gets the threads it would get here: onnxruntime's results can
+  // depend on the thread count, and the queue's must be a local run's bytes.
+  if (o.redis !== undefined) return (await import('../queue/specialist-jobs.js')).remoteTrainSpecialists(o.redis, o, threads);
   const train = inThread ? o.train : sharedDataset(o.train);
   const test = o.test ? (inThread ? o.test : sharedDataset(o.test)) : undefined;
   const logits = inThread ? o.generalistLogits : shared(o.generalistLogits);
@@ -192,7 +209,7 @@ export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<Spec
     train,
     generalistLogits: logits,
     test,
-    config: { ...o.config, seed: specialistSeed(o.config.seed, o.groups[i]) },
+    config: specialistConfig(o.config, o.groups[i]),
     groupShare: o.groupShare ?? 0.5,
     threads,
     dropout: o.dropout,
@@ -211,7 +228,7 @@ export async function trainSpecialists(o: TrainSpecialistsOptions): Promise<Spec
     while (failure === null && next < o.groups.length) {
       const i = next++;
       try {
-        results[i] = (await runInWorker(JOBS, 'specialist', argsOf(i), progress, abort.signal)) as SpecialistJobResult;
+        results[i] = (await runInWorker(JOB_REGISTRY, 'specialist', argsOf(i), progress, abort.signal)) as SpecialistJobResult;
       } catch (e) {
         if (failure === null) {
           failure = e;

@@ -4,23 +4,19 @@
  * another, a malformed payload failed once (not retried), Redis lost → one-line error, exit 2.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { createRequire } from 'node:module';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Queue } from 'bullmq';
 import { teacherTargets } from '../../src/distill/cache.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { QUEUE_PREFIX, TEACHER_QUEUE } from '../../src/queue/teacher-jobs.js';
+import { JOB_QUEUE, QUEUE_PREFIX } from '../../src/queue/redis.js';
 import { RT, mnistSample, trainLinearTeacher } from '../distill/helpers.js';
+import { MAIN, children, kill, killAll, requireRedis, startRedis, startWorker, started, until } from './helpers.js';
 
-const REDIS = '/usr/bin/redis-server';
-const MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'dk-queue-test-'));
-const children = new Set<ChildProcess>();
 let redis: ChildProcess;
 let url: string;
 let train: Dataset;
@@ -29,43 +25,7 @@ let localBytes: Buffer;
 
 process.env.DK_QUEUE_SHARD_ROWS = '1000';
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
-
-/** Spawn and wait until a line of its output matches. */
-function spawnUntil(cmd: string, args: string[], ready: RegExp, env: NodeJS.ProcessEnv = {}): Promise<{ p: ChildProcess; out: () => string }> {
-  const p = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(p);
-  p.on('exit', () => children.delete(p));
-  let text = '';
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${cmd} ${args.join(' ')}: no line matching ${ready} within 15 s; output:\n${text}`)), 15000);
-    const on = (d: Buffer) => {
-      text += d.toString();
-      if (ready.test(text)) {
-        clearTimeout(timer);
-        res({ p, out: () => text });
-      }
-    };
-    p.stdout!.on('data', on);
-    p.stderr!.on('data', on);
-    p.once('exit', (code) => {
-      clearTimeout(timer);
-      rej(new Error(`${cmd} exited (${code}) before it was ready; output:\n${text}`));
-    });
-  });
-}
-
-const worker = (env: NodeJS.ProcessEnv = {}) => spawnUntil(process.execPath, [MAIN, 'worker', '--redis', url, '--threads', '1'], /waiting for jobs/, { DK_QUEUE_LOCK_MS: '1000', ...env });
-const kill = (p: ChildProcess, sig: NodeJS.Signals = 'SIGKILL') => new Promise<void>((res) => (p.exitCode !== null || p.signalCode !== null ? res() : (p.once('exit', () => res()), p.kill(sig))));
+const worker = (env: NodeJS.ProcessEnv = {}) => startWorker(url, env);
 
 async function remoteFile(sub: string): Promise<Buffer> {
   const r = await teacherTargets(spec, train, { cacheDir: join(dir, sub), runtime: RT, redis: url });
@@ -75,22 +35,15 @@ async function remoteFile(sub: string): Promise<Buffer> {
 
 describe('teacher outputs on a Redis queue', () => {
   before(async () => {
-    if (!existsSync(REDIS)) throw new Error(`these tests need redis-server at ${REDIS} (apt-get install redis-server); it is missing`);
-    try {
-      createRequire(import.meta.url).resolve('ioredis');
-    } catch {
-      throw new Error("these tests need the 'ioredis' package (BullMQ's Redis client, an optional peer of bullmq); it is not installed");
-    }
-    const port = await freePort();
-    ({ p: redis } = await spawnUntil(REDIS, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/));
-    url = `redis://127.0.0.1:${port}`;
+    requireRedis();
+    ({ p: redis, url } = await startRedis());
     ({ train } = mnistSample(2500, 300));
     spec = { teachers: [{ name: 'teacher.onnx', bytes: (await trainLinearTeacher(train, 1)).toOnnx() }] };
     const local = await teacherTargets(spec, train, { cacheDir: join(dir, 'local'), runtime: RT });
     localBytes = readFileSync(local.file!);
   });
   after(async () => {
-    await Promise.all([...children].map((c) => kill(c)));
+    await killAll();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -116,10 +69,26 @@ describe('teacher outputs on a Redis queue', () => {
     assert.deepEqual(await result, localBytes);
     const runs = fresh.out().match(/started/g) ?? [];
     assert.equal(runs.length, 3, `the survivor ran all three shards, the killed one's again:\n${fresh.out()}`);
+    await kill(fresh.p, 'SIGTERM'); // so the next test's worker is the only one
+  });
+
+  it('two shards with the same rows (so the same result blob): both are read, the file identical to a local run', async () => {
+    const D = 784;
+    const x = new Float32Array(2000 * D);
+    x.set(train.x.subarray(0, 1000 * D));
+    x.set(train.x.subarray(0, 1000 * D), 1000 * D);
+    const twice: Dataset = { x, y: Int32Array.from({ length: 2000 }, (_, i) => train.y[i % 1000]), n: 2000, shape: train.shape, classes: train.classes, source: 'twice' };
+    const w = await worker();
+    const here = await teacherTargets(spec, twice, { cacheDir: join(dir, 'twice-local'), runtime: RT });
+    const there = await teacherTargets(spec, twice, { cacheDir: join(dir, 'twice'), runtime: RT, redis: url });
+    assert.deepEqual(readFileSync(there.file!), readFileSync(here.file!));
+    assert.equal(started(w.out()), 2);
+    await kill(w.p, 'SIGTERM');
   });
 
   it('a malformed payload is recorded as failed at once, not retried', async () => {
-    const q = new Queue(TEACHER_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
+    const w = await worker();
+    const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
     try {
       const job = await q.add('teacher-shard', { v: 1, teacher: { name: 't', blob: 'not-a-hash' } }, { attempts: 5, jobId: 'malformed-1' });
       let state = '';
@@ -135,6 +104,7 @@ describe('teacher outputs on a Redis queue', () => {
       assert.match(j.failedReason, /^malformed teacher-shard job: \/(data|teacher)/);
     } finally {
       await q.close();
+      await kill(w.p, 'SIGTERM');
     }
   });
 
@@ -157,5 +127,30 @@ describe('teacher outputs on a Redis queue', () => {
       return true;
     });
     assert.equal(existsSync(join(dir, 'lost')), false, 'no partial cache file');
+  });
+
+  it('after losing Redis, a rerun sends only the shards not yet done; the cache file still identical', async () => {
+    ({ p: redis, url } = await startRedis());
+    const keep = join(dir, 'resume', 'jobs');
+    const kept = () => (existsSync(keep) ? readdirSync(keep).filter((f) => f.endsWith('.dkj')).length : 0);
+    const slow = await worker({ DK_WORKER_HOLD_MS: '1000' });
+    const result = teacherTargets(spec, train, { cacheDir: join(dir, 'resume'), runtime: RT, redis: url });
+    await until(() => kept() > 0, 'a finished shard to be kept');
+    await kill(redis);
+    const done = kept();
+    await assert.rejects(result, (e: Error & { exitCode?: number }) => {
+      assert.equal(e.exitCode, 2);
+      assert.match(e.message, new RegExp(`^lost the connection to Redis at .*; teacher outputs were not computed; ${done} of 3 job\\(s\\) finished and are kept in ${keep}: rerun the same command to continue$`));
+      return true;
+    });
+    assert.ok(done >= 1 && done < 3, `some but not all shards finished (${done})`);
+    assert.deepEqual(readdirSync(join(dir, 'resume')), ['jobs'], 'no cache file, only the kept shards');
+    await kill(slow.p);
+
+    ({ p: redis, url } = await startRedis());
+    const [a, b] = await Promise.all([worker(), worker()]);
+    assert.deepEqual(await remoteFile('resume'), localBytes);
+    assert.equal(started(a.out()) + started(b.out()), 3 - done, 'the finished shards were not sent again');
+    assert.equal(existsSync(keep), false, 'the kept shards are removed once the cache file is written');
   });
 });

@@ -243,6 +243,8 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
     const report = reportPathsFrom(f.report, out, f.force);
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');
     if (!isModelFile(f.student)) parseSpec(f.student);
+    const redis = (f as { redis?: string }).redis;
+    if (redis !== undefined) (await import('../../queue/redis.js')).connectionFor(redis, 'coordinator'); // the URL, before any work
     const teachers = f.teacher.split(',').map((s) => s.trim());
     if (teachers.some((t) => t === '')) throw new UsageError(`--teacher: expected comma-separated file names, got '${f.teacher}'`);
     const args: DistillJobArgs = {
@@ -263,7 +265,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       autoWarmup: f.warmup === 'auto',
       cacheDir: f.cache ? f.cacheDir : null,
       threads: f.threads,
-      redis: (f as { redis?: string }).redis,
+      redis,
       out,
       report,
     };

@@ -3,9 +3,10 @@
  * group (in parallel worker threads) and write them with a manifest into a directory.
  */
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import { checkOutDir, writeSpecialistsDir } from '../../specialists/files.js';
+import { KEPT_SUBDIR } from '../../queue/kept.js';
 import type { TrainConfig } from '../../train/trainer.js';
 import { UsageError } from '../../util/errors.js';
 import type { ProgressSink } from '../../util/progress.js';
@@ -44,6 +45,8 @@ export interface SpecialistsJobArgs {
   threads?: number;
   dropout?: { dropout?: number; inputDropout?: number };
   dustbinInit?: DustbinInit;
+  /** Train the specialists as jobs on this Redis queue (dk worker processes run them). */
+  redis?: string;
 }
 
 export interface SpecialistsJobResult {
@@ -80,6 +83,9 @@ export async function specialistsJob(a: SpecialistsJobArgs, progress: ProgressSi
     dropout: a.dropout,
     dustbinInit: a.dustbinInit,
     progress,
+    redis: a.redis,
+    // Finished specialists are kept with the cache (unless --no-cache), for a rerun after losing Redis.
+    keepDir: a.redis === undefined || !a.images?.cacheDir ? null : join(a.images.cacheDir, KEPT_SUBDIR),
   });
   const extras = built.selection ? [{ name: SELECTION_FILE, text: JSON.stringify({ rule: SELECTION_RULE, ...built.selection }, null, 2) + '\n' }] : [];
   const out = writeSpecialistsDir(a.out, built.manifest, built.files, a.force, extras);
@@ -120,6 +126,7 @@ type Flags = CommonFlags & {
   groupShare: number;
   workers?: number;
   dustbinInit: DustbinInit;
+  redis?: string;
 };
 
 export function registerSpecialists(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
@@ -140,12 +147,13 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     .option('--alpha <a>', "weight of the generalist's soft targets (default 0: hard labels, as the paper's specialists)", num('alpha', { min: 0, max: 1 }), SPECIALIST_DEFAULTS.alpha)
     .option('--group-share <r>', 'share of each batch drawn from the group', num('group-share', { min: 0, max: 1, minExclusive: true }), SPECIALIST_DEFAULTS.groupShare)
     .option('--workers <n>', 'specialists trained at once, each in a worker thread (default: cores)', num('workers', { min: 1, int: true }))
+    .option('--redis <url>', 'train the specialists as jobs on this Redis queue, run by `dk worker --redis URL` processes on any machines (same bytes as a local run; finished ones are kept in <cache-dir>/jobs for a rerun); see README "Several machines"')
     .option('--dustbin-init <mean|fit>', "the dustbin column's start: the mean of the other columns (+log of their count), or fitted to the folded generalist (costs O(examples·classes²))", choice('dustbin-init', DUSTBIN_INITS), 'mean');
   addTrainingFlags(cmd, { epochs: SPECIALIST_DEFAULTS.epochs, lr: SPECIALIST_DEFAULTS.lr });
   cmd.action(async (f: Flags, c: Command) => {
     if (f.batchnorm) throw new UsageError('--batchnorm: a specialist keeps the generalist\'s architecture; BatchNorm cannot be added');
     for (const [k, flag] of [['checkpointDir', 'checkpoint-dir'], ['checkpointEvery', 'checkpoint-every'], ['resume', 'resume']] as const) {
-      if (f[k] !== undefined) throw new UsageError(`--${flag}: not supported by dk specialists (each specialist is a short run from the generalist's weights; rerun instead)`);
+      if (f[k] !== undefined) throw new UsageError(`--${flag}: not supported by dk specialists (each specialist is a short run from the generalist's weights; rerun instead — with --redis, the specialists finished before an interruption are kept and not trained again)`);
     }
     if (f.groupShare >= 1) throw new UsageError(`--group-share: must be < 1, got ${f.groupShare}`);
     if (f.maxSize !== undefined && f.maxSize < f.minSize) throw new UsageError(`--max-size (${f.maxSize}) must be ≥ --min-size (${f.minSize})`);
@@ -155,6 +163,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
     if (groupSearch === 'paper' && f.strength !== undefined) throw new UsageError('--strength: applies to --group-search robust only (--groups implies paper)');
     if (groupSearch === 'paper' && f.levels !== undefined) throw new UsageError('--levels: applies to --group-search robust only (--groups implies paper; the paper\'s k-means overlaps through --runs and several --groups instead)');
     checkOutDir(f.out, f.force);
+    if (f.redis !== undefined) (await import('../../queue/redis.js')).connectionFor(f.redis, 'coordinator'); // the URL, before any work
     const fromCli = (k: string) => c.getOptionValueSource(k) === 'cli';
     const dropout = fromCli('dropout') || fromCli('inputDropout') ? { dropout: fromCli('dropout') ? f.dropout : undefined, inputDropout: fromCli('inputDropout') ? f.inputDropout : undefined } : undefined;
     const args: SpecialistsJobArgs = {
@@ -178,6 +187,7 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       threads: f.threads,
       dropout,
       dustbinInit: f.dustbinInit,
+      redis: f.redis,
     };
     await checkImageFlagsApply(args.images!, f.data);
     const r = (await run('specialists', args)) as SpecialistsJobResult;
@@ -194,6 +204,6 @@ export function registerSpecialists(program: Command, run: (job: string, args: u
       for (const v of sel.verdicts) w(`  {${v.group.join(',')}}: ${v.kept ? 'kept' : 'dropped'} — ${v.reason}\n`);
       w(`  held-out errors: generalist ${sel.generalistErrors} → with the ${sel.kept.length} kept specialist(s) ${sel.errors}\n`);
     }
-    w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json${r.selection ? " + selection.json" : ""}); training took ${r.seconds.training.toFixed(1)} s with ${r.workers} worker(s)\n`);
+    w(`wrote ${r.out} (${r.specialists.length} specialist(s) + manifest.json${r.selection ? " + selection.json" : ""}); training took ${r.seconds.training.toFixed(1)} s ${f.redis ? 'on the queue' : `with ${r.workers} worker(s)`}\n`);
   });
 }

@@ -1,7 +1,7 @@
 /**
- * `dk worker --redis URL`: a long-running process taking teacher-output shard jobs from the
- * project's Redis queue (src/queue/teacher-jobs.ts) and running them with the engine. Runs in
- * this thread (no progress bars: one log line per job). SIGTERM / SIGINT: stop taking jobs,
+ * `dk worker --redis URL`: a long-running process taking jobs from the project's Redis queue
+ * (src/queue/worker.ts: teacher-output shards, specialists) and running them with the engine. Runs in
+ * this thread (specialists in a worker thread of their own; no progress bars: log lines per job). SIGTERM / SIGINT: stop taking jobs,
  * finish the active ones, close (BullMQ's worker.close()), exit 0.
  */
 import type { Command } from 'commander';
@@ -10,12 +10,12 @@ import { num } from '../parse.js';
 export function registerWorker(program: Command): void {
   program
     .command('worker')
-    .description('run teacher-output jobs from a Redis queue (start any number, on any machines that reach Redis); see README "Several machines"')
+    .description('run jobs (teacher-output shards, specialists) from a Redis queue (start any number, on any machines that reach Redis); see README "Several machines"')
     .requiredOption('--redis <url>', 'the queue: redis://[user:password@]host:6379[/db], or rediss:// for TLS')
     .option('--concurrency <n>', 'jobs run at once in this process', num('concurrency', { min: 1, int: true }), 1)
-    .option('--threads <n>', 'onnxruntime threads per job', num('threads', { min: 1, int: true }))
+    .option('--threads <n>', 'onnxruntime threads per teacher-shard job (a specialist job runs with the threads its coordinator gives it, for the same bytes as a local run)', num('threads', { min: 1, int: true }))
     .action(async (f: { redis: string; concurrency: number; threads?: number }) => {
-      const { startWorker, redactUrl, connectionFor } = await import('../../queue/teacher-jobs.js');
+      const [{ startWorker }, { redactUrl, connectionFor }] = await Promise.all([import('../../queue/worker.js'), import('../../queue/redis.js')]);
       connectionFor(f.redis, 'worker'); // checks the URL (UsageError)
       const w = startWorker(f.redis, { concurrency: f.concurrency, threads: f.threads });
       await w.waitUntilReady();
