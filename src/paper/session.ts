@@ -16,6 +16,7 @@ import { trainingProgress } from '../train/progress.js';
 import { type EpochEvent, type TrainConfig, DEFAULT_TRAIN, trainNetwork } from '../train/trainer.js';
 import type { EpochPoint, ModelRun } from '../report/schema.js';
 import { Rng } from '../util/rng.js';
+import type { OnlineTeacher } from '../train/batches.js';
 import type { ProgressSink } from '../util/progress.js';
 import { wrongMask } from '../util/stats.js';
 import type { PaperProfile } from './profiles.js';
@@ -60,6 +61,8 @@ export interface FitExtra {
   options?: Network['spec']['options'];
   /** Teacher log-probabilities by example id (distillation); none: hard labels. */
   teacher?: Float32Array;
+  /** Or the teacher run on every batch as the student sees it (jittered): the online teacher. */
+  online?: OnlineTeacher;
   evalSets?: Dataset[];
   /** Warm up as dk distill does by default (true unless false). */
   warmup?: boolean;
@@ -140,7 +143,7 @@ export class PaperSession {
       // Students warm up as dk distill does by default (AUTO_WARMUP, src/optim/schedule.ts: why).
       cfg = { ...cfg, schedule: { ...cfg.schedule, warmupSteps: autoWarmupSteps(data.n, cfg.batch, cfg.epochs) } };
     }
-    const key = this.cache.key({ label, spec, config: cfg, options: extra.options ?? {}, data, test, evalSets: extra.evalSets, teacher: extra.teacher });
+    const key = this.cache.key({ label, spec, config: cfg, options: extra.options ?? {}, data, test, evalSets: extra.evalSets, teacher: extra.teacher, online: extra.online?.identity });
     const hit = this.cache.load(key);
     if (hit) {
       this.log(`${label}: loaded from ${CACHE_DIR} (trained by an earlier run of this job)`);
@@ -160,6 +163,7 @@ export class PaperSession {
           test,
           evalSets: extra.evalSets,
           teacher: extra.teacher ? { logits: extra.teacher, classes: C } : undefined,
+          onlineTeacher: extra.online,
           runtime: this.rt,
           onEvent: trainingProgress(this.progress, label, cfg.epochs),
         });

@@ -369,6 +369,8 @@ export const resultsJsonSchema = Type.Object(
     teacher: ModelRunSchema,
     hard: ModelRunSchema,
     distilled: DistilledRunSchema,
+    /** When `distilled` learnt from the online teacher on jittered batches: the same student from the cached targets. */
+    distilledCached: opt(DistilledRunSchema),
     omit3: Omit3ResultSchema,
     only78: Only78ResultSchema,
     fraction3: Fraction3ResultSchema,

@@ -48,8 +48,9 @@ function fail(field: string, problem: string): never {
 
 function checkConsistency(r: Results): void {
   const n = r.dataset.testSize;
-  for (const key of ['teacher', 'hard', 'distilled'] as const) {
+  for (const key of ['teacher', 'hard', 'distilled', 'distilledCached'] as const) {
     const m = r[key];
+    if (!m) continue;
     if (m.testErrors > n) fail(`/${key}/testErrors`, `exceeds the test set size ${n}`);
     const acc = 1 - m.testErrors / n;
     if (Math.abs(m.testAccuracy - acc) > 1e-4)
