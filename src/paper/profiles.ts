@@ -92,7 +92,13 @@ export const PROFILES: Record<PaperProfile['name'], PaperProfile> = {
     // after 30 / 60. α = 0.9 vs 0.5 at 60 epochs, student seeds 1–5: 55 / 59 / 56 / 61 / 57 vs
     // 53 / 53 / 56 / 54 / 49 (means 57.6 vs 53.0): 0.5 is better held out too, but α stays 0.9, the
     // paper's small weight on the hard loss, which the paper job reproduces (the α sweep shows 0.5).
-    student: { spec: 'mlp:800,800', epochs: 60 },
+    // The online teacher (the teacher run on each batch as the student sees it, jittered by up to
+    // 1 px), chosen on the held-out split (student seed 1, lr 0.1, 60 epochs, the 0.2/0.1 teacher
+    // trained on the other 55k, 44 held-out errors): 48 held-out errors against 55 from its cached
+    // outputs on the clean images (48–49 over the online run's last 12 epochs, 55–56 for the cached
+    // one; the cached recipe made 55 / 59 / 56 / 61 / 57 at seeds 1–5). The cached student is still
+    // trained and reported beside it, and the α sweep stays with the cached recipe.
+    student: { spec: 'mlp:800,800', epochs: 60, jitter: 1 },
     alphaSweep: [0, 0.5, 0.9, 1],
     omit: { epochs: 20 },
     only78: { epochs: 40 },
