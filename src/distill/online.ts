@@ -12,9 +12,8 @@ import type { ProgressSink } from '../util/progress.js';
 import { type RuntimeOptions, Runner } from '../runtime/session.js';
 import { predictAll } from '../train/evaluate.js';
 import type { Network } from '../train/network.js';
-import { logSoftmaxRows } from './targets.js';
 import { type TeacherSpec, cacheKey } from './cache.js';
-import type { TeacherKind } from './targets.js';
+import { type TeacherKind, logSoftmaxRows } from './targets.js';
 import { OnnxTeacher, combineTeachers } from './teacher.js';
 
 export class OnlineTeachers implements OnlineTeacher {
