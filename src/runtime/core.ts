@@ -9,6 +9,7 @@
 import type * as ortTypes from 'onnxruntime-common';
 import { type DType, type Graph, type TensorData, allocate, numel } from '../graph/ir.js';
 import { toOnnxBytes } from '../graph/onnx.js';
+import { NCHWC_DOMAIN, lowerConvsToNchwc } from '../graph/nchwc.js';
 import { fromHalfArray, toHalfArray } from './float16.js';
 
 export interface RuntimeOptions {
@@ -31,6 +32,12 @@ export interface RuntimeOptions {
   cpuArena?: boolean;
   /** Extra ORT session config entries, keys without the 'session.' prefix (e.g. 'set_denormal_as_zero'). */
   sessionConfig?: Record<string, string>;
+  /**
+   * Rewrite the Convs of a compiled Graph whose weights are fed at run time into onnxruntime's
+   * blocked NCHWc layout (graph/nchwc.ts), where the backend has those kernels (x86 with AVX2 or
+   * AVX-512 in onnxruntime-node; not onnxruntime-web). Default true; false keeps plain Convs.
+   */
+  nchwc?: boolean;
 }
 
 /** What the runtime needs of an onnxruntime package (onnxruntime-node and onnxruntime-web both provide it). */
@@ -120,6 +127,43 @@ export interface ValueInfo {
 export const BOUNDARY_FLOAT_TYPES = ['float32', 'float64', 'float16'] as const;
 export type BoundaryFloatType = (typeof BOUNDARY_FLOAT_TYPES)[number];
 
+let nchwcBlock: Promise<number> | undefined;
+
+/**
+ * MLAS's NCHWc block size in the installed backend (16 with AVX-512, 8 with AVX2), or 0 where it
+ * has no com.microsoft.nchwc kernels: asked once, by compiling and running a ReorderInput of four
+ * channels (the fewest it takes; its output has the channel count rounded up to the block size).
+ */
+export function nchwcBlockSize(): Promise<number> {
+  nchwcBlock ??= (async () => {
+    const probe: Graph = {
+      name: 'nchwc_probe',
+      opset: 18,
+      inputs: [{ name: 'x', dtype: 'float32', shape: [1, 4, 1, 1] }],
+      outputs: [{ name: 'y', dtype: 'float32', shape: [1, '?', 1, 1] }],
+      initializers: new Map(),
+      nodes: [{ name: 'reorder', op: 'ReorderInput', domain: NCHWC_DOMAIN, inputs: ['x'], outputs: ['y'], attrs: {} }],
+      values: new Map([
+        ['x', { name: 'x', dtype: 'float32', shape: [1, 4, 1, 1] }],
+        ['y', { name: 'y', dtype: 'float32', shape: [1, '?', 1, 1] }],
+      ]),
+    };
+    try {
+      const s = await ortOf().InferenceSession.create(toOnnxBytes(probe), { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
+      try {
+        const r = await s.run({ x: new (ortOf().Tensor)('float32', new Float32Array(4), [1, 4, 1, 1]) });
+        const b = Number(r.y.dims[1]);
+        return Number.isInteger(b) && b >= 2 ? b : 0;
+      } finally {
+        await s.release();
+      }
+    } catch {
+      return 0; // no such kernels here (e.g. onnxruntime-web, or a CPU without AVX2)
+    }
+  })();
+  return nchwcBlock;
+}
+
 /** A compiled graph. */
 export class Runner {
   private constructor(
@@ -136,7 +180,11 @@ export class Runner {
     let s: ortTypes.InferenceSession;
     try {
       if (typeof model === 'string') s = await ortOf().InferenceSession.create(model, sessionOptions(opts));
-      else s = await ortOf().InferenceSession.create(model instanceof Uint8Array ? model : toOnnxBytes(model), sessionOptions(opts));
+      else if (model instanceof Uint8Array) s = await ortOf().InferenceSession.create(model, sessionOptions(opts));
+      else {
+        const block = (opts.nchwc ?? true) && model.nodes.some((n) => n.op === 'Conv') ? await nchwcBlockSize() : 0;
+        s = await ortOf().InferenceSession.create(toOnnxBytes(block ? lowerConvsToNchwc(model, block) : model), sessionOptions(opts));
+      }
     } catch (e) {
       throw new RangeError(`onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`);
     }
