@@ -12,6 +12,7 @@ import { jitterBatch } from '../src/data/augment.js';
 import { DEFAULT_OPTIM } from '../src/optim/optimizers.js';
 import { Runner, StepRunner, type RuntimeOptions } from '../src/runtime/session.js';
 import { forwardGraphWithParamInputs } from '../src/train/evaluate.js';
+import { NetworkTeacher } from '../src/distill/online.js';
 import { Network } from '../src/train/network.js';
 import { type StepGraphOptions, buildStepGraph } from '../src/train/step.js';
 import { DEFAULT_STEPS_PER_RUN, fillDropoutMask } from '../src/train/trainer.js';
@@ -140,6 +141,21 @@ export interface RowOptions extends StepGraphOptions {
   preallocate?: boolean;
   /** Training steps per graph run (default: what training uses, DEFAULT_STEPS_PER_RUN). */
   stepsPerRun?: number;
+  /**
+   * online-kd-step's teacher: 'trainer' (default) runs it as the trainer's online teacher does
+   * (NetworkTeacher, src/distill/online.ts: its inference graph, weights as initializers, and the
+   * log-softmax of each batch's logits); 'param-inputs' feeds its weights as graph inputs (the
+   * row before it used the trainer's path; kept for A/B).
+   */
+  onlineTeacher?: 'trainer' | 'param-inputs';
+  /**
+   * teacher-inference and cnn-teacher-inference: 'initializers' (default) runs the network's
+   * inference graph, weights as initializers, as the toolkit computes teacher outputs
+   * (networkLogits, OnnxTeacher); 'param-inputs' feeds the weights as graph inputs (what these rows
+   * measured before; kept for A/B). student-forward always feeds them as inputs: it is the
+   * forward-only reference for the KD step, whose weights are inputs too.
+   */
+  inference?: 'initializers' | 'param-inputs';
 }
 
 export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: RowOptions = {}): Promise<PreparedRow> {
@@ -157,15 +173,17 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const fwd = (conv ? moduleFlops(Network.create(model, seed).module, inShape) : flopsPerSample(dims)) * B;
   if (spec.name === 'teacher-inference' || spec.name === 'student-forward' || (conv && !conv.kd)) {
     const net = Network.create(model, seed);
-    const runner = await Runner.create(forwardGraphWithParamInputs(net), rt);
+    const asToolkit = spec.name !== 'student-forward' && (stepOpts.inference ?? 'initializers') === 'initializers';
+    const runner = await Runner.create(asToolkit ? net.inferenceGraph() : forwardGraphWithParamInputs(net), rt);
     const extra: Record<string, TensorData> = {};
-    for (const p of net.paramSpecs) extra[p.name] = tensor('float32', p.dims, net.params.get(p.name)!);
-    const outs = { logits: tensor('float32', [B, C]) };
+    if (!asToolkit) for (const p of net.paramSpecs) extra[p.name] = tensor('float32', p.dims, net.params.get(p.name)!);
+    const [inName, outName] = [runner.inputNames[0], runner.outputNames[0]];
+    const outs = { [outName]: tensor('float32', [B, C]) };
     return {
       spec,
       flopsPerStep: fwd,
       stepsPerRun: 1,
-      step: async (i) => runner.runInto({ ...extra, input: tensor('float32', [B, ...inShape], xs[i % POOL]) }, outs),
+      step: async (i) => runner.runInto({ ...extra, [inName]: tensor('float32', [B, ...inShape], xs[i % POOL]) }, outs),
       release: async () => { if (rt.profilePrefix) await runner.endProfiling(); await runner.release(); },
     };
   }
@@ -200,7 +218,9 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   // online-kd-step: the teacher (784-1200-1200-10) runs on each jittered batch, as the trainer's
   // online teacher does (one forward per step, then the student's K-step run).
   const tNet = online ? Network.create(mlpSpec(TEACHER), seed + 3) : null;
-  const tRunner = tNet ? await Runner.create(forwardGraphWithParamInputs(tNet), rt) : null;
+  const asTrainer = (stepOpts.onlineTeacher ?? 'trainer') === 'trainer';
+  const tRunner = tNet && !asTrainer ? await Runner.create(forwardGraphWithParamInputs(tNet), rt) : null;
+  const tOnline = tNet && asTrainer ? await NetworkTeacher.create(tNet, 'bench teacher', rt) : null;
   const tExtra: Record<string, TensorData> = {};
   if (tNet) for (const p of tNet.paramSpecs) tExtra[p.name] = tensor('float32', p.dims, tNet.params.get(p.name)!);
   // One batch buffer set per step of a run.
@@ -270,7 +290,8 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
       if (online) {
         jitterBatch(xs[k], slot.xBuf, B, [1, 28, 28], 2, jrng);
         x = slot.xBuf;
-        await tRunner!.runInto({ ...tExtra, input: tensor('float32', [B, D], x) }, { logits: tensor('float32', [B, C], slot.tBuf) });
+        if (tOnline) await tOnline.logits(x, B, slot.tBuf);
+        else await tRunner!.runInto({ ...tExtra, input: tensor('float32', [B, D], x) }, { logits: tensor('float32', [B, C], slot.tBuf) });
         t = slot.tBuf;
       }
       if (!kd) {
@@ -301,6 +322,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
       await runner.release();
       if (runnerK !== runner) await runnerK.release();
       if (tRunner) await tRunner.release();
+      if (tOnline) await tOnline.release();
     },
   };
 }
