@@ -24,8 +24,8 @@ export interface JobToRun {
   name: string;
   /** Plain JSON; names its input blobs by sha256. */
   payload: Record<string, unknown>;
-  /** The bytes behind the payload's hashes (uploaded only if the job is sent). */
-  blobs: { bytes: Uint8Array; what: string }[];
+  /** The bytes behind the payload's hashes (uploaded only if the job is sent); `sha`: their sha256 when the caller has it. */
+  blobs: { bytes: Uint8Array; what: string; sha?: string }[];
   /** For messages, e.g. 'rows 0..4999'. */
   what: string;
   /** Weight in the progress bar (e.g. rows); default 1. */
@@ -41,6 +41,16 @@ export interface RunJobsOptions {
   progress?: ProgressSink;
   /** Check a result before it is kept and used (throw a QueueError naming the job if it is wrong). */
   check?: (i: number, r: KeptResult) => void;
+  /** Each result as it arrives (checked, kept), while the other jobs may still run. */
+  onResult?: (i: number, r: KeptResult) => void;
+  /** Stop when this aborts (the caller's other work failed): the jobs not yet done are taken off the queue and the abort's reason is thrown. */
+  signal?: AbortSignal;
+  /**
+   * Jobs sent per input blob (by sha256), when several calls of one run send jobs at once: a
+   * blob used by one job only is deleted with it, and one that another call's job also uses
+   * must stay. Default: this call's own count.
+   */
+  uses?: Map<string, number>;
 }
 
 /** Run `jobs` on the queue at `url`; results in the order of `jobs`. */
@@ -97,14 +107,18 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
     };
     // Blobs used by this job alone are deleted when it is done; shared ones (a teacher, the
     // specialists' training data) are left to expire, since another run may be using them.
-    const uses = new Map<string, number>();
+    const uses = o.uses ?? new Map<string, number>();
+    const stopped = () => {
+      if (o.signal?.aborted) throw o.signal.reason;
+    };
     try {
       const uploaded = new Set<string>();
       for (const [i, j] of jobs.entries()) {
         if (results[i]) continue;
+        stopped();
         const shas: string[] = [];
         for (const b of j.blobs) {
-          const sha = sha256(b.bytes);
+          const sha = b.sha ?? sha256(b.bytes);
           if (!uploaded.has(sha)) await putBlob(client, b.bytes, b.what);
           uploaded.add(sha);
           shas.push(sha);
@@ -126,6 +140,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       let running = 0;
       let waiting = 0;
       try {
+        stopped();
         for (const s of [...open]) {
           let job = await queue.getJob(s.id);
           const vanished = () => new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) vanished from the queue on ${where}`);
@@ -144,6 +159,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
             o.keep?.put(keys[s.i], r);
             results[s.i] = r;
             open.delete(s);
+            o.onResult?.(s.i, r);
             // Result blobs go at the end of the run (two jobs may return the same bytes, hence the same blob).
             resultBlobs.add(out.blob);
             const own = s.blobs.filter((h) => uses.get(h) === 1);

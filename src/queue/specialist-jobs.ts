@@ -143,6 +143,7 @@ export async function remoteTrainSpecialists(url: string, o: TrainSpecialistsOpt
     unfinished: 'the specialists were not all trained, nothing written',
     keep: o.keepDir ? new KeptResults(o.keepDir) : null,
     progress: o.progress,
+    signal: o.signal,
     check: (i, r) => {
       const m = r.meta as unknown as SpecialistMeta;
       const want = [...o.groups[i]].sort((a, b) => a - b).join(',');

@@ -55,6 +55,8 @@ export interface BuildSpecialistsOptions {
   redis?: string;
   /** With `redis`: where finished specialists are kept for a rerun (see trainSpecialists). */
   keepDir?: string | null;
+  /** With `redis`: stop waiting for the jobs when this aborts (see trainSpecialists). */
+  signal?: AbortSignal;
 }
 
 export interface BuiltSpecialists {
@@ -140,6 +142,7 @@ export async function buildSpecialists(o: BuildSpecialistsOptions): Promise<Buil
     progress,
     redis: o.redis,
     keepDir: o.keepDir,
+    signal: o.signal,
   });
   const tTrain = (performance.now() - t) / 1000;
 
