@@ -9,6 +9,7 @@ import type { RuntimeOptions } from '../runtime/session.js';
 import { type Client, JOB_QUEUE, type JobOutput, QUEUE_PREFIX, connectionFor, lockMs } from './redis.js';
 import { runTeacherShard } from './teacher-jobs.js';
 import { runSpecialistJob } from './specialist-jobs.js';
+import { runPaperFitJob } from './fit-jobs.js';
 
 type Processor = (client: Client, data: unknown, runtime: RuntimeOptions, log: (line: string) => void) => Promise<JobOutput>;
 
@@ -16,6 +17,7 @@ type Processor = (client: Client, data: unknown, runtime: RuntimeOptions, log: (
 export const PROCESSORS: Record<string, Processor> = {
   'teacher-shard': runTeacherShard,
   specialist: runSpecialistJob,
+  'paper-fit': runPaperFitJob,
 };
 
 export interface WorkerOptions {

@@ -22,17 +22,21 @@ export async function ensembleExperiment(s: PaperSession, teacher: Teacher, hard
     const s0 = performance.now();
     const t = teacher.fitted;
     const members: EnsembleMember[] = [{ name: 'teacher', arch: archOf(t.net), seed: P.seed, testErrors: t.test.errors, epochs: t.history.length, recipe: recipe(T, T.maxNorm) }];
-    const trainLogits = [teacher.trainLogits];
-    const testLogits = [teacher.testLogits];
-    for (const m of P.ensemble.members) {
-      const f = await s.fit(`member ${m.spec} s${m.seed}`, m.spec, train, s.baseCfg(m.epochs, { seed: m.seed, jitter: m.jitter, lr: T.lr, optim: { ...DEFAULT_OPTIM, maxNorm: T.maxNorm } }), {
-        options: { dropout: m.dropout, inputDropout: m.inputDropout },
-        warmup: false,
-      });
+    const trained = await s.all(
+      P.ensemble.members.map((m) => async (w: PaperSession) => {
+        const f = await w.fit(`member ${m.spec} s${m.seed}`, m.spec, train, w.baseCfg(m.epochs, { seed: m.seed, jitter: m.jitter, lr: T.lr, optim: { ...DEFAULT_OPTIM, maxNorm: T.maxNorm } }), {
+          options: { dropout: m.dropout, inputDropout: m.inputDropout },
+          warmup: false,
+        });
+        return { f, train: await w.logits(f.net, train), test: await w.logits(f.net, test) };
+      }),
+    );
+    for (const [i, m] of P.ensemble.members.entries()) {
+      const f = trained[i].f;
       members.push({ name: `${m.spec} (seed ${m.seed})`, arch: archOf(f.net), seed: m.seed, testErrors: f.test.errors, epochs: f.history.length, recipe: recipe(m, T.maxNorm) });
-      trainLogits.push(await s.logits(f.net, train));
-      testLogits.push(await s.logits(f.net, test));
     }
+    const trainLogits = [teacher.trainLogits, ...trained.map((t) => t.train)];
+    const testLogits = [teacher.testLogits, ...trained.map((t) => t.test)];
     const mode = P.ensemble.combination;
     const ensTest = combineTeachers(testLogits.map((out) => ({ out, kind: 'logits' as const })), test.n, C, mode);
     const ensErrors = summarise(argmaxRows(ensTest, test.n, C), test.y, C).errors;

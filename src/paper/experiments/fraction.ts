@@ -15,8 +15,10 @@ export function fractionExperiment(s: PaperSession, teacher: Teacher, arch: stri
   return s.timed('3% of the data', async () => {
     const s0 = performance.now();
     const data = subset(transfer, stratifiedFraction(transfer, F.fraction, Rng.derive(P.seed, 'fraction')));
-    const hardArm = await fractionArm(s, '3% hard', data, s.baseCfg(F.epochs), teacher);
-    const softArm = await fractionArm(s, '3% soft', data, s.baseCfg(F.epochs, { loss: 'soft-ce' }), teacher);
+    const [hardArm, softArm] = await s.all([
+      (f) => fractionArm(f, '3% hard', data, f.baseCfg(F.epochs), teacher),
+      (f) => fractionArm(f, '3% soft', data, f.baseCfg(F.epochs, { loss: 'soft-ce' }), teacher),
+    ]);
     return {
       fraction: F.fraction,
       trainExamples: data.n,
