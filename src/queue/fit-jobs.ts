@@ -100,7 +100,7 @@ async function datasetOf(client: Client, d: DataBlobs, what: string): Promise<Da
 }
 
 /** Run one paper-fit job (the worker's processor): in a worker thread, as PaperSession.fit does locally. */
-export async function runPaperFitJob(client: Client, data: unknown, _runtime: RuntimeOptions, log: (line: string) => void): Promise<JobOutput> {
+export async function runPaperFitJob(client: Client, data: unknown, _runtime: RuntimeOptions, log: (line: string) => void, signal?: AbortSignal): Promise<JobOutput> {
   if (!Value.Check(PaperFitJob, data)) {
     const e = [...Value.Errors(PaperFitJob, data)][0];
     throw malformed(e ? `${e.path || '/'} ${e.message}` : 'does not match the schema');
@@ -139,7 +139,7 @@ export async function runPaperFitJob(client: Client, data: unknown, _runtime: Ru
   log(`${j.label}: ${j.spec}, ${cfg.epochs} epoch(s) on ${train.n} examples, ${j.threads} onnxruntime thread(s) (the coordinator's, for the same bytes)`);
   let r: FitJobResult;
   try {
-    r = (await runInWorker(FIT_JOB_REGISTRY, 'paper-fit', args, (e) => e.kind === 'log' && log(e.text))) as FitJobResult;
+    r = (await runInWorker(FIT_JOB_REGISTRY, 'paper-fit', args, (e) => e.kind === 'log' && log(e.text), signal)) as FitJobResult;
   } catch (e) {
     // Bad input, or a loss that diverged again at half the lr, gives the same error on every
     // try: fail it for good. Anything else (a crash, a killed thread) may go better elsewhere.

@@ -62,7 +62,7 @@ export type SpecialistJob = Static<typeof SpecialistJob>;
 type SpecialistMeta = Omit<SpecialistJobResult, 'onnx'>;
 
 /** Run one specialist job (the worker's processor): in a worker thread, as trainSpecialists does locally. */
-export async function runSpecialistJob(client: Client, data: unknown, _runtime: RuntimeOptions, log: (line: string) => void): Promise<JobOutput> {
+export async function runSpecialistJob(client: Client, data: unknown, _runtime: RuntimeOptions, log: (line: string) => void, signal?: AbortSignal): Promise<JobOutput> {
   if (!Value.Check(SpecialistJob, data)) {
     const e = [...Value.Errors(SpecialistJob, data)][0];
     throw new UnrecoverableError(`malformed specialist job: ${e ? `${e.path || '/'} ${e.message}` : 'does not match the schema'}`);
@@ -99,7 +99,7 @@ export async function runSpecialistJob(client: Client, data: unknown, _runtime: 
   log(`specialist-${j.index} {${j.group.join(',')}}: ${j.config.epochs as number} epoch(s) on ${rows} examples, ${j.threads} onnxruntime thread(s) (the coordinator's, for the same bytes)`);
   let r: SpecialistJobResult;
   try {
-    r = (await runInWorker(JOB_REGISTRY, 'specialist', args, (e) => e.kind === 'log' && log(e.text))) as SpecialistJobResult;
+    r = (await runInWorker(JOB_REGISTRY, 'specialist', args, (e) => e.kind === 'log' && log(e.text), signal)) as SpecialistJobResult;
   } catch (e) {
     // Bad input gives the same error on every try: fail it for good. Anything else (a crash, a
     // killed thread) may go better elsewhere: BullMQ retries it.

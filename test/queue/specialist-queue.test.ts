@@ -121,7 +121,7 @@ describe('specialists on a Redis queue', () => {
       const cases: [string, string, unknown, RegExp][] = [
         ['bad-1', 'specialist', { ...good, groupShare: 2 }, /^malformed specialist job: \/groupShare /],
         ['bad-2', 'specialist', { ...good, config: { epochs: 0 } }, /^malformed specialist job: \/config /],
-        ['bad-3', 'make-coffee', good, /^unknown job kind 'make-coffee' \(known: teacher-shard, specialist\)/],
+        ['bad-3', 'make-coffee', good, /^unknown job kind 'make-coffee' \(known: teacher-shard, specialist, paper-fit\)/],
       ];
       for (const [id, name, data] of cases) await q.add(name, data, { attempts: 5, jobId: id });
       await until(() => (w.out().match(/ failed: /g) ?? []).length >= 3, 'three failures', 10000);
