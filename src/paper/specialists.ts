@@ -51,7 +51,7 @@ export async function specialistsExperiment(
     workers,
     threads,
     progress,
-    ...(queue ? { redis: queue.url, keepDir: queue.keepDir, signal: queue.signal } : {}),
+    ...(queue ? { redis: queue.url, keepDir: queue.keepDir, signal: queue.signal, rerun: 'rerun with --resume to continue' } : {}),
   });
   const specialists = built.files.map((f, i) => ({ entry: built.manifest.specialists[i], network: Network.fromOnnx(f.bytes, f.name) }));
   const out = await evaluateSpecialists({ generalist: gen, specialists, data: test, runtime: { threads } });

@@ -107,6 +107,7 @@ export async function runPaperFitJob(client: Client, data: unknown, _runtime: Ru
   }
   const j = data;
   const cfg = j.config as unknown as TrainConfig;
+  if (cfg.checkpoint !== undefined) throw malformed('/config/checkpoint a paper run on a worker writes no checkpoints (the coordinator keeps finished runs)');
   try {
     validateTrainConfig(cfg);
   } catch (e) {
@@ -169,8 +170,6 @@ export class FitQueue {
   private pending: { job: JobToRun; resolve: (r: QueuedFit) => void; reject: (e: unknown) => void }[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
   private batches = 0;
-  /** Jobs sent per input blob over the whole run (runJobs `uses`: batches in flight share blobs). */
-  private readonly uses = new Map<string, number>();
   private readonly hashes = new WeakMap<object, string>();
   private readonly onnxOf = new WeakMap<object, Uint8Array>();
 
@@ -248,7 +247,6 @@ export class FitQueue {
       unfinished: `the paper job's training runs were not all done, nothing written; the finished ones are saved in ${this.cacheDir}: rerun with --resume to continue`,
       progress: this.progress,
       signal: this.signal,
-      uses: this.uses,
       check: (i, r) => {
         const m = r.meta as Partial<FitMeta>;
         const last = Array.isArray(m.history) ? m.history[m.history.length - 1] : undefined;

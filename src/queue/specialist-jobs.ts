@@ -144,6 +144,7 @@ export async function remoteTrainSpecialists(url: string, o: TrainSpecialistsOpt
     keep: o.keepDir ? new KeptResults(o.keepDir) : null,
     progress: o.progress,
     signal: o.signal,
+    rerun: o.rerun,
     check: (i, r) => {
       const m = r.meta as unknown as SpecialistMeta;
       const want = [...o.groups[i]].sort((a, b) => a - b).join(',');
