@@ -1,7 +1,8 @@
 /**
  * `dk specialists --redis` on a real Redis (started here, on a free port, no persistence) with
  * `dk worker` processes: the specialists directory byte-identical to a local run's with the same
- * seed (two workers; and with a worker SIGKILLed mid-job, its job retried by another), and Redis
+ * seed (two workers; with a worker SIGKILLed mid-job, its job retried by another; with a worker
+ * sent SIGTERM mid-job, which finishes it, or SIGINT, which puts it back on the queue), and Redis
  * stopped mid-run → one line, exit 2, then a rerun that trains only the specialists not yet done.
  */
 import assert from 'node:assert/strict';
@@ -109,6 +110,39 @@ describe('specialists on a Redis queue', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(files(join(root, 'killed')), local);
     assert.equal(started(fresh.out()), 4, `the survivor ran all four, the killed one's again:\n${fresh.out()}`);
+    await kill(fresh.p, 'SIGTERM');
+  });
+
+  it('SIGTERM to a worker mid-job: it finishes that job, takes no other, exits 0; the output still identical', async () => {
+    const slow = await startWorker(url, { DK_WORKER_HOLD_MS: '1500' });
+    const c = coordinator(join(root, 'sigterm'));
+    await until(() => started(slow.out()) > 0, 'the slow worker to take a job');
+    slow.p.kill('SIGTERM');
+    const other = await startWorker(url);
+    assert.equal(await slow.exited, 0, slow.out());
+    assert.match(slow.out(), /SIGTERM: finishing the active jobs, then exiting/);
+    assert.equal(started(slow.out()), 1, slow.out());
+    assert.equal((slow.out().match(/\(specialist\) done /g) ?? []).length, 1, `the job it had was finished:\n${slow.out()}`);
+    const r = await c.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(files(join(root, 'sigterm')), local);
+    assert.equal(started(other.out()), 3, other.out());
+    await kill(other.p, 'SIGTERM');
+  });
+
+  it('SIGINT (Ctrl-C) to a worker mid-job: the job goes back to the queue, not as an attempt, and another worker runs it; the output still identical', async () => {
+    const slow = await startWorker(url, { DK_WORKER_HOLD_MS: '60000' });
+    const c = coordinator(join(root, 'sigint'));
+    await until(() => started(slow.out()) > 0, 'the slow worker to take a job');
+    slow.p.kill('SIGINT');
+    assert.equal(await slow.exited, 0, slow.out());
+    assert.match(slow.out(), /SIGINT: returning the active jobs to the queue, then exiting\n(.*\n)*dk worker: job \S+ \(specialist\) returned to the queue, not counted as an attempt/);
+    const fresh = await startWorker(url);
+    const r = await c.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(files(join(root, 'sigint')), local);
+    assert.equal(started(fresh.out()), 4, fresh.out());
+    assert.equal((fresh.out().match(/started \(attempt 1\)/g) ?? []).length, 4, `every job on its first attempt:\n${fresh.out()}`);
     await kill(fresh.p, 'SIGTERM');
   });
 
