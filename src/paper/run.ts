@@ -9,7 +9,8 @@
  * held-out split of the training set that the students never train on.
  *
  * The order of the experiments is the order of the training runs, which the resume cache and
- * the phase timings follow.
+ * the phase timings follow. With `redis` the runs after the teacher are jobs on a queue and go at
+ * once (PaperSession.all); results.json, the notes and the phases keep the local order.
  */
 import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -49,6 +50,12 @@ export interface PaperArgs {
   redis?: string;
 }
 
+/** `p`, marked as handled: a part that fails before it awaits `p` leaves no unhandled rejection behind (the failure is the students'). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ dir: string; results: Results }> {
   const P0 = typeof a.profile === 'string' ? PROFILES[a.profile] : a.profile;
   if (!P0) throw new RangeError(`unknown profile '${String(a.profile)}': expected quick or full`);
@@ -62,19 +69,19 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   const s = new PaperSession(P, data, { out: a.out, resume: a.resume ?? false, threads, redis: a.redis }, progress);
 
   const teacher = await teacherExperiment(s); // §3: the teacher and its soft targets; everything else needs it
-  // The rest in this order locally; at once on a queue (PaperSession.all), the students first for
-  // the parts that build on them.
+  // The rest in this order locally; at once on a queue (PaperSession.all), where the parts that
+  // report beside the students' results await them only when they assemble theirs.
   let studentsRun!: Promise<Students>;
   const [students, alpha, omit3, only78, fraction3, tempSweep, ens, specialists] = await s.all<
     [Students, AlphaSweep, Results['omit3'], Results['only78'], Results['fraction3'], Results['tempSweep'], Ensemble, Results['specialists']]
   >([
     (f) => (studentsRun = studentsExperiment(f, teacher)), // hard and distilled students
-    async (f) => alphaSweepExperiment(f, teacher, await studentsRun),
+    (f) => alphaSweepExperiment(f, teacher, studentsRun),
     (f) => omit3Experiment(f, teacher), // digit 3 omitted from the transfer set
     (f) => only78Experiment(f, teacher), // only 7s and 8s in the transfer set
-    async (f) => fractionExperiment(f, teacher, archOf((await studentsRun).hard.net)), // 3% of the data
+    (f) => fractionExperiment(f, teacher, handled(studentsRun.then((st) => archOf(st.hard.net)))), // 3% of the data
     (f) => temperatureExperiment(f, teacher),
-    async (f) => ensembleExperiment(f, teacher, (await studentsRun).hard), // ensemble compression
+    (f) => ensembleExperiment(f, teacher, handled(studentsRun.then((st) => st.hard))), // ensemble compression
     (f) =>
       f.timed('specialists', async () => ({
         // §5, on a deliberately small generalist

@@ -12,8 +12,8 @@ export interface Ensemble {
   wrong: { ensemble: Uint8Array; student: Uint8Array };
 }
 
-/** `hard`: the hard student, the baseline the ensemble's student is measured against. */
-export async function ensembleExperiment(s: PaperSession, teacher: Teacher, hard: Fitted): Promise<Ensemble> {
+/** `hard`: the hard student, the baseline the ensemble's student is measured against (awaited last: on a queue the runs need not wait for it). */
+export async function ensembleExperiment(s: PaperSession, teacher: Teacher, hardRun: Fitted | Promise<Fitted>): Promise<Ensemble> {
   const P = s.P;
   const T = P.teacher;
   const { train, test, C } = s.data;
@@ -42,6 +42,7 @@ export async function ensembleExperiment(s: PaperSession, teacher: Teacher, hard
     const ensErrors = summarise(argmaxRows(ensTest, test.n, C), test.y, C).errors;
     const ensTrain = combineTeachers(trainLogits.map((out) => ({ out, kind: 'logits' as const })), train.n, C, mode);
     const st = await s.fit('ensemble student', P.student.spec, train, s.baseCfg(P.ensemble.studentEpochs, { loss: 'soft-ce' }), { teacher: ensTrain });
+    const hard = await hardRun;
     const baseErr = hard.test.errors;
     wrong = { ensemble: s.wrongOf(ensTest), student: await s.testWrong(st.net) };
     return {

@@ -7,8 +7,8 @@ import { Rng } from '../../util/rng.js';
 import type { PaperSession } from '../session.js';
 import type { Teacher } from './teacher.js';
 
-/** `arch`: the hard student's, which both arms share. */
-export function fractionExperiment(s: PaperSession, teacher: Teacher, arch: string): Promise<NonNullable<Results['fraction3']>> {
+/** `arch`: the hard student's, which both arms share (awaited last: on a queue the arms need not wait for it). */
+export function fractionExperiment(s: PaperSession, teacher: Teacher, arch: string | Promise<string>): Promise<NonNullable<Results['fraction3']>> {
   const P = s.P;
   const F = P.fraction;
   const { transfer } = s.data;
@@ -22,7 +22,7 @@ export function fractionExperiment(s: PaperSession, teacher: Teacher, arch: stri
     return {
       fraction: F.fraction,
       trainExamples: data.n,
-      arch,
+      arch: await arch,
       T: P.temperature,
       alpha: P.alpha,
       earlyStopping: 'both arms report the epoch with the best accuracy on the held-out split',

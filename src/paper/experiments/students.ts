@@ -47,8 +47,11 @@ export interface AlphaSweep {
   wrong: Map<number, Uint8Array>;
 }
 
-/** The distilled student at each α of the profile, reusing the runs above where they are the same configuration. */
-export async function alphaSweepExperiment(s: PaperSession, teacher: Teacher, students: Students): Promise<AlphaSweep> {
+/**
+ * The distilled student at each α of the profile, reusing the runs above where they are the same
+ * configuration (`students`: awaited only for those, so that on a queue the new runs need not wait).
+ */
+export async function alphaSweepExperiment(s: PaperSession, teacher: Teacher, students: Students | Promise<Students>): Promise<AlphaSweep> {
   const P = s.P;
   const S = P.student;
   const wrong = new Map<number, Uint8Array>();
@@ -59,8 +62,11 @@ export async function alphaSweepExperiment(s: PaperSession, teacher: Teacher, st
     // cached recipe: at the profile's α, the cached student (the headline one when it is cached).
     const runs = await s.all(
       P.alphaSweep.map((al) => async (f: PaperSession): Promise<{ testErrors: number; wrong?: Uint8Array }> => {
-        if (al === P.alpha) return { testErrors: (students.distilledCached ?? students.distilled).test.errors };
-        if (al === 0) return { testErrors: students.hard.test.errors };
+        if (al === P.alpha) {
+          const st = await students;
+          return { testErrors: (st.distilledCached ?? st.distilled).test.errors };
+        }
+        if (al === 0) return { testErrors: (await students).hard.test.errors };
         const fitted = await f.fit(`α=${al}`, S.spec, f.data.train, f.baseCfg(S.epochs, { loss: 'soft-ce', alpha: al }), { teacher: teacher.soft });
         return { testErrors: fitted.test.errors, wrong: await f.testWrong(fitted.net) };
       }),
