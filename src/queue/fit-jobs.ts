@@ -33,19 +33,14 @@ import { validateTrainConfig } from '../train/config.js';
 import type { ProgressSink } from '../util/progress.js';
 import { type JobToRun, runJobs } from './coordinator.js';
 import type { KeptResult } from './kept.js';
-import { type Client, type JobOutput, QueueError, Sha, bytesOf, float32Of, int32Of, needBlob, putBlob, sha256 } from './redis.js';
+import { type Client, DATA_BLOB_FIELDS, type JobOutput, QueueError, Sha, bytesOf, float32Of, int32Of, needBlob, putBlob, sha256 } from './redis.js';
 
 /** How long runs asked for at about the same time are collected into one batch. */
 const BATCH_MS = 50;
 
 const DataBlobs = Type.Object(
   {
-    shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 4 }),
-    classes: Type.Integer({ minimum: 2 }),
-    rows: Type.Integer({ minimum: 1 }),
-    source: Type.String(),
-    x: Sha,
-    y: Sha,
+    ...DATA_BLOB_FIELDS,
     /** A subset's example ids in the set it was taken from (teacher targets are looked up by them). */
     ids: Type.Optional(Sha),
   },

@@ -27,7 +27,7 @@ import type { TrainConfig } from '../train/trainer.js';
 import { validateTrainConfig } from '../train/config.js';
 import { type JobToRun, runJobs } from './coordinator.js';
 import { KeptResults } from './kept.js';
-import { type Client, type JobOutput, QueueError, Sha, bytesOf, float32Of, int32Of, needBlob, putBlob, sha256 } from './redis.js';
+import { type Client, DATA_BLOB_FIELDS, type JobOutput, QueueError, Sha, bytesOf, float32Of, int32Of, needBlob, putBlob, sha256 } from './redis.js';
 
 export const SpecialistJob = Type.Object(
   {
@@ -35,18 +35,7 @@ export const SpecialistJob = Type.Object(
     index: Type.Integer({ minimum: 0 }),
     group: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }),
     generalist: Sha,
-    data: Type.Object(
-      {
-        shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 4 }),
-        classes: Type.Integer({ minimum: 2 }),
-        rows: Type.Integer({ minimum: 1 }),
-        source: Type.String(),
-        x: Sha,
-        y: Sha,
-        logits: Sha,
-      },
-      { additionalProperties: false },
-    ),
+    data: Type.Object({ ...DATA_BLOB_FIELDS, logits: Sha }, { additionalProperties: false }),
     config: Type.Record(Type.String(), Type.Unknown()),
     groupShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
     /** onnxruntime threads, as the coordinator's local run would give this specialist (results can depend on it). */

@@ -11,11 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Queue } from 'bullmq';
 import { encodeIdx } from '../../src/data/idx.js';
-import { JOB_QUEUE, QUEUE_PREFIX } from '../../src/queue/redis.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
-import { MAIN, children, kill, killAll, requireRedis, startRedis, startWorker, started, until } from './helpers.js';
+import { MAIN, assertFailedOnce, children, kill, killAll, requireRedis, startRedis, startWorker, started, until } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dk-specialist-queue-'));
 const data = join(root, 'data');
@@ -148,26 +146,15 @@ describe('specialists on a Redis queue', () => {
 
   it('a malformed specialist payload, a bad training configuration and an unknown job kind are failed at once, not retried', async () => {
     const w = await startWorker(url);
-    const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
     try {
       const sha = 'a'.repeat(64);
       const good = { v: 1, index: 0, group: [3, 5], generalist: sha, data: { shape: [1, 28, 28], classes: 10, rows: 10, source: 's', x: sha, y: sha, logits: sha }, config: {}, groupShare: 0.5, threads: 1 };
-      const cases: [string, string, unknown, RegExp][] = [
+      await assertFailedOnce(url, w.out, [
         ['bad-1', 'specialist', { ...good, groupShare: 2 }, /^malformed specialist job: \/groupShare /],
         ['bad-2', 'specialist', { ...good, config: { epochs: 0 } }, /^malformed specialist job: \/config /],
         ['bad-3', 'make-coffee', good, /^unknown job kind 'make-coffee' \(known: teacher-shard, specialist, paper-fit\)/],
-      ];
-      for (const [id, name, data] of cases) await q.add(name, data, { attempts: 5, jobId: id });
-      await until(() => (w.out().match(/ failed: /g) ?? []).length >= 3, 'three failures', 10000);
-      await new Promise((r) => setTimeout(r, 1500)); // past a retry's backoff and a stalled check
-      for (const [id, , , reason] of cases) {
-        const j = (await q.getJob(id))!;
-        assert.equal(await j.getState(), 'failed', id);
-        assert.equal(j.attemptsMade, 1, `${id}: one attempt of the five allowed`);
-        assert.match(j.failedReason, reason);
-      }
+      ]);
     } finally {
-      await q.close();
       await kill(w.p, 'SIGTERM');
     }
   });
