@@ -87,11 +87,12 @@ export class FitCache {
     }
   }
 
-  /** Save a finished run: the weights first, then the history that marks it complete. */
-  save(key: string, net: Network, run: CachedRun): void {
+  /** Save a finished run (the network, or its .onnx bytes): the weights first, then the history that marks it complete. */
+  save(key: string, net: Network | Uint8Array, run: CachedRun): void {
     mkdirSync(this.dir, { recursive: true });
-    writeFileAtomic(join(this.dir, `${key}.onnx`), net.toOnnx());
-    writeFileAtomic(join(this.dir, `${key}.json`), JSON.stringify(run));
+    writeFileAtomic(join(this.dir, `${key}.onnx`), net instanceof Uint8Array ? net : net.toOnnx());
+    const { lr, history, seconds, notes } = run;
+    writeFileAtomic(join(this.dir, `${key}.json`), JSON.stringify({ lr, history, seconds, notes } satisfies CachedRun));
   }
 
   clear(): void {

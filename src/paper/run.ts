@@ -9,9 +9,12 @@
  * held-out split of the training set that the students never train on.
  *
  * The order of the experiments is the order of the training runs, which the resume cache and
- * the phase timings follow.
+ * the phase timings follow. With `redis` the runs after the teacher are jobs on a queue and go at
+ * once (PaperSession.all); results.json, the notes and the phases keep the local order.
  */
 import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { writeReport } from '../report/write.js';
 import { paperReference } from '../report/paper.js';
 import { collectMachineInfo } from '../report/machine.js';
@@ -22,15 +25,17 @@ import { type PaperProfile, PROFILES, withSeed } from './profiles.js';
 import { PaperSession, archOf, errorsByClass, modelRun, paperData } from './session.js';
 import { paperConfig } from './config.js';
 import { teacherExperiment } from './experiments/teacher.js';
-import { alphaSweepExperiment, studentsExperiment } from './experiments/students.js';
+import { type AlphaSweep, type Students, alphaSweepExperiment, studentsExperiment } from './experiments/students.js';
 import { omit3Experiment, only78Experiment } from './experiments/omitted-classes.js';
 import { fractionExperiment } from './experiments/fraction.js';
 import { temperatureExperiment } from './experiments/temperature.js';
-import { ensembleExperiment } from './experiments/ensemble.js';
+import { type Ensemble, ensembleExperiment } from './experiments/ensemble.js';
 import { specialistsExperiment } from './specialists.js';
 import { significanceOf } from './experiments/significance.js';
 import { darkKnowledgeOf } from './experiments/dark-knowledge.js';
 import { writeRunWebAssets } from '../web/run-assets.js';
+import { KEPT_SUBDIR } from '../queue/kept.js';
+import { redactUrl } from '../util/url.js';
 
 export interface PaperArgs {
   /** A profile by name, or a profile of the caller's own (e.g. a named one with changes). */
@@ -41,6 +46,14 @@ export interface PaperArgs {
   seed?: number;
   /** Load the training runs an interrupted job in `out` finished (src/paper/cache.ts) instead of training them again. */
   resume?: boolean;
+  /** Train the runs after the teacher as jobs on this Redis queue, run by `dk worker` processes (src/queue/fit-jobs.ts). */
+  redis?: string;
+}
+
+/** `p`, marked as handled: a part that fails before it awaits `p` leaves no unhandled rejection behind (the failure is the students'). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ dir: string; results: Results }> {
@@ -49,20 +62,32 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
   const P = a.seed === undefined ? P0 : withSeed(P0, a.seed);
   const t0 = performance.now();
   const data = paperData(P);
-  const s = new PaperSession(P, data, { out: a.out, resume: a.resume ?? false, threads: a.threads }, progress);
+  // On a queue the thread count travels with each job (results can depend on it): without
+  // --threads it is this machine's core count, as the report says a local run had.
+  const threads = a.threads ?? (a.redis === undefined ? undefined : cpus().length);
+  if (a.redis !== undefined) progress({ kind: 'log', text: `training runs as jobs on the queue at ${redactUrl(a.redis)}, ${threads} onnxruntime thread(s) each` });
+  const s = new PaperSession(P, data, { out: a.out, resume: a.resume ?? false, threads, redis: a.redis }, progress);
 
-  const teacher = await teacherExperiment(s); // §3: the teacher and its soft targets
-  const students = await studentsExperiment(s, teacher); // hard and distilled students
-  const alpha = await alphaSweepExperiment(s, teacher, students);
-  const omit3 = await omit3Experiment(s, teacher); // digit 3 omitted from the transfer set
-  const only78 = await only78Experiment(s, teacher); // only 7s and 8s in the transfer set
-  const fraction3 = await fractionExperiment(s, teacher, archOf(students.hard.net)); // 3% of the data
-  const tempSweep = await temperatureExperiment(s, teacher);
-  const ens = await ensembleExperiment(s, teacher, students.hard); // ensemble compression
-  const specialists = await s.timed('specialists', async () => ({
-    // §5, on a deliberately small generalist
-    runs: [await specialistsExperiment(P.specialists, data.train, data.test, s.baseCfg(P.specialists.epochs), a.threads, progress)],
-  }));
+  const teacher = await teacherExperiment(s); // §3: the teacher and its soft targets; everything else needs it
+  // The rest in this order locally; at once on a queue (PaperSession.all), where the parts that
+  // report beside the students' results await them only when they assemble theirs.
+  let studentsRun!: Promise<Students>;
+  const [students, alpha, omit3, only78, fraction3, tempSweep, ens, specialists] = await s.all<
+    [Students, AlphaSweep, Results['omit3'], Results['only78'], Results['fraction3'], Results['tempSweep'], Ensemble, Results['specialists']]
+  >([
+    (f) => (studentsRun = studentsExperiment(f, teacher)), // hard and distilled students
+    (f) => alphaSweepExperiment(f, teacher, studentsRun),
+    (f) => omit3Experiment(f, teacher), // digit 3 omitted from the transfer set
+    (f) => only78Experiment(f, teacher), // only 7s and 8s in the transfer set
+    (f) => fractionExperiment(f, teacher, handled(studentsRun.then((st) => archOf(st.hard.net)))), // 3% of the data
+    (f) => temperatureExperiment(f, teacher),
+    (f) => ensembleExperiment(f, teacher, handled(studentsRun.then((st) => st.hard))), // ensemble compression
+    (f) =>
+      f.timed('specialists', async () => ({
+        // §5, on a deliberately small generalist
+        runs: [await specialistsExperiment(P.specialists, data.train, data.test, f.baseCfg(P.specialists.epochs), threads, progress, f.queue && { ...f.queue, keepDir: join(f.cacheDir, KEPT_SUBDIR) })],
+      })),
+  ]);
   const significance = significanceOf({ ...students.wrong, ensemble: ens.wrong, alphas: alpha.wrong }, P.alpha, data.test.n);
   const darkKnowledge = darkKnowledgeOf(teacher.testLogits, data.test, data.C);
 
@@ -105,7 +130,7 @@ export async function runPaper(a: PaperArgs, progress: ProgressSink): Promise<{ 
     significance,
     darkKnowledge,
     paper: paperReference(),
-    config: paperConfig(P, s.baseCfg(P.student.epochs), { heldOut: data.heldOut.n, threads: a.threads, resumedRuns: s.loaded.runs }),
+    config: paperConfig(P, s.baseCfg(P.student.epochs), { heldOut: data.heldOut.n, threads, resumedRuns: s.loaded.runs }),
     timings: { phases: s.phases, totalSeconds: (performance.now() - t0) / 1000 + s.loaded.seconds },
     machine: collectMachineInfo(),
     notes: s.notes,

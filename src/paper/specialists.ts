@@ -2,7 +2,8 @@
  * The specialists experiment of the paper job (Hinton, Vinyals & Dean 2015, §5, on MNIST): a
  * deliberately small generalist, so that it makes real confusions; groups of confusable classes
  * from k-means on the covariance of its soft outputs; dustbin specialists trained in worker
- * threads; the KL combination on the test set, with the paper's Table-4 breakdown.
+ * threads (or as jobs on the paper job's queue); the KL combination on the test set, with the
+ * paper's Table-4 breakdown.
  */
 import type { Dataset } from '../data/dataset.js';
 import { modelInputShape } from '../nn/spec.js';
@@ -32,6 +33,8 @@ export async function specialistsExperiment(
   base: TrainConfig,
   threads: number | undefined,
   progress: ProgressSink,
+  /** Train the specialists as jobs on this queue; finished ones kept in `keepDir` for a rerun; stop when `signal` aborts. */
+  queue?: { url: string; signal: AbortSignal; keepDir: string } | null,
 ): Promise<SpecialistsRun> {
   const C = train.classes;
   const gen = Network.create({ spec: e.generalist, inputShape: modelInputShape(e.generalist, train.shape), classes: C, options: {} }, base.seed);
@@ -48,6 +51,7 @@ export async function specialistsExperiment(
     workers,
     threads,
     progress,
+    ...(queue ? { redis: queue.url, keepDir: queue.keepDir, signal: queue.signal, rerun: 'rerun with --resume to continue' } : {}),
   });
   const specialists = built.files.map((f, i) => ({ entry: built.manifest.specialists[i], network: Network.fromOnnx(f.bytes, f.name) }));
   const out = await evaluateSpecialists({ generalist: gen, specialists, data: test, runtime: { threads } });

@@ -24,8 +24,8 @@ export interface JobToRun {
   name: string;
   /** Plain JSON; names its input blobs by sha256. */
   payload: Record<string, unknown>;
-  /** The bytes behind the payload's hashes (uploaded only if the job is sent). */
-  blobs: { bytes: Uint8Array; what: string }[];
+  /** The bytes behind the payload's hashes (uploaded only if the job is sent); `sha`: their sha256 when the caller has it. */
+  blobs: { bytes: Uint8Array; what: string; sha?: string }[];
   /** For messages, e.g. 'rows 0..4999'. */
   what: string;
   /** Weight in the progress bar (e.g. rows); default 1. */
@@ -38,9 +38,32 @@ export interface RunJobsOptions {
   /** What is left unfinished when the run stops early, for the lost-connection message. */
   unfinished: string;
   keep?: KeptResults | null;
+  /** How to continue, in the lost-connection message (default, with kept results only: rerun the same command). */
+  rerun?: string;
   progress?: ProgressSink;
   /** Check a result before it is kept and used (throw a QueueError naming the job if it is wrong). */
   check?: (i: number, r: KeptResult) => void;
+  /** Each result as it arrives (checked, kept), while the other jobs may still run. */
+  onResult?: (i: number, r: KeptResult) => void;
+  /** Stop when this aborts (the caller's other work failed): the jobs not yet done are taken off the queue and the abort's reason is thrown. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Input blobs of the jobs this process has on the queue, not yet done, by sha256 (over every
+ * runJobs call: the paper job runs several at once, and its specialists' training data is its
+ * own training set). A blob still counted here is never deleted.
+ */
+const inFlight = new Map<string, number>();
+function hold(shas: readonly string[]): void {
+  for (const h of shas) inFlight.set(h, (inFlight.get(h) ?? 0) + 1);
+}
+function release(shas: readonly string[]): void {
+  for (const h of shas) {
+    const n = (inFlight.get(h) ?? 1) - 1;
+    if (n > 0) inFlight.set(h, n);
+    else inFlight.delete(h);
+  }
 }
 
 /** Run `jobs` on the queue at `url`; results in the order of `jobs`. */
@@ -73,12 +96,13 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
   queue.on('error', (e) => (lastErr = e.message));
   const done = () => results.filter((r) => r !== null).length;
   const lost = (e: unknown) => {
-    const kept = o.keep && done() > 0 ? `; ${done()} of ${jobs.length} job(s) finished and are kept in ${o.keep.dir}: rerun the same command to continue` : '';
+    const kept = o.keep && done() > 0 ? `; ${done()} of ${jobs.length} job(s) finished and are kept in ${o.keep.dir}: ${o.rerun ?? 'rerun the same command to continue'}` : o.rerun ? `; ${o.rerun}` : '';
     return new QueueError(`lost the connection to Redis at ${where} (${(e as Error).message.split('\n')[0] || lastErr}); ${o.unfinished}${kept}`);
   };
   const run = randomBytes(6).toString('hex');
   const phase = o.progress ? new Phase(o.progress, `queue-${run}`, `${o.label} (queue)`, total) : null;
   const sent: { i: number; id: string; blobs: string[] }[] = [];
+  let cleanup = () => {};
   try {
     let client: Client;
     try {
@@ -95,20 +119,31 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       if ((e as Error).name === 'ReplyError') return new QueueError(`Redis at ${where} refused a command (${(e as Error).message.split('\n')[0]}); ${o.unfinished}`);
       return client.status === 'ready' ? e : lost(e);
     };
-    // Blobs used by this job alone are deleted when it is done; shared ones (a teacher, the
-    // specialists' training data) are left to expire, since another run may be using them.
+    // Blobs used by this job alone are deleted when it is done, unless another job of this
+    // process still needs them (inFlight); shared ones (a teacher, the specialists' training
+    // data) are left to expire, since another run may be using them.
     const uses = new Map<string, number>();
+    const holding = new Map<number, string[]>();
+    for (const [i, j] of jobs.entries()) {
+      if (results[i]) continue;
+      const shas = j.blobs.map((b) => b.sha ?? sha256(b.bytes));
+      for (const h of shas) uses.set(h, (uses.get(h) ?? 0) + 1);
+      hold(shas);
+      holding.set(i, shas);
+    }
+    cleanup = () => holding.forEach((shas) => release(shas));
+    const stopped = () => {
+      if (o.signal?.aborted) throw o.signal.reason;
+    };
     try {
       const uploaded = new Set<string>();
       for (const [i, j] of jobs.entries()) {
         if (results[i]) continue;
-        const shas: string[] = [];
-        for (const b of j.blobs) {
-          const sha = sha256(b.bytes);
-          if (!uploaded.has(sha)) await putBlob(client, b.bytes, b.what);
-          uploaded.add(sha);
-          shas.push(sha);
-          uses.set(sha, (uses.get(sha) ?? 0) + 1);
+        stopped();
+        const shas = holding.get(i)!;
+        for (const [k, b] of j.blobs.entries()) {
+          if (!uploaded.has(shas[k])) await putBlob(client, b.bytes, b.what);
+          uploaded.add(shas[k]);
         }
         const id = `${run}-${i}`;
         await queue.add(j.name, j.payload, { jobId: id, attempts: attempts(), backoff: { type: 'fixed', delay: 500 }, removeOnFail: { age: BLOB_TTL_S } });
@@ -126,6 +161,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
       let running = 0;
       let waiting = 0;
       try {
+        stopped();
         for (const s of [...open]) {
           let job = await queue.getJob(s.id);
           const vanished = () => new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) vanished from the queue on ${where}`);
@@ -144,9 +180,12 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
             o.keep?.put(keys[s.i], r);
             results[s.i] = r;
             open.delete(s);
+            o.onResult?.(s.i, r);
             // Result blobs go at the end of the run (two jobs may return the same bytes, hence the same blob).
             resultBlobs.add(out.blob);
-            const own = s.blobs.filter((h) => uses.get(h) === 1);
+            release(s.blobs);
+            holding.delete(s.i);
+            const own = s.blobs.filter((h) => uses.get(h) === 1 && !inFlight.has(h));
             if (own.length) await client.del(...own.map(blobKey));
             await job.remove().catch(() => undefined);
           } else if (state === 'failed') {
@@ -170,6 +209,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
     if (resultBlobs.size) await client.del(...[...resultBlobs].map(blobKey)).catch(() => undefined);
     return finish();
   } finally {
+    cleanup();
     phase?.stop();
     await queue.close().catch(() => undefined);
   }

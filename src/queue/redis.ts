@@ -66,6 +66,16 @@ export type Client = Awaited<ReturnType<Queue['getBackend']>['client']>;
 /** A blob's name in a job payload (TypeBox). */
 export const Sha = Type.String({ pattern: '^[0-9a-f]{64}$' });
 
+/** A dataset in a job payload: its shape, class count, rows and source, its examples (float32) and labels (int32) as blobs. */
+export const DATA_BLOB_FIELDS = {
+  shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 4 }),
+  classes: Type.Integer({ minimum: 2 }),
+  rows: Type.Integer({ minimum: 1 }),
+  source: Type.String(),
+  x: Sha,
+  y: Sha,
+};
+
 export const blobKey = (sha: string) => `${QUEUE_PREFIX}:blob:${sha}`;
 export const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 

@@ -27,7 +27,7 @@ import type { TrainConfig } from '../train/trainer.js';
 import { validateTrainConfig } from '../train/config.js';
 import { type JobToRun, runJobs } from './coordinator.js';
 import { KeptResults } from './kept.js';
-import { type Client, type JobOutput, QueueError, Sha, bytesOf, float32Of, int32Of, needBlob, putBlob, sha256 } from './redis.js';
+import { type Client, DATA_BLOB_FIELDS, type JobOutput, QueueError, Sha, bytesOf, float32Of, int32Of, needBlob, putBlob, sha256 } from './redis.js';
 
 export const SpecialistJob = Type.Object(
   {
@@ -35,18 +35,7 @@ export const SpecialistJob = Type.Object(
     index: Type.Integer({ minimum: 0 }),
     group: Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1 }),
     generalist: Sha,
-    data: Type.Object(
-      {
-        shape: Type.Array(Type.Integer({ minimum: 1 }), { minItems: 1, maxItems: 4 }),
-        classes: Type.Integer({ minimum: 2 }),
-        rows: Type.Integer({ minimum: 1 }),
-        source: Type.String(),
-        x: Sha,
-        y: Sha,
-        logits: Sha,
-      },
-      { additionalProperties: false },
-    ),
+    data: Type.Object({ ...DATA_BLOB_FIELDS, logits: Sha }, { additionalProperties: false }),
     config: Type.Record(Type.String(), Type.Unknown()),
     groupShare: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1 }),
     /** onnxruntime threads, as the coordinator's local run would give this specialist (results can depend on it). */
@@ -62,7 +51,7 @@ export type SpecialistJob = Static<typeof SpecialistJob>;
 type SpecialistMeta = Omit<SpecialistJobResult, 'onnx'>;
 
 /** Run one specialist job (the worker's processor): in a worker thread, as trainSpecialists does locally. */
-export async function runSpecialistJob(client: Client, data: unknown, _runtime: RuntimeOptions, log: (line: string) => void): Promise<JobOutput> {
+export async function runSpecialistJob(client: Client, data: unknown, _runtime: RuntimeOptions, log: (line: string) => void, signal?: AbortSignal): Promise<JobOutput> {
   if (!Value.Check(SpecialistJob, data)) {
     const e = [...Value.Errors(SpecialistJob, data)][0];
     throw new UnrecoverableError(`malformed specialist job: ${e ? `${e.path || '/'} ${e.message}` : 'does not match the schema'}`);
@@ -99,7 +88,7 @@ export async function runSpecialistJob(client: Client, data: unknown, _runtime: 
   log(`specialist-${j.index} {${j.group.join(',')}}: ${j.config.epochs as number} epoch(s) on ${rows} examples, ${j.threads} onnxruntime thread(s) (the coordinator's, for the same bytes)`);
   let r: SpecialistJobResult;
   try {
-    r = (await runInWorker(JOB_REGISTRY, 'specialist', args, (e) => e.kind === 'log' && log(e.text))) as SpecialistJobResult;
+    r = (await runInWorker(JOB_REGISTRY, 'specialist', args, (e) => e.kind === 'log' && log(e.text), signal)) as SpecialistJobResult;
   } catch (e) {
     // Bad input gives the same error on every try: fail it for good. Anything else (a crash, a
     // killed thread) may go better elsewhere: BullMQ retries it.
@@ -143,6 +132,8 @@ export async function remoteTrainSpecialists(url: string, o: TrainSpecialistsOpt
     unfinished: 'the specialists were not all trained, nothing written',
     keep: o.keepDir ? new KeptResults(o.keepDir) : null,
     progress: o.progress,
+    signal: o.signal,
+    rerun: o.rerun,
     check: (i, r) => {
       const m = r.meta as unknown as SpecialistMeta;
       const want = [...o.groups[i]].sort((a, b) => a - b).join(',');

@@ -55,6 +55,9 @@ export interface BuildSpecialistsOptions {
   redis?: string;
   /** With `redis`: where finished specialists are kept for a rerun (see trainSpecialists). */
   keepDir?: string | null;
+  /** With `redis`: stop waiting for the jobs when this aborts; `rerun`: how to continue after losing Redis (see trainSpecialists). */
+  signal?: AbortSignal;
+  rerun?: string;
 }
 
 export interface BuiltSpecialists {
@@ -140,6 +143,8 @@ export async function buildSpecialists(o: BuildSpecialistsOptions): Promise<Buil
     progress,
     redis: o.redis,
     keepDir: o.keepDir,
+    signal: o.signal,
+    rerun: o.rerun,
   });
   const tTrain = (performance.now() - t) / 1000;
 

@@ -172,6 +172,10 @@ export interface TrainSpecialistsOptions {
   redis?: string;
   /** With `redis`: keep finished specialists in this directory, so a rerun does not train them again (src/queue/kept.ts). */
   keepDir?: string | null;
+  /** With `redis`: stop waiting when this aborts (the caller's other work failed); the jobs not yet run are taken off the queue. */
+  signal?: AbortSignal;
+  /** With `redis`: how to continue after losing Redis, for the message (default, with kept specialists only: rerun the same command). */
+  rerun?: string;
 }
 
 /** The training configuration of the i-th specialist: the run's, with the seed derived from its group. */

@@ -11,15 +11,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CACHE_DIR } from '../../src/paper/cache-dir.js';
+import { comparable } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const paper = (out: string, ...more: string[]) => [CLI, 'paper', '--profile', 'tiny', '--out', out, '--threads', '1', '--quiet', ...more];
 
-/** The results without what differs from run to run by design: times, the date, the machine, notes. */
-function comparable(r: Record<string, unknown>): unknown {
-  const drop = new Set(['createdAt', 'timings', 'machine', 'notes', 'resumedRuns']);
-  return JSON.parse(JSON.stringify(r), (k, v) => (drop.has(k) || /seconds/i.test(k) ? undefined : v));
-}
 
 test('dk paper --resume after a kill ends with the same results as an uninterrupted run', { timeout: 300_000 }, async () => {
   const root = mkdtempSync(join(tmpdir(), 'dk-paper-resume-'));

@@ -3,6 +3,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import assert from 'node:assert/strict';
+import { Queue } from 'bullmq';
+import { JOB_QUEUE, QUEUE_PREFIX } from '../../src/queue/redis.js';
 
 export const REDIS = '/usr/bin/redis-server';
 export const MAIN = new URL('../../src/cli/main.js', import.meta.url).pathname;
@@ -88,3 +91,24 @@ export function until(test: () => boolean, what: string, ms = 20000): Promise<vo
 
 /** How many jobs a worker's log says it started. */
 export const started = (out: string) => (out.match(/\) started \(attempt/g) ?? []).length;
+
+/**
+ * Add these jobs (id, kind, payload, the failure expected) with 5 attempts allowed, and check that
+ * the worker (whose output is `out`) failed each one at once: failed, one attempt, that reason.
+ */
+export async function assertFailedOnce(url: string, out: () => string, cases: [string, string, unknown, RegExp][]): Promise<void> {
+  const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
+  try {
+    for (const [id, name, data] of cases) await q.add(name, data, { attempts: 5, jobId: id });
+    await until(() => (out().match(/ failed: /g) ?? []).length >= cases.length, `${cases.length} failures`, 10000);
+    await new Promise((r) => setTimeout(r, 1500)); // past a retry's backoff and a stalled check
+    for (const [id, , , reason] of cases) {
+      const j = (await q.getJob(id))!;
+      assert.equal(await j.getState(), 'failed', id);
+      assert.equal(j.attemptsMade, 1, `${id}: one attempt of the five allowed`);
+      assert.match(j.failedReason, reason);
+    }
+  } finally {
+    await q.close();
+  }
+}

@@ -1,7 +1,8 @@
 /**
  * `dk specialists --redis` on a real Redis (started here, on a free port, no persistence) with
  * `dk worker` processes: the specialists directory byte-identical to a local run's with the same
- * seed (two workers; and with a worker SIGKILLed mid-job, its job retried by another), and Redis
+ * seed (two workers; with a worker SIGKILLed mid-job, its job retried by another; with a worker
+ * sent SIGTERM mid-job, which finishes it, or SIGINT, which puts it back on the queue), and Redis
  * stopped mid-run → one line, exit 2, then a rerun that trains only the specialists not yet done.
  */
 import assert from 'node:assert/strict';
@@ -10,11 +11,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Queue } from 'bullmq';
 import { encodeIdx } from '../../src/data/idx.js';
-import { JOB_QUEUE, QUEUE_PREFIX } from '../../src/queue/redis.js';
 import { loadBuiltinMnist } from '../../src/data/mnist.js';
-import { MAIN, children, kill, killAll, requireRedis, startRedis, startWorker, started, until } from './helpers.js';
+import { MAIN, assertFailedOnce, children, kill, killAll, requireRedis, startRedis, startWorker, started, until } from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'dk-specialist-queue-'));
 const data = join(root, 'data');
@@ -112,28 +111,50 @@ describe('specialists on a Redis queue', () => {
     await kill(fresh.p, 'SIGTERM');
   });
 
+  it('SIGTERM to a worker mid-job: it finishes that job, takes no other, exits 0; the output still identical', async () => {
+    const slow = await startWorker(url, { DK_WORKER_HOLD_MS: '1500' });
+    const c = coordinator(join(root, 'sigterm'));
+    await until(() => started(slow.out()) > 0, 'the slow worker to take a job');
+    slow.p.kill('SIGTERM');
+    const other = await startWorker(url);
+    assert.equal(await slow.exited, 0, slow.out());
+    assert.match(slow.out(), /SIGTERM: finishing the active jobs, then exiting/);
+    assert.equal(started(slow.out()), 1, slow.out());
+    assert.equal((slow.out().match(/\(specialist\) done /g) ?? []).length, 1, `the job it had was finished:\n${slow.out()}`);
+    const r = await c.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(files(join(root, 'sigterm')), local);
+    assert.equal(started(other.out()), 3, other.out());
+    await kill(other.p, 'SIGTERM');
+  });
+
+  it('SIGINT (Ctrl-C) to a worker mid-job: the job goes back to the queue, not as an attempt, and another worker runs it; the output still identical', async () => {
+    const slow = await startWorker(url, { DK_WORKER_HOLD_MS: '60000' });
+    const c = coordinator(join(root, 'sigint'));
+    await until(() => started(slow.out()) > 0, 'the slow worker to take a job');
+    slow.p.kill('SIGINT');
+    assert.equal(await slow.exited, 0, slow.out());
+    assert.match(slow.out(), /SIGINT: returning the active jobs to the queue, then exiting\n(.*\n)*dk worker: job \S+ \(specialist\) returned to the queue, not counted as an attempt/);
+    const fresh = await startWorker(url);
+    const r = await c.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(files(join(root, 'sigint')), local);
+    assert.equal(started(fresh.out()), 4, fresh.out());
+    assert.equal((fresh.out().match(/started \(attempt 1\)/g) ?? []).length, 4, `every job on its first attempt:\n${fresh.out()}`);
+    await kill(fresh.p, 'SIGTERM');
+  });
+
   it('a malformed specialist payload, a bad training configuration and an unknown job kind are failed at once, not retried', async () => {
     const w = await startWorker(url);
-    const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
     try {
       const sha = 'a'.repeat(64);
       const good = { v: 1, index: 0, group: [3, 5], generalist: sha, data: { shape: [1, 28, 28], classes: 10, rows: 10, source: 's', x: sha, y: sha, logits: sha }, config: {}, groupShare: 0.5, threads: 1 };
-      const cases: [string, string, unknown, RegExp][] = [
+      await assertFailedOnce(url, w.out, [
         ['bad-1', 'specialist', { ...good, groupShare: 2 }, /^malformed specialist job: \/groupShare /],
         ['bad-2', 'specialist', { ...good, config: { epochs: 0 } }, /^malformed specialist job: \/config /],
-        ['bad-3', 'make-coffee', good, /^unknown job kind 'make-coffee' \(known: teacher-shard, specialist\)/],
-      ];
-      for (const [id, name, data] of cases) await q.add(name, data, { attempts: 5, jobId: id });
-      await until(() => (w.out().match(/ failed: /g) ?? []).length >= 3, 'three failures', 10000);
-      await new Promise((r) => setTimeout(r, 1500)); // past a retry's backoff and a stalled check
-      for (const [id, , , reason] of cases) {
-        const j = (await q.getJob(id))!;
-        assert.equal(await j.getState(), 'failed', id);
-        assert.equal(j.attemptsMade, 1, `${id}: one attempt of the five allowed`);
-        assert.match(j.failedReason, reason);
-      }
+        ['bad-3', 'make-coffee', good, /^unknown job kind 'make-coffee' \(known: teacher-shard, specialist, paper-fit\)/],
+      ]);
     } finally {
-      await q.close();
       await kill(w.p, 'SIGTERM');
     }
   });

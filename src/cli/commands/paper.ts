@@ -39,7 +39,7 @@ function checkRunDir(dir: string, label: string, f: { force: boolean; resume: bo
   return 'run';
 }
 
-type PaperFlags = { profile: PaperArgs['profile']; out: string; threads?: number; seed?: number; seeds?: number[]; resume: boolean; force: boolean };
+type PaperFlags = { profile: PaperArgs['profile']; out: string; threads?: number; seed?: number; seeds?: number[]; resume: boolean; force: boolean; redis?: string };
 
 export function registerPaper(program: Command, run: (job: string, args: unknown) => Promise<unknown>): void {
   program
@@ -52,7 +52,12 @@ export function registerPaper(program: Command, run: (job: string, args: unknown
     .option('--seeds <list>', 'run once per seed (e.g. 1,2,3) into DIR/seed-N, then summarise the runs as dk seeds does: DIR/seeds.json, DIR/seeds.html', intList('seeds'))
     .option('--resume', `continue a job in DIR that was interrupted: the training runs it finished (kept in DIR/${CACHE_DIR}) are loaded, not trained again; with --seeds, finished seeds are kept`, false)
     .option('--force', 'replace an existing report in DIR, or start an interrupted job over', false)
+    .option(
+      '--redis <url>',
+      `train the runs after the teacher as jobs on this Redis queue, at once, run by \`dk worker --redis URL\` processes on any machines (the same results and models as a local run at the same --threads; finished runs are kept in DIR/${CACHE_DIR} for --resume); see README "Several machines"`,
+    )
     .action(async (f: PaperFlags) => {
+      if (f.redis !== undefined) (await import('../../queue/redis.js')).connectionFor(f.redis, 'coordinator'); // the URL, before any work
       const dir = resolve(f.out);
       const say = (r: Awaited<ReturnType<typeof paperJob>>, prefix = ''): void => {
         process.stdout.write(
@@ -60,7 +65,7 @@ export function registerPaper(program: Command, run: (job: string, args: unknown
         );
       };
       const job = async (out: string, seed: number | undefined) =>
-        (await run('paper', { profile: f.profile, out, threads: f.threads, seed, resume: f.resume } satisfies PaperArgs)) as Awaited<ReturnType<typeof paperJob>>;
+        (await run('paper', { profile: f.profile, out, threads: f.threads, seed, resume: f.resume, redis: f.redis } satisfies PaperArgs)) as Awaited<ReturnType<typeof paperJob>>;
       if (!f.seeds) {
         checkRunDir(dir, `--out ${f.out}`, f, false);
         say(await job(dir, f.seed));

@@ -7,20 +7,22 @@ import { Rng } from '../../util/rng.js';
 import type { PaperSession } from '../session.js';
 import type { Teacher } from './teacher.js';
 
-/** `arch`: the hard student's, which both arms share. */
-export function fractionExperiment(s: PaperSession, teacher: Teacher, arch: string): Promise<NonNullable<Results['fraction3']>> {
+/** `arch`: the hard student's, which both arms share (awaited last: on a queue the arms need not wait for it). */
+export function fractionExperiment(s: PaperSession, teacher: Teacher, arch: string | Promise<string>): Promise<NonNullable<Results['fraction3']>> {
   const P = s.P;
   const F = P.fraction;
   const { transfer } = s.data;
   return s.timed('3% of the data', async () => {
     const s0 = performance.now();
     const data = subset(transfer, stratifiedFraction(transfer, F.fraction, Rng.derive(P.seed, 'fraction')));
-    const hardArm = await fractionArm(s, '3% hard', data, s.baseCfg(F.epochs), teacher);
-    const softArm = await fractionArm(s, '3% soft', data, s.baseCfg(F.epochs, { loss: 'soft-ce' }), teacher);
+    const [hardArm, softArm] = await s.all([
+      (f) => fractionArm(f, '3% hard', data, f.baseCfg(F.epochs), teacher),
+      (f) => fractionArm(f, '3% soft', data, f.baseCfg(F.epochs, { loss: 'soft-ce' }), teacher),
+    ]);
     return {
       fraction: F.fraction,
       trainExamples: data.n,
-      arch,
+      arch: await arch,
       T: P.temperature,
       alpha: P.alpha,
       earlyStopping: 'both arms report the epoch with the best accuracy on the held-out split',
