@@ -290,7 +290,7 @@ const CASES: Case[] = [
   conv('Conv depthwise group=3, stride 2 pad 1, 8×7 (output_padding), no bias', [2, 3, 8, 7], [3, 1, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1], group: 3 }, false),
   conv('Conv depthwise ×2 multiplier (group=2, 2→4), symbolic N', [3, 2, 5, 4], [4, 1, 3, 3], { pads: [1, 1, 1, 1], group: 2 }, true, ['N', 2, 5, 4]),
   conv('Conv group=2 (4→6), stride 2 pad 1, 2×3 kernel', [1, 4, 6, 7], [6, 2, 2, 3], { strides: [2, 2], pads: [1, 1, 0, 1], group: 2 }),
-  // every ungrouped case again in both formulations of the input and weight gradients (GradOptions)
+  // every ungrouped case, and the depthwise stride-1 ones, again in both formulations of the input and weight gradients (GradOptions)
   ...(
     [
       ['conv/im2col', { convInputGrad: 'conv', convWeightGrad: 'im2col' }],
@@ -305,6 +305,8 @@ const CASES: Case[] = [
       conv('Conv stride 1 asymmetric pads, symbolic N', [2, 1, 5, 4], [2, 1, 3, 3], { pads: [0, 1, 2, 1] }, true, ['N', 1, 5, 4]),
       conv('Conv 1×1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] }),
       conv('Conv 1×1 stride 1', [2, 3, 4, 5], [4, 3, 1, 1], {}),
+      conv('Conv depthwise group=3, stride 1 pad 1', [2, 3, 5, 5], [3, 1, 3, 3], { pads: [1, 1, 1, 1], group: 3 }),
+      conv('Conv depthwise group=2, stride 1, asymmetric pads, 3×2 kernel, symbolic N', [2, 2, 5, 6], [2, 1, 3, 2], { pads: [2, 0, 1, 1], group: 2 }, true, ['N', 2, 5, 6]),
     ].map((c) => ({ ...c, name: `${c.name} [${tag}]`, grad })),
   ),
   {
