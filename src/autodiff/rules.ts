@@ -30,7 +30,7 @@ function out(c: GradCtx, i = 0): Value {
 const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
 /** Conv gradient formulations used unless GradOptions says otherwise (types.ts; bench/README.md). */
 export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> = 'conv';
-export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'im2col';
+export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'im2col-rows';
 export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'affine';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
@@ -393,7 +393,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
       const gk = G.shape.slice(2) as number[];
       const cut = (full: Value) => g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]);
       const gkStatic = gk.every((d) => typeof d === 'number');
-      if (grp === 1 && (c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD) === 'im2col' && gkStatic && typeof X.shape[1] === 'number') {
+      const wForm = c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD;
+      if (grp === 1 && (wForm === 'im2col' || wForm === 'im2col-rows') && gkStatic && typeof X.shape[1] === 'number') {
         // im2col: P[(c, o), (n, y)] = Xpad[n, c, y·s + o] for each kernel offset o (a strided
         // Slice of the padded, batch-transposed input), then dW[m, (c, o)] = Σ_(n,y) Gᵀ[m, (n, y)]·P.
         const C = X.shape[1];
@@ -401,13 +402,25 @@ export const GRAD_RULES: Record<string, GradRule> = {
         const xp = pads.some((p) => p !== 0) ? g.op('Pad', [xT, g.ints([0, 0, ...pads.slice(0, sp), 0, 0, ...pads.slice(sp)])]) : xT;
         const offsets: number[][] = [[]];
         for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((o) => Array.from({ length: kk }, (_, j) => [...o, j])));
-        const views = offsets.map((o) => {
+        const view = (o: number[]) => {
           const v = g.op('Slice', [xp, g.ints(o), g.ints(o.map((oi, i) => oi + strides[i] * ((gk[i] as number) - 1) + 1)), g.ints(spatial), g.ints(strides)]);
           return g.op('Unsqueeze', [v, g.ints([1])]); // [C, 1, N, y…]
-        });
-        const P = views.length === 1 ? views[0] : g.op('Concat', views, { axis: 1 }); // [C, k…, N, y…]
-        const flat = g.op('Gemm', [g.reshape(gT, [M, -1]), g.reshape(P, [C * offsets.length, -1])], { transB: 1 }); // [M, C·|k|]
-        dW = g.reshape(flat, [M, C, ...k]);
+        };
+        const gFlat = g.reshape(gT, [M, -1]);
+        // dW[m, (c, o)] for the offsets `os` (in row-major order): [M, C·|os|]
+        const patchGemm = (os: number[][]) => {
+          const views = os.map(view);
+          const P = views.length === 1 ? views[0] : g.op('Concat', views, { axis: 1 }); // [C, |os|, N, y…]
+          return g.op('Gemm', [gFlat, g.reshape(P, [C * os.length, -1])], { transB: 1 });
+        };
+        if (wForm === 'im2col-rows' && sp > 1 && k[0] > 1) {
+          // One Gemm per offset of the first kernel axis: [M, C, 1, k[1]…] each, concatenated.
+          const rest = offsets.length / k[0];
+          const rows = Array.from({ length: k[0] }, (_, r) => g.reshape(patchGemm(offsets.slice(r * rest, (r + 1) * rest)), [M, C, 1, ...k.slice(1)]));
+          dW = g.op('Concat', rows, { axis: 2 });
+        } else {
+          dW = g.reshape(patchGemm(offsets), [M, C, ...k]);
+        }
       } else if (grp === 1) {
         const full = g.op('Conv', [xT, gT], { dilations: strides, pads, kernel_shape: gk });
         dW = g.op('Transpose', [cut(full)], { perm });

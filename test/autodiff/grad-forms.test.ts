@@ -16,7 +16,7 @@ import { Rng } from '../../src/util/rng.js';
 import { gradientGraph, relErr } from '../helpers/grads.js';
 
 const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain' };
-const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'im2col', batchNormGrad: 'affine' };
+const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'im2col-rows', batchNormGrad: 'affine' };
 const TOL = 1e-5;
 
 const MODELS = [

@@ -295,6 +295,7 @@ const CASES: Case[] = [
     [
       ['conv/im2col', { convInputGrad: 'conv', convWeightGrad: 'im2col' }],
       ['convtranspose/conv', { convInputGrad: 'convtranspose', convWeightGrad: 'conv' }],
+      ['conv/im2col-rows', { convInputGrad: 'conv', convWeightGrad: 'im2col-rows' }],
     ] as const
   ).flatMap(([tag, grad]) =>
     [
