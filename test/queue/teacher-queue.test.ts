@@ -54,7 +54,7 @@ describe('teacher outputs on a Redis queue', () => {
     const started = (a.out() + b.out()).match(/started/g) ?? [];
     assert.equal(started.length, 3, 'three shards of 1000 rows for 2500 examples');
     await Promise.all([kill(a.p, 'SIGTERM'), kill(b.p, 'SIGTERM')]);
-    assert.match(a.out(), /SIGTERM: finishing active jobs/);
+    assert.match(a.out(), /SIGTERM: finishing the active jobs, then exiting/);
   });
 
   it('a worker SIGKILLed mid-job: its job is retried by another worker, the output still identical', async () => {
