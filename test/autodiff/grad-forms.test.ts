@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GradOptions } from '../../src/autodiff/index.js';
-import { tensor, type TensorData } from '../../src/graph/ir.js';
+import type { TensorData } from '../../src/graph/ir.js';
 import { Runner } from '../../src/runtime/session.js';
 import { Network } from '../../src/train/network.js';
 import { Rng } from '../../src/util/rng.js';
-import { gradientGraph, relErr } from '../helpers/grads.js';
+import { gradientFeeds, gradientGraph, relErr } from '../helpers/grads.js';
 
 const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain' };
 const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'im2col-rows', batchNormGrad: 'affine' };
@@ -40,23 +40,7 @@ describe('gradient formulations agree (GradOptions)', () => {
   for (const m of MODELS) {
     it(`${m.spec} on [${m.inputShape}]: every gradient within ${TOL} relative`, async () => {
       const net = Network.create({ spec: m.spec, inputShape: m.inputShape, classes: 10, options: {} }, 7);
-      const rng = new Rng(11);
-      const B = 6;
-      const D = m.inputShape.reduce((a, b) => a * b, 1);
-      const labels = Array.from({ length: B }, () => rng.int(10));
-      const targets = new Float32Array(B * 10);
-      labels.forEach((y, i) => (targets[i * 10 + y] = 1));
-      const feeds: Record<string, TensorData> = {
-        input: tensor('float32', [B, ...m.inputShape], Float32Array.from({ length: B * D }, () => rng.float())),
-        labels: tensor('int64', [B], BigInt64Array.from(labels, BigInt)),
-        targets: tensor('float32', [B, 10], targets),
-      };
-      // mobilenet: BN scales of 4 put activations past ReLU6's 6; with none there the loss is
-      // invariant to a BN scale ahead of a depthwise conv and BN, and that gradient, zero in exact
-      // arithmetic, is rounding noise that no two formulations share.
-      if (m.spec.startsWith('mobilenet')) for (const p of net.paramSpecs) if (p.name.endsWith('.bn.weight')) net.params.get(p.name)!.fill(4);
-      for (const p of net.paramSpecs) feeds[p.name] = tensor('float32', p.dims, net.params.get(p.name)!);
-      for (const b of net.bufferSpecs) feeds[b.name] = tensor('float32', b.dims, net.buffers.get(b.name)!);
+      const feeds = gradientFeeds(net, new Rng(11), 6);
       const a = await gradients(net, PREVIOUS, feeds);
       const b = await gradients(net, ALTERNATIVE, feeds);
       assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());

@@ -15,7 +15,7 @@ import { NCHWC_DOMAIN, lowerConvsToNchwc } from '../../src/graph/nchwc.js';
 import { Runner, nchwcBlockSize } from '../../src/runtime/session.js';
 import { Network } from '../../src/train/network.js';
 import { Rng } from '../../src/util/rng.js';
-import { gradientGraph, relErr } from '../helpers/grads.js';
+import { gradientFeeds, gradientGraph, relErr } from '../helpers/grads.js';
 
 interface ConvCase {
   name: string;
@@ -125,23 +125,7 @@ describe('NCHWc Convs compute what plain Convs do (onnxruntime)', async () => {
       const net = Network.create({ spec: m.spec, inputShape: m.inputShape, classes: 10, options: {} }, 5);
       const graph = gradientGraph(net);
       assert.ok(rewritten(lowerConvsToNchwc(graph, block)) >= 2, 'fewer than two Convs rewritten');
-      const rng = new Rng(9);
-      const B = 5;
-      const D = m.inputShape.reduce((a, b) => a * b, 1);
-      const labels = Array.from({ length: B }, () => rng.int(10));
-      const targets = new Float32Array(B * 10);
-      labels.forEach((y, i) => (targets[i * 10 + y] = 1));
-      const feeds: Record<string, TensorData> = {
-        input: tensor('float32', [B, ...m.inputShape], Float32Array.from({ length: B * D }, () => rng.float())),
-        labels: tensor('int64', [B], BigInt64Array.from(labels, BigInt)),
-        targets: tensor('float32', [B, 10], targets),
-      };
-      // mobilenet: as in test/autodiff/grad-forms.test.ts, BN scales of 4 put activations past
-      // ReLU6's 6; without that a BN scale ahead of a depthwise conv and BN has a gradient that is
-      // zero in exact arithmetic, i.e. rounding noise no two formulations share.
-      if (m.spec.startsWith('mobilenet')) for (const p of net.paramSpecs) if (p.name.endsWith('.bn.weight')) net.params.get(p.name)!.fill(4);
-      for (const p of net.paramSpecs) feeds[p.name] = tensor('float32', p.dims, net.params.get(p.name)!);
-      for (const b of net.bufferSpecs) feeds[b.name] = tensor('float32', b.dims, net.buffers.get(b.name)!);
+      const feeds = gradientFeeds(net, new Rng(9), 5); // (a mobilenet's BN scales set to 4: see gradientFeeds)
       const out: Record<string, TensorData>[] = [];
       for (const nchwc of [false, true]) {
         const r = await Runner.create(graph, { threads: 1, nchwc });

@@ -4,11 +4,12 @@
  */
 import { type GradOptions, backward } from '../../src/autodiff/walker.js';
 import { GraphBuilder } from '../../src/graph/builder.js';
-import { type Graph, type Value } from '../../src/graph/ir.js';
+import { type Graph, type TensorData, type Value, tensor } from '../../src/graph/ir.js';
 import { prune } from '../../src/graph/prune.js';
 import type { ForwardCtx } from '../../src/nn/module.js';
 import { buildLoss } from '../../src/nn/losses.js';
 import type { Network } from '../../src/train/network.js';
+import type { Rng } from '../../src/util/rng.js';
 
 /** max_i |a_i − b_i| / max_i |b_i| (relative to the tensor's scale; absolute when b is all zeros). */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -51,4 +52,29 @@ export function gradientGraph(net: Network, grad?: GradOptions): Graph {
   for (const [k, v] of stats) g.output(v, `stat:${k}`);
   g.output(loss, 'loss');
   return prune(g.build());
+}
+
+/**
+ * Feeds for gradientGraph(net): a batch of B random images with random labels (one-hot targets)
+ * from `rng`, and the network's parameters and buffers. For a mobilenet the BN scales are set to
+ * 4 first: that puts activations past ReLU6's 6; with none there the loss is invariant to a BN
+ * scale ahead of a depthwise conv and BN, and that gradient, zero in exact arithmetic, is
+ * rounding noise that no two formulations share.
+ */
+export function gradientFeeds(net: Network, rng: Rng, B: number): Record<string, TensorData> {
+  const shape = net.spec.inputShape;
+  const C = net.spec.classes;
+  const D = shape.reduce((a, b) => a * b, 1);
+  const labels = Array.from({ length: B }, () => rng.int(C));
+  const targets = new Float32Array(B * C);
+  labels.forEach((y, i) => (targets[i * C + y] = 1));
+  const feeds: Record<string, TensorData> = {
+    input: tensor('float32', [B, ...shape], Float32Array.from({ length: B * D }, () => rng.float())),
+    labels: tensor('int64', [B], BigInt64Array.from(labels, BigInt)),
+    targets: tensor('float32', [B, C], targets),
+  };
+  if (net.spec.spec.startsWith('mobilenet')) for (const p of net.paramSpecs) if (p.name.endsWith('.bn.weight')) net.params.get(p.name)!.fill(4);
+  for (const p of net.paramSpecs) feeds[p.name] = tensor('float32', p.dims, net.params.get(p.name)!);
+  for (const b of net.bufferSpecs) feeds[b.name] = tensor('float32', b.dims, net.buffers.get(b.name)!);
+  return feeds;
 }
