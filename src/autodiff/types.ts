@@ -33,7 +33,7 @@ export interface GradOptions {
    * input stacked by Slice/Concat, then one Gemm with dY; 'conv' — a Conv over batch↔channel
    * transposed tensors (ORT's ExpandThenGemm path: serial over channels); 'im2col-rows' — im2col
    * one kernel row at a time (a Gemm per row of offsets, the rows' results concatenated), so only
-   * one row's patch matrix is alive at once (default: the same speed, peak RSS of the cnn KD step
+   * one row's patch matrix is alive at once (default: the same speed within 3%, peak RSS of the cnn KD step
    * 469 → 323 MB, resnet 757 → 531 MB; bench/README.md). Grouped convolutions always use the grouped Conv form.
    */
   convWeightGrad?: 'im2col' | 'im2col-rows' | 'conv';
