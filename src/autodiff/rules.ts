@@ -30,7 +30,7 @@ function out(c: GradCtx, i = 0): Value {
 const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
 /** Conv gradient formulations used unless GradOptions says otherwise (types.ts; bench/README.md). */
 export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> = 'conv';
-export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'im2col-rows';
+export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'offsets';
 export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'affine';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
@@ -393,8 +393,33 @@ export const GRAD_RULES: Record<string, GradRule> = {
       const gk = G.shape.slice(2) as number[];
       const cut = (full: Value) => g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]);
       const gkStatic = gk.every((d) => typeof d === 'number');
-      const wForm = c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD;
-      if (grp === 1 && (wForm === 'im2col' || wForm === 'im2col-rows') && gkStatic && typeof X.shape[1] === 'number') {
+      // 'offsets' where it measured faster: stride 1 (a strided Slice of the channels-last input
+      // copies runs of only C floats: slower on resnet's strided convs), a kernel larger than 1×1
+      // (mobilenet's pointwise convs: the channels-last transpose costs more than it saves) and at
+      // least 16 input channels (each offset's Gemm is C wide). The others take 'im2col-rows'.
+      const asked = c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD;
+      const offsetsFit = strides.every((st) => st === 1) && k.some((kk) => kk > 1) && typeof X.shape[1] === 'number' && X.shape[1] >= 16;
+      const wForm = asked === 'offsets' && !offsetsFit ? 'im2col-rows' : asked;
+      if (grp === 1 && wForm === 'offsets' && gkStatic && typeof X.shape[1] === 'number') {
+        // One Gemm per kernel offset o, on a channels-last copy of the padded input:
+        // dW[m, c, o] = Σ_(n,y) Gᵀ[m, (n, y)] · Xh[(n, y·s + o), c], where the strided Slice of Xh
+        // at offset o is already the [N·|y|, C] matrix the Gemm takes (runs of |y_last|·C floats;
+        // no patch matrix is built). The |k| results [M, C] are stacked and put in place.
+        const C = X.shape[1];
+        const M = W.shape[0] as number;
+        const xh = g.op('Transpose', [X], { perm: [0, ...spatial, 1] }); // [N, spatial…, C]
+        const xp = pads.some((p) => p !== 0) ? g.op('Pad', [xh, g.ints([0, ...pads.slice(0, sp), 0, 0, ...pads.slice(sp), 0])]) : xh;
+        const offsets: number[][] = [[]];
+        for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((o) => Array.from({ length: kk }, (_, j) => [...o, j])));
+        const gFlat = g.reshape(gT, [M, -1]); // [M, (n, y…)]
+        const axes = Array.from({ length: sp }, (_, i) => i + 1);
+        const parts = offsets.map((o) => {
+          const v = g.op('Slice', [xp, g.ints(o), g.ints(o.map((oi, i) => oi + strides[i] * ((gk[i] as number) - 1) + 1)), g.ints(axes), g.ints(strides)]); // [N, y…, C]
+          return g.op('Unsqueeze', [g.op('Gemm', [gFlat, g.reshape(v, [-1, C])]), g.ints([0])]); // [1, M, C]
+        });
+        const D = parts.length === 1 ? parts[0] : g.op('Concat', parts, { axis: 0 }); // [|k|, M, C]
+        dW = g.op('Transpose', [g.reshape(D, [...k, M, C])], { perm: [sp, sp + 1, ...Array.from({ length: sp }, (_, i) => i)] });
+      } else if (grp === 1 && (wForm === 'im2col' || wForm === 'im2col-rows') && gkStatic && typeof X.shape[1] === 'number') {
         // im2col: P[(c, o), (n, y)] = Xpad[n, c, y·s + o] for each kernel offset o (a strided
         // Slice of the padded, batch-transposed input), then dW[m, (c, o)] = Σ_(n,y) Gᵀ[m, (n, y)]·P.
         const C = X.shape[1];

@@ -29,14 +29,19 @@ export interface GradOptions {
    */
   convInputGrad?: 'conv' | 'convtranspose';
   /**
-   * Conv weight gradient without groups: 'im2col' — the k² shifted (strided) views of the padded
-   * input stacked by Slice/Concat, then one Gemm with dY; 'conv' — a Conv over batch↔channel
-   * transposed tensors (ORT's ExpandThenGemm path: serial over channels); 'im2col-rows' — im2col
-   * one kernel row at a time (a Gemm per row of offsets, the rows' results concatenated), so only
-   * one row's patch matrix is alive at once (default: the same speed within 3%, peak RSS of the cnn KD step
-   * 469 → 323 MB, resnet 757 → 531 MB; bench/README.md). Grouped convolutions always use the grouped Conv form.
+   * Conv weight gradient without groups: 'offsets' (default) — one Gemm per kernel offset o,
+   * dW[·, ·, o] = Gᵀ·(the channels-last padded input sliced at o), no patch matrix; it applies at
+   * stride 1 with a kernel > 1×1 and ≥ 16 input channels, the rest take 'im2col-rows' (measured:
+   * cnn KD step 1.07×, resnet 1.07× against 'im2col-rows', peak RSS lower again; bench/README.md).
+   * 'im2col' — the k² shifted (strided) views of the padded, batch-transposed input stacked by
+   * Slice/Concat, then one Gemm with dY; 'im2col-rows' — im2col one kernel row at a time (a Gemm
+   * per row of offsets, the rows' results concatenated), so only one row's patch matrix is alive
+   * at once (against 'im2col': the same speed within 3%, peak RSS of the cnn KD step 469 → 323 MB,
+   * resnet 757 → 531 MB); 'conv' — a Conv over batch↔channel transposed tensors (ORT's
+   * ExpandThenGemm path: serial over channels). Grouped convolutions always use the grouped Conv
+   * form.
    */
-  convWeightGrad?: 'im2col' | 'im2col-rows' | 'conv';
+  convWeightGrad?: 'im2col' | 'im2col-rows' | 'offsets' | 'conv';
   /**
    * BatchNormalization (training) gradient: 'affine' (default) — per-channel factors first, then
    * dx = a·(G − mean G) + d·(x − μ) (fewer full-size passes); 'plain' — through x̂ as written.

@@ -296,6 +296,7 @@ const CASES: Case[] = [
       ['conv/im2col', { convInputGrad: 'conv', convWeightGrad: 'im2col' }],
       ['convtranspose/conv', { convInputGrad: 'convtranspose', convWeightGrad: 'conv' }],
       ['conv/im2col-rows', { convInputGrad: 'conv', convWeightGrad: 'im2col-rows' }],
+      ['conv/offsets', { convInputGrad: 'conv', convWeightGrad: 'offsets' }],
     ] as const
   ).flatMap(([tag, grad]) =>
     [
@@ -306,6 +307,9 @@ const CASES: Case[] = [
       conv('Conv stride 1 asymmetric pads, symbolic N', [2, 1, 5, 4], [2, 1, 3, 3], { pads: [0, 1, 2, 1] }, true, ['N', 1, 5, 4]),
       conv('Conv 1×1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] }),
       conv('Conv 1×1 stride 1', [2, 3, 4, 5], [4, 3, 1, 1], {}),
+      // 16 input channels: where the 'offsets' weight gradient applies (fewer take im2col-rows)
+      conv('Conv 16 channels, stride 1 pad 1', [2, 16, 5, 4], [3, 16, 3, 3], { pads: [1, 1, 1, 1] }),
+      conv('Conv 16 channels, 2×3 kernel, asymmetric pads, symbolic N', [2, 16, 4, 5], [2, 16, 2, 3], { pads: [0, 1, 1, 1] }, true, ['N', 16, 4, 5]),
       conv('Conv depthwise group=3, stride 1 pad 1', [2, 3, 5, 5], [3, 1, 3, 3], { pads: [1, 1, 1, 1], group: 3 }),
       conv('Conv depthwise group=2, stride 1, asymmetric pads, 3×2 kernel, symbolic N', [2, 2, 5, 6], [2, 1, 3, 2], { pads: [2, 0, 1, 1], group: 2 }, true, ['N', 2, 5, 6]),
     ].map((c) => ({ ...c, name: `${c.name} [${tag}]`, grad })),
