@@ -393,6 +393,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
       const gk = G.shape.slice(2) as number[];
       const cut = (full: Value) => g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]);
       const gkStatic = gk.every((d) => typeof d === 'number');
+      // The kernel offsets in row-major order ([0,0], [0,1], …), for the im2col and offsets forms.
+      const offsets: number[][] = [[]];
+      for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((o) => Array.from({ length: kk }, (_, j) => [...o, j])));
       // 'offsets' where it measured faster: stride 1 (a strided Slice of the channels-last input
       // copies runs of only C floats: slower on resnet's strided convs), a kernel larger than 1×1
       // (mobilenet's pointwise convs: the channels-last transpose costs more than it saves) and at
@@ -409,8 +412,6 @@ export const GRAD_RULES: Record<string, GradRule> = {
         const M = W.shape[0] as number;
         const xh = g.op('Transpose', [X], { perm: [0, ...spatial, 1] }); // [N, spatial…, C]
         const xp = pads.some((p) => p !== 0) ? g.op('Pad', [xh, g.ints([0, ...pads.slice(0, sp), 0, 0, ...pads.slice(sp), 0])]) : xh;
-        const offsets: number[][] = [[]];
-        for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((o) => Array.from({ length: kk }, (_, j) => [...o, j])));
         const gFlat = g.reshape(gT, [M, -1]); // [M, (n, y…)]
         const axes = Array.from({ length: sp }, (_, i) => i + 1);
         const parts = offsets.map((o) => {
@@ -425,8 +426,6 @@ export const GRAD_RULES: Record<string, GradRule> = {
         const C = X.shape[1];
         const M = W.shape[0] as number;
         const xp = pads.some((p) => p !== 0) ? g.op('Pad', [xT, g.ints([0, 0, ...pads.slice(0, sp), 0, 0, ...pads.slice(sp)])]) : xT;
-        const offsets: number[][] = [[]];
-        for (const kk of k) offsets.splice(0, offsets.length, ...offsets.flatMap((o) => Array.from({ length: kk }, (_, j) => [...o, j])));
         const view = (o: number[]) => {
           const v = g.op('Slice', [xp, g.ints(o), g.ints(o.map((oi, i) => oi + strides[i] * ((gk[i] as number) - 1) + 1)), g.ints(spatial), g.ints(strides)]);
           return g.op('Unsqueeze', [v, g.ints([1])]); // [C, 1, N, y…]
