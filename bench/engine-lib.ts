@@ -144,8 +144,8 @@ export interface RowOptions extends StepGraphOptions {
   /**
    * online-kd-step's teacher: 'trainer' (default) runs it as the trainer's online teacher does
    * (NetworkTeacher, src/distill/online.ts: its inference graph, weights as initializers, and the
-   * log-softmax of each batch's logits); 'param-inputs' feeds its weights as graph inputs (the
-   * row before it used the trainer's path; kept for A/B).
+   * log-softmax of each batch's logits); 'param-inputs' feeds its weights as graph inputs (what
+   * the row did before the eleventh session; kept for A/B).
    */
   onlineTeacher?: 'trainer' | 'param-inputs';
   /**
@@ -222,7 +222,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const tRunner = tNet && !asTrainer ? await Runner.create(forwardGraphWithParamInputs(tNet), rt) : null;
   const tOnline = tNet && asTrainer ? await NetworkTeacher.create(tNet, 'bench teacher', rt) : null;
   const tExtra: Record<string, TensorData> = {};
-  if (tNet) for (const p of tNet.paramSpecs) tExtra[p.name] = tensor('float32', p.dims, tNet.params.get(p.name)!);
+  if (tNet && tRunner) for (const p of tNet.paramSpecs) tExtra[p.name] = tensor('float32', p.dims, tNet.params.get(p.name)!);
   // One batch buffer set per step of a run.
   const slots = Array.from({ length: K }, () => ({
     xBuf: new Float32Array(B * D),
