@@ -342,8 +342,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
   /*
    * Conv (N-D, any group count, dilation 1). With G = dY, groups g, C input and M output channels:
    *   dX = ConvTranspose(G, W, group g) with the forward's strides/pads and output_padding
-   *        restoring X's size (at stride 1, ungrouped or depthwise, with a kernel > 1: a Conv of
-   *        G with the flipped kernel instead — see below);
+   *        restoring X's size (at stride 1, ungrouped or depthwise: a Conv of G with the flipped
+   *        kernel instead — see below);
    *   dW = conv of X (batch↔channel transposed) with G (batch↔channel transposed) as the kernel,
    *        dilation = forward stride, then transposed back and cut to the kernel size. With
    *        g > 1 only same-group (output, input) channel pairs are wanted: X becomes one example
@@ -373,12 +373,13 @@ export const GRAD_RULES: Record<string, GradRule> = {
       });
       // Depthwise: one input and one output channel per group (group = C = M).
       const depthwise = grp > 1 && W.shape[1] === 1 && W.shape[0] === grp && X.shape[1] === grp;
-      const asConv = (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD) === 'conv' && (grp === 1 || depthwise) && strides.every((s) => s === 1) && k.some((kk) => kk > 1) && k.every((kk, i) => pads[i] <= kk - 1 && pads[i + sp] <= kk - 1);
+      const asConv = (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD) === 'conv' && (grp === 1 || depthwise) && strides.every((s) => s === 1) && k.every((kk, i) => pads[i] <= kk - 1 && pads[i + sp] <= kk - 1);
       if (asConv) {
         // dX = Conv(G, W̃) with W̃[c, m, ·] = W[m, c, flipped ·] and pads k − 1 − p (stride 1);
         // depthwise, W̃ = W flipped (channel c's kernel stays channel c's), with the same group.
+        // (A 1×1 kernel needs no flip.)
         const spatial = Array.from({ length: sp }, (_, i) => i + 2);
-        const flipped = g.op('Slice', [W, g.ints(Array(sp).fill(-1)), g.ints(k.map((kk) => -kk - 1)), g.ints(spatial), g.ints(Array(sp).fill(-1))]);
+        const flipped = k.every((kk) => kk === 1) ? W : g.op('Slice', [W, g.ints(Array(sp).fill(-1)), g.ints(k.map((kk) => -kk - 1)), g.ints(spatial), g.ints(Array(sp).fill(-1))]);
         const Wt = depthwise ? flipped : g.op('Transpose', [flipped], { perm: [1, 0, ...spatial] });
         dX = g.op('Conv', [G, Wt], { kernel_shape: k, pads: [...k.map((kk, i) => kk - 1 - pads[i]), ...k.map((kk, i) => kk - 1 - pads[i + sp])], ...grpAttr });
       } else {
