@@ -44,10 +44,17 @@ export interface GradOptions {
    */
   convWeightGrad?: 'im2col' | 'im2col-rows' | 'offsets' | 'conv';
   /**
-   * BatchNormalization (training) gradient: 'affine' (default) — per-channel factors first, then
+   * BatchNormalization (training) gradient: 'fused' (default; 'affine' where the channel count is
+   * not static) — the 'affine' formula with the per-channel sums in two stages and d·(x − μ) − a·mean G
+   * as one inference-mode BatchNormalization; 'affine' — per-channel factors first, then
    * dx = a·(G − mean G) + d·(x − μ) (fewer full-size passes); 'plain' — through x̂ as written.
    */
-  batchNormGrad?: 'affine' | 'plain';
+  batchNormGrad?: 'fused' | 'affine' | 'plain';
+  /**
+   * Relu and Clip gradients: 'mul' (default) — gy times the mask as a float (Relu: Sign(y); Clip:
+   * Cast of the bounds' And); 'where' — Where(mask, gy, 0).
+   */
+  maskGrad?: 'mul' | 'where';
 }
 /** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
 export type GradRule = (c: GradCtx) => (Value | null)[];

@@ -16,8 +16,8 @@ import { Network } from '../../src/train/network.js';
 import { Rng } from '../../src/util/rng.js';
 import { gradientFeeds, gradientGraph, relErr } from '../helpers/grads.js';
 
-const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain' };
-const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'offsets', batchNormGrad: 'affine' };
+const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain', maskGrad: 'where' };
+const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'offsets', batchNormGrad: 'fused', maskGrad: 'mul' };
 const TOL = 1e-5;
 
 const MODELS = [

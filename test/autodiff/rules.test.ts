@@ -125,6 +125,7 @@ const CASES: Case[] = [
   // ---- activations (inputs away from kinks; then near them, |x| ~ 1e-3 ≫ |εv|) ----
   unary('Relu', [3, 4], awayFromZero()),
   unary('Relu', [3, 4], nearZero(), {}, 'Relu near the kink (|x| ≤ 2e-3)'),
+  { ...unary('Relu', [3, 4], nearZero(), {}, 'Relu near the kink [where]'), grad: { maskGrad: 'where' } },
   unary('LeakyRelu', [3, 4], awayFromZero(), { alpha: 0.1 }, 'LeakyRelu alpha=0.1'),
   unary('LeakyRelu', [3, 4], nearZero(), {}, 'LeakyRelu default alpha, near the kink'),
   unary('Tanh', [3, 4]),
@@ -162,13 +163,16 @@ const CASES: Case[] = [
     inputs: [{ name: 'x', dims: [4, 5], sample: (r) => 0.2 + awayFromZero(0.05, 1)(r) }],
     build: (g, [x]) => g.op('Clip', [x, null, g.scalar(0.2, 'float64')]),
   },
-  {
-    name: 'Clip [0, 6] (ReLU6)',
-    op: 'Clip',
-    // below 0, inside, above 6; all ≥ 0.1 from the bounds
-    inputs: [{ name: 'x', dims: [4, 6], sample: (r) => [uniform(-2, -0.1), uniform(0.1, 5.9), uniform(6.1, 8)][r.int(3)](r) }],
-    build: (g, [x]) => g.op('Clip', [x, g.scalar(0, 'float64'), g.scalar(6, 'float64')]),
-  },
+  ...(['mul', 'where'] as const).map(
+    (m): Case => ({
+      name: `Clip [0, 6] (ReLU6) [${m}]`,
+      op: 'Clip',
+      // below 0, inside, above 6; all ≥ 0.1 from the bounds
+      inputs: [{ name: 'x', dims: [4, 6], sample: (r) => [uniform(-2, -0.1), uniform(0.1, 5.9), uniform(6.1, 8)][r.int(3)](r) }],
+      build: (g, [x]) => g.op('Clip', [x, g.scalar(0, 'float64'), g.scalar(6, 'float64')]),
+      grad: { maskGrad: m },
+    }),
+  ),
   // HardSigmoid: inputs on both flat parts and the slope, ≥ 0.1 from the kinks at (±0.5 − β)/α
   unary('HardSigmoid', [4, 6], (r) => [uniform(-5, -2.8), uniform(-2.2, 2.2), uniform(2.8, 5)][r.int(3)](r), {}, 'HardSigmoid (default α=0.2, β=0.5)'),
   unary('HardSigmoid', [4, 6], (r) => [uniform(-3, -1.2), uniform(-0.8, 1.8), uniform(2.2, 4)][r.int(3)](r), { alpha: 0.5, beta: 0.4 }, 'HardSigmoid α=0.5, β=0.4'),
@@ -357,7 +361,7 @@ const CASES: Case[] = [
   },
   batchNorm('BatchNormalization [N,C] training', [5, 3]),
   batchNorm('BatchNormalization [N,C,H,W] training', [2, 3, 3, 2]),
-  ...(['affine', 'plain'] as const).flatMap((form) =>
+  ...(['fused', 'affine', 'plain'] as const).flatMap((form) =>
     [
       batchNorm('BatchNormalization [N,C] training', [5, 3]),
       batchNorm('BatchNormalization [N,C,H,W] training', [2, 3, 3, 2]),
