@@ -33,6 +33,7 @@ export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> 
 export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'offsets';
 export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'fused';
 export const DEFAULT_MASK_GRAD: NonNullable<GradOptions['maskGrad']> = 'mul';
+export const DEFAULT_MAXPOOL_GRAD: NonNullable<GradOptions['maxPoolGrad']> = 'phases';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
 /** gy reshaped back to x's (possibly symbolic) shape at run time. */
@@ -483,7 +484,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
     return [expandLike(g, g.div(gyOf(c), n), x)];
   },
   /*
-   * MaxPool with its Indices output (flattened over N·C·H·W): the gradient goes to the arg-max.
+   * MaxPool: the gradient goes to the arg-max, by indices flattened over N·C·H·W — the forward's
+   * Indices output, or (non-overlapping square windows, the default) indices found again below.
    * Non-overlapping windows: MaxUnpool(G, indices) (exact, fast; ORT has it for float32 only).
    * Overlapping windows, or other dtypes: scatter-add.
    */
@@ -491,14 +493,45 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const { g } = c;
     const X = inp(c, 0);
     const G = gyOf(c);
-    const idx = c.outputs[1];
-    if (!idx) throw new RangeError('MaxPool: the gradient needs the Indices output; build MaxPool with 2 outputs');
     const k = attrInts(c.node.attrs, 'kernel_shape')!;
     const strides = attrInts(c.node.attrs, 'strides') ?? k.map(() => 1);
+    const pads = attrInts(c.node.attrs, 'pads');
     const overlapping = k.some((kk, i) => strides[i] < kk);
     const shapeX = g.op('Shape', [X]);
+    const [C, H, W] = X.shape.slice(1);
+    const [Ho, Wo] = G.shape.slice(2);
+    const b = k[0];
+    const phasesFit =
+      X.shape.length === 4 && typeof C === 'number' && typeof H === 'number' && typeof W === 'number' && typeof Ho === 'number' && typeof Wo === 'number' &&
+      k.length === 2 && k[1] === b && strides.every((st) => st === b) && (!pads || pads.every((p) => p === 0));
+    let idx = c.outputs[1];
+    if (phasesFit && ((c.opts.maxPoolGrad ?? DEFAULT_MAXPOOL_GRAD) === 'phases' || !idx)) {
+      // Non-overlapping b×b windows without the Indices output (onnxruntime's MaxPool is ~6× slower
+      // when it also returns Indices; prune drops the unused output): the arg-max is found again
+      // from the window's b² phases P_j = X[:, :, a::b, e::b] (j = a·b + e, row-major as the
+      // window) and the pooled y — the first j with P_j = y (the first maximum, as MaxPool's
+      // Indices and PyTorch take it):
+      //   code = max_j [P_j = y]·(b² − j), j* = b² − code, offset = a*·W + e* = j* + (W − b)·⌊j*/b⌋,
+      //   index = ((n·C + c)·H + b·h)·W + b·w + offset (flattened over N·C·H·W, as Indices).
+      const Y = out(c);
+      const K = b * b;
+      const terms = Array.from({ length: K }, (_, j) => {
+        const [a, e] = [Math.floor(j / b), j % b];
+        const P = g.op('Slice', [X, g.ints([a, e]), g.ints([a + b * (Ho - 1) + 1, e + b * (Wo - 1) + 1]), g.ints([2, 3]), g.ints([b, b])]);
+        const hit = g.op('Cast', [g.op('Equal', [P, Y])], { to: ONNX_DTYPE[X.dtype] });
+        return j === K - 1 ? hit : g.mul(hit, g.s(X, K - j));
+      });
+      const jStar = g.sub(g.s(X, K), g.op('Max', terms));
+      const offset = W === b ? jStar : g.add(jStar, g.mul(g.op('Floor', [g.div(jStar, g.s(X, b))]), g.s(X, W - b)));
+      const origin = new BigInt64Array(C * Ho * Wo);
+      for (let ch = 0; ch < C; ch++) for (let h = 0; h < Ho; h++) for (let w = 0; w < Wo; w++) origin[(ch * Ho + h) * Wo + w] = BigInt((ch * H + b * h) * W + b * w);
+      const n = g.op('Range', [g.scalar(0, 'int64'), g.op('Gather', [shapeX, g.scalar(0, 'int64')], { axis: 0 }), g.scalar(1, 'int64')], {}, { out: [{ dtype: 'int64', shape: [X.shape[0]] }] });
+      const nBase = g.mul(g.reshape(n, [-1, 1, 1, 1]), g.scalar(C * H * W, 'int64'));
+      idx = g.add(g.add(nBase, g.const({ dtype: 'int64', dims: [1, C, Ho, Wo], data: origin }, 'maxpool_origin')), g.op('Cast', [offset], { to: 7 }));
+    }
+    if (!idx) throw new RangeError('MaxPool: the gradient needs the Indices output (or non-overlapping square windows with static sizes); build MaxPool with 2 outputs');
     if (!overlapping && X.dtype === 'float32') {
-      return [g.op('MaxUnpool', [G, idx, shapeX], { kernel_shape: k, strides, ...(attrInts(c.node.attrs, 'pads') ? { pads: attrInts(c.node.attrs, 'pads')! } : {}) }, { out: [{ dtype: X.dtype, shape: [...X.shape] }] })];
+      return [g.op('MaxUnpool', [G, idx, shapeX], { kernel_shape: k, strides, ...(pads ? { pads } : {}) }, { out: [{ dtype: X.dtype, shape: [...X.shape] }] })];
     }
     const zeros = g.op('ConstantOfShape', [g.op('Shape', [g.op('Reshape', [X, g.ints([-1])])])], { value: { dtype: X.dtype, dims: [1], data: X.dtype === 'float64' ? new Float64Array(1) : new Float32Array(1) } }, { out: [{ dtype: X.dtype, shape: ['?'] }] });
     const flat = g.op('ScatterElements', [zeros, g.op('Reshape', [idx, g.ints([-1])]), g.op('Reshape', [G, g.ints([-1])])], { axis: 0, reduction: 'add' });

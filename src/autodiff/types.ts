@@ -55,6 +55,14 @@ export interface GradOptions {
    * Cast of the bounds' And); 'where' — Where(mask, gy, 0).
    */
   maskGrad?: 'mul' | 'where';
+  /**
+   * MaxPool with non-overlapping square windows (kernel = stride, no pads, static sizes):
+   * 'phases' (default) — the arg-max found again from the window's phases and the pooled output,
+   * then MaxUnpool, so the forward MaxPool needs no Indices output (prune drops it: onnxruntime's
+   * MaxPool with Indices measured ~6× slower); 'indices' — MaxUnpool by the forward's Indices.
+   * Other MaxPools always take the Indices (and need that output).
+   */
+  maxPoolGrad?: 'phases' | 'indices';
 }
 /** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
 export type GradRule = (c: GradCtx) => (Value | null)[];

@@ -1,7 +1,8 @@
 /**
  * The alternative gradient formulations (autodiff GradOptions: the Conv input gradient as a Conv,
  * the Conv weight gradient one Gemm per kernel offset — im2col by kernel rows where that measured
- * faster —, the BatchNorm gradient through per-channel factors) give the same gradients as the
+ * faster —, the BatchNorm gradient through per-channel factors, Relu/Clip as gy·mask, MaxPool's
+ * arg-max found again without Indices) give the same gradients as the
  * formulations they replace, on whole networks of the bench's model
  * specs (issue 18): every parameter's gradient and every BN statistic to 1e-5 relative
  * (test/helpers/grads.ts relErr). Each form is also checked against finite differences op by op
@@ -16,8 +17,8 @@ import { Network } from '../../src/train/network.js';
 import { Rng } from '../../src/util/rng.js';
 import { gradientFeeds, gradientGraph, relErr } from '../helpers/grads.js';
 
-const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain', maskGrad: 'where' };
-const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'offsets', batchNormGrad: 'fused', maskGrad: 'mul' };
+const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain', maskGrad: 'where', maxPoolGrad: 'indices' };
+const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'offsets', batchNormGrad: 'fused', maskGrad: 'mul', maxPoolGrad: 'phases' };
 const TOL = 1e-5;
 
 const MODELS = [

@@ -327,9 +327,16 @@ const CASES: Case[] = [
     inputs: [{ name: 'X', dims: [2, 3, 4, 5], shape: ['N', 3, 4, 5] }],
     build: (g, [X]) => g.op('GlobalAveragePool', [X]),
   },
-  maxPool('MaxPool 2×2/2 (float64, scatter path)', [2, 2, 4, 6], 2, 2, 'float64'),
-  maxPool('MaxPool 2×2/2 (float32, MaxUnpool path)', [2, 2, 4, 6], 2, 2, 'float32'),
-  maxPool('MaxPool 2×2/2 on 5×7 (float32, MaxUnpool path, ragged edge)', [1, 2, 5, 7], 2, 2, 'float32'),
+  // non-overlapping windows: the indices found again from the phases (default), or the forward's
+  ...(['phases', 'indices'] as const).flatMap((form) =>
+    [
+      maxPool('MaxPool 2×2/2 (float64, scatter path)', [2, 2, 4, 6], 2, 2, 'float64'),
+      maxPool('MaxPool 2×2/2 (float32, MaxUnpool path)', [2, 2, 4, 6], 2, 2, 'float32'),
+      maxPool('MaxPool 2×2/2 on 5×7 (float32, MaxUnpool path, ragged edge)', [1, 2, 5, 7], 2, 2, 'float32'),
+      maxPool('MaxPool 3×3/3 on 7×8 (float32, ragged edge)', [2, 3, 7, 8], 3, 3, 'float32'),
+    ].map((c) => ({ ...c, name: `${c.name} [${form}]`, grad: { maxPoolGrad: form } })),
+  ),
+  { ...maxPool('MaxPool 2×2/2 without the Indices output', [2, 2, 4, 6], 2, 2, 'float32'), build: (g, [X]) => g.op('MaxPool', [X], { kernel_shape: [2, 2], strides: [2, 2] }) },
   maxPool('MaxPool 3×3/2 overlapping', [2, 2, 7, 7], 3, 2, 'float64'),
   maxPool('MaxPool 3×3/2 overlapping, pads 1', [1, 2, 6, 6], 3, 2, 'float64', [1, 1, 1, 1]),
   {
@@ -425,6 +432,47 @@ async function runGraph(g: GraphBuilder, feeds: Record<string, TensorData>): Pro
 const f64 = (dims: number[], xs: number[]) => tensor('float64', dims, xs);
 
 describe('gradient rules: exact conventions', () => {
+  it('MaxPool with ties: the gradient goes to the first maximum of each window (row-major), in both forms, as a plain reference says', async () => {
+    for (const [dims, b, dtype] of [
+      [[2, 3, 6, 8], 2, 'float32'],
+      [[1, 2, 7, 8], 3, 'float32'],
+      [[2, 2, 4, 6], 2, 'float64'],
+    ] as const) {
+      const [N, C, H, W] = dims;
+      const [Ho, Wo] = [Math.floor(H / b), Math.floor(W / b)];
+      const rng = new Rng(5 + b);
+      // values in {0, 1, 2}: most windows have tied maxima
+      const xs = Array.from({ length: N * C * H * W }, () => rng.int(3));
+      const rs = Array.from({ length: N * C * Ho * Wo }, () => rng.normal());
+      const want = new Array<number>(xs.length).fill(0);
+      for (let nc = 0; nc < N * C; nc++)
+        for (let h = 0; h < Ho; h++)
+          for (let w = 0; w < Wo; w++) {
+            let best = -1;
+            for (let a = 0; a < b; a++)
+              for (let e = 0; e < b; e++) {
+                const i = (nc * H + h * b + a) * W + w * b + e;
+                if (best < 0 || xs[i] > xs[best]) best = i;
+              }
+            want[best] += rs[(nc * Ho + h) * Wo + w];
+          }
+      let ties = 0;
+      for (const form of ['phases', 'indices'] as const) {
+        const g = new GraphBuilder('maxpool_ties');
+        const x = g.input('x', dtype, [...dims]);
+        const r = g.input('r', dtype, [N, C, Ho, Wo]);
+        const y = g.opN('MaxPool', [x], 2, { kernel_shape: [b, b], strides: [b, b] })[0];
+        const dx = backward(g, g.op('ReduceSum', [g.mul(y, r)], { keepdims: 0 }), [x], { grad: { maxPoolGrad: form } }).get('x')!;
+        g.output(g.op('Identity', [dx], {}, { names: ['dx'] }));
+        const t = (d: readonly number[], v: number[]) => tensor(dtype, [...d], dtype === 'float32' ? Float32Array.from(v) : Float64Array.from(v));
+        const out = await runGraph(g, { x: t(dims, xs), r: t([N, C, Ho, Wo], rs) });
+        for (let i = 0; i < xs.length; i++) assert.equal(out.dx[i], dtype === 'float32' ? Math.fround(want[i]) : want[i], `${form} [${dims}] b=${b} dx[${i}]`);
+        ties = want.filter((v, i) => v === 0 && xs[i] === 2).length;
+      }
+      assert.ok(ties > 0, 'the input has tied maxima that get no gradient');
+    }
+  });
+
   it('Dropout (training, ratio 0.25): dx = gy·mask/(1 − ratio) with the mask the forward drew', async () => {
     const ratio = 0.25;
     const n = 400;

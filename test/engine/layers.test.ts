@@ -408,7 +408,7 @@ describe('model specs', () => {
       assert.equal(sha(net.toOnnx()), model, `${spec}: saved model bytes changed`);
       // The step graph with the gradient formulations of that commit (issue 18 changed the
       // defaults; grad-forms.test.ts checks the new forms give the same gradients).
-      const then = { grad: { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain', maskGrad: 'where' } } as const;
+      const then = { grad: { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain', maskGrad: 'where', maxPoolGrad: 'indices' } } as const;
       if (step) assert.equal(sha(toOnnxBytes(buildStepGraph(net, 'hard', { ...DEFAULT_OPTIM }, then).graph)), step, `${spec}: step graph changed`);
     }
   });
