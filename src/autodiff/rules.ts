@@ -401,7 +401,18 @@ export const GRAD_RULES: Record<string, GradRule> = {
       const xT = g.op('Transpose', [X], { perm });
       const gT = g.op('Transpose', [G], { perm });
       const gk = G.shape.slice(2) as number[];
-      const cut = (full: Value) => g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]);
+      // The dW convolutions below produce kernel offsets 0 … (X + p_begin + p_end − s·(|y| − 1) − 1):
+      // the forward's end padding would give offsets past the kernel where the stride leaves a
+      // remainder (e.g. stride 2, pads 1 on an even size: 4 offsets for a 3-wide kernel, a 16/9
+      // larger output for 3×3). With the end padding that gives exactly k offsets (never more
+      // than the forward's) no offset is computed only to be cut.
+      const exactEnd = k.map((kk, i) => {
+        const [xi, yi] = [X.shape[2 + i], G.shape[2 + i]];
+        return typeof xi === 'number' && typeof yi === 'number' ? kk + strides[i] * (yi - 1) - xi - pads[i] : -1;
+      });
+      const exact = exactEnd.every((e) => e >= 0);
+      const wPads = exact ? [...pads.slice(0, sp), ...exactEnd] : pads;
+      const cut = (full: Value) => (exact ? full : g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]));
       const gkStatic = gk.every((d) => typeof d === 'number');
       // The kernel offsets in row-major order ([0,0], [0,1], …), for the im2col and offsets forms.
       const offsets: number[][] = [[]];
@@ -456,7 +467,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
           dW = g.reshape(patchGemm(offsets), [M, C, ...k]);
         }
       } else if (grp === 1) {
-        const full = g.op('Conv', [xT, gT], { dilations: strides, pads, kernel_shape: gk });
+        const full = g.op('Conv', [xT, gT], { dilations: strides, pads: wPads, kernel_shape: gk });
         dW = g.op('Transpose', [cut(full)], { perm });
       } else {
         const [C, M] = [X.shape[1], W.shape[0]];
@@ -469,7 +480,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
           const r = g.reshape(gT, [grp, 1, Mg, -1, ...gk]);
           kern = g.reshape(g.op('Expand', [r, g.ints([grp, Cg, Mg, 1, ...gk.map(() => 1)])]), [C * Mg, -1, ...gk]);
         }
-        const full = cut(g.op('Conv', [x1, kern], { dilations: strides, pads, kernel_shape: gk, group: C })); // [1, C·Mg, k…]
+        const full = cut(g.op('Conv', [x1, kern], { dilations: strides, pads: wPads, kernel_shape: gk, group: C })); // [1, C·Mg, k…]
         dW = Cg === 1 ? g.reshape(full, [M, 1, ...k]) : g.reshape(g.op('Transpose', [g.reshape(full, [grp, Cg, Mg, ...k])], { perm: [0, 2, 1, ...k.map((_, i) => i + 3)] }), [M, Cg, ...k]);
       }
     }
