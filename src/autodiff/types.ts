@@ -51,8 +51,8 @@ export interface GradOptions {
    */
   batchNormGrad?: 'fused' | 'affine' | 'plain';
   /**
-   * Relu and Clip gradients: 'mul' (default) — gy times the mask as a float (Relu: Sign(y); Clip:
-   * Cast of the bounds' And); 'where' — Where(mask, gy, 0).
+   * Relu and Clip gradients: 'mul' (default) — gy times the mask cast to a float (Relu: y > 0;
+   * Clip: the bounds' And); 'where' — Where(mask, gy, 0).
    */
   maskGrad?: 'mul' | 'where';
   /**
