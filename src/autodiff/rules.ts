@@ -33,7 +33,7 @@ export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> 
 export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'offsets';
 export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'fused';
 export const DEFAULT_MASK_GRAD: NonNullable<GradOptions['maskGrad']> = 'mul';
-export const DEFAULT_MAXPOOL_GRAD: NonNullable<GradOptions['maxPoolGrad']> = 'phases';
+export const DEFAULT_MAXPOOL_GRAD: NonNullable<GradOptions['maxPoolGrad']> = 'indices';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
 /** gy reshaped back to x's (possibly symbolic) shape at run time. */
@@ -413,7 +413,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
         const [xi, yi] = [X.shape[2 + i], G.shape[2 + i]];
         return typeof xi === 'number' && typeof yi === 'number' ? kk + strides[i] * (yi - 1) - xi - pads[i] : -1;
       });
-      const exact = exactEnd.every((e) => e >= 0);
+      // (where that is the forward's end padding already, the graph stays as it was: the Slice is a no-op)
+      const exact = exactEnd.every((e) => e >= 0) && exactEnd.some((e, i) => e !== pads[i + sp]);
       const wPads = exact ? [...pads.slice(0, sp), ...exactEnd] : pads;
       const cut = (full: Value) => (exact ? full : g.op('Slice', [full, g.ints(Array(sp).fill(0)), g.ints(k), g.ints(spatial)]));
       const gkStatic = gk.every((d) => typeof d === 'number');
@@ -499,7 +500,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
   },
   /*
    * MaxPool: the gradient goes to the arg-max, by indices flattened over N·C·H·W — the forward's
-   * Indices output, or (non-overlapping square windows, the default) indices found again below.
+   * Indices output, or (non-overlapping square windows without that output, or 'phases' asked)
+   * indices found again below.
    * Non-overlapping windows: MaxUnpool(G, indices) (exact, fast; ORT has it for float32 only).
    * Overlapping windows, or other dtypes: scatter-add.
    */
@@ -520,8 +522,11 @@ export const GRAD_RULES: Record<string, GradRule> = {
       k.length === 2 && k[1] === b && strides.every((st) => st === b) && (!pads || pads.every((p) => p === 0));
     let idx = c.outputs[1];
     if (phasesFit && ((c.opts.maxPoolGrad ?? DEFAULT_MAXPOOL_GRAD) === 'phases' || !idx)) {
-      // Non-overlapping b×b windows without the Indices output (onnxruntime's MaxPool is ~6× slower
-      // when it also returns Indices; prune drops the unused output): the arg-max is found again
+      // Non-overlapping b×b windows without the Indices output (a model's MaxPool as imported, or
+      // 'phases' asked: prune then drops the unused output and onnxruntime's MaxPool, ~6× faster
+      // without it, takes the NCHWc path; measured on the cnn step 1.03× at 1 thread but 0.94× at 2,
+      // where these single-threaded Slices and bandwidth-bound element-wise ops do not scale, and
+      // +14% peak RSS — hence not the default): the arg-max is found again
       // from the window's b² phases P_j = X[:, :, a::b, e::b] (j = a·b + e, row-major as the
       // window) and the pooled y — the first j with P_j = y (the first maximum, as MaxPool's
       // Indices and PyTorch take it):
