@@ -601,12 +601,17 @@ export const GRAD_RULES: Record<string, GradRule> = {
     if (form === 'fused' && typeof C === 'number') {
       // The affine formula below in fewer and faster passes: the per-channel sums in two stages
       // (spatial axes, then the batch: faster in onnxruntime than one ReduceSum/ReduceMean over
-      // [0, 2, …]), and d·xc + e (e = −a·ΣG/n) by one inference-mode BatchNormalization of xc
-      // (mean 0, variance 1, ε 0: a per-channel multiply-add), added to a·G: dx = a·G + (d·xc + e).
+      // [0, 2, …]), and d·(x − μ) + e (e = −a·ΣG/n) by one inference-mode BatchNormalization of x
+      // with the batch's μ and σ² (so scale d/inv), added to a·G: dx = a·G + (d·(x − μ) + e).
+      // Its mean and variance inputs are computed, never constants: onnxruntime shares equal
+      // initializers between nodes, and a training-mode BatchNormalization (an imported
+      // student's, fed constant stand-ins) may write its running statistics over its inputs.
       const sum = (v: Value) => (r > 2 ? g.reduceSum(g.reduceSum(v, axes.slice(1), true), [0], true) : g.reduceSum(v, [0], true));
       const n = countAlong(g, X, axes);
-      const xc = g.sub(X, g.div(sum(X), n));
-      const inv = g.op('Reciprocal', [g.op('Sqrt', [g.add(g.div(sum(g.mul(xc, xc)), n), g.s(X, eps))])]);
+      const mu = g.div(sum(X), n);
+      const xc = g.sub(X, mu);
+      const variance = g.div(sum(g.mul(xc, xc)), n);
+      const inv = g.op('Reciprocal', [g.op('Sqrt', [g.add(variance, g.s(X, eps))])]);
       const sG = sum(G);
       const sGxc = sum(g.mul(G, xc));
       const dB = c.needs[2] ? g.reshape(sG, [-1]) : null;
@@ -614,11 +619,12 @@ export const GRAD_RULES: Record<string, GradRule> = {
       let dX: Value | null = null;
       if (c.needs[0]) {
         const a = g.mul(g.reshape(scale, bshape), inv);
-        const d = g.div(g.mul(g.neg(a), g.mul(g.mul(inv, inv), sGxc)), n);
-        const e = g.div(g.mul(g.neg(a), sG), n);
-        const filled = (v: number) => g.const({ dtype: X.dtype, dims: [C], data: (X.dtype === 'float64' ? new Float64Array(C) : new Float32Array(C)).fill(v) }, v === 0 ? 'bn_zeros' : 'bn_ones');
-        const dxc = g.op('BatchNormalization', [xc, g.reshape(d, [-1]), g.reshape(e, [-1]), filled(0), filled(1)], { epsilon: 0 }, { out: [{ dtype: X.dtype, shape: [...X.shape] }] });
-        dX = g.add(g.mul(G, a), dxc);
+        const na = g.neg(a);
+        const dOverInv = g.div(g.mul(na, g.mul(inv, sGxc)), n); // d / inv, d = −a·inv²·Σ G·xc / n
+        const e = g.div(g.mul(na, sG), n);
+        const flat = (v: Value) => g.reshape(v, [-1]);
+        const affine = g.op('BatchNormalization', [X, flat(dOverInv), flat(e), flat(mu), flat(variance)], { epsilon: eps }, { out: [{ dtype: X.dtype, shape: [...X.shape] }] });
+        dX = g.add(g.mul(G, a), affine);
       }
       return [dX, dScale, dB, null, null];
     }
