@@ -96,10 +96,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
     return [c.needs[0] ? g.div(gy, inp(c, 1)) : null, c.needs[1] ? g.neg(g.div(g.mul(gy, out(c)), inp(c, 1))) : null];
   },
   Neg: elementwise((c, gy) => c.g.neg(gy)),
-  // y = max(x, 0): dx = gy where x > 0 (0 at the kink)
-  // y = max(x, 0): dx = gy·[x > 0]. 'mul' (default): gy·Cast(y > 0) — the mask from the output,
-  // which the next layer holds anyway; 'where': Where(x > 0, gy, 0) (onnxruntime's Where with a
-  // scalar branch is ~3× slower than a Mul, and its Sign ~5×: issue 18).
+  // y = max(x, 0): dx = gy·[x > 0] (0 at the kink). 'mul' (default): gy·Cast(y > 0) — the mask
+  // from the output, which the next layer holds anyway; 'where': Where(x > 0, gy, 0)
+  // (onnxruntime's Where with a scalar branch is ~3× slower than a Mul, and its Sign ~5×: issue 18).
   Relu: elementwise((c, gy) => {
     const { g } = c;
     if ((c.opts.maskGrad ?? DEFAULT_MASK_GRAD) === 'where') return g.op('Where', [g.op('Greater', [inp(c, 0), zero(g, inp(c, 0))]), gy, zero(g, gy)]);
@@ -594,11 +593,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const r = X.shape.length;
     const axes = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
     const bshape = [1, -1, ...Array(r - 2).fill(1)];
-    const C = X.shape[1];
-    // 'fused' needs a static channel count (its per-channel constants); otherwise 'affine'.
-    const asked = c.opts.batchNormGrad ?? DEFAULT_BN_GRAD;
-    const form = asked === 'fused' && typeof C !== 'number' ? 'affine' : asked;
-    if (form === 'fused' && typeof C === 'number') {
+    const form = c.opts.batchNormGrad ?? DEFAULT_BN_GRAD;
+    if (form === 'fused') {
       // The affine formula below in fewer and faster passes: the per-channel sums in two stages
       // (spatial axes, then the batch: faster in onnxruntime than one ReduceSum/ReduceMean over
       // [0, 2, …]), and d·(x − μ) + e (e = −a·ΣG/n) by one inference-mode BatchNormalization of x

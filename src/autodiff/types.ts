@@ -44,9 +44,9 @@ export interface GradOptions {
    */
   convWeightGrad?: 'im2col' | 'im2col-rows' | 'offsets' | 'conv';
   /**
-   * BatchNormalization (training) gradient: 'fused' (default; 'affine' where the channel count is
-   * not static) — the 'affine' formula with the per-channel sums in two stages and d·(x − μ) − a·mean G
-   * as one inference-mode BatchNormalization; 'affine' — per-channel factors first, then
+   * BatchNormalization (training) gradient: 'fused' (default) — the 'affine' formula with the
+   * per-channel sums in two stages and d·(x − μ) − a·mean G as one inference-mode
+   * BatchNormalization fed the batch's μ and σ²; 'affine' — per-channel factors first, then
    * dx = a·(G − mean G) + d·(x − μ) (fewer full-size passes); 'plain' — through x̂ as written.
    */
   batchNormGrad?: 'fused' | 'affine' | 'plain';
