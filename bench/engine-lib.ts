@@ -18,6 +18,7 @@ import { type StepGraphOptions, buildStepGraph } from '../src/train/step.js';
 import { DEFAULT_STEPS_PER_RUN, fillDropoutMask } from '../src/train/trainer.js';
 import { stepName, unrollStepGraph } from '../src/train/unroll.js';
 import { Rng } from '../src/util/rng.js';
+import { type ReplicaSetting, ReplicatedSteps, replicaPlan } from '../src/train/replicas.js';
 import { Conv2d, Linear, Residual, Sequential } from '../src/nn/layers.js';
 import type { Module } from '../src/nn/module.js';
 import type { ModelSpec } from '../src/nn/spec.js';
@@ -156,6 +157,11 @@ export interface RowOptions extends StepGraphOptions {
    * forward-only reference for the KD step, whose weights are inputs too.
    */
   inference?: 'initializers' | 'param-inputs';
+  /**
+   * KD and teacher-step rows: data-parallel replicas (src/train/replicas.ts), as training picks
+   * them: 'auto' (default: replicaPlan for the row's network, batch and `rt.threads`) or a count.
+   */
+  replicas?: ReplicaSetting;
 }
 
 export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234, stepOpts: RowOptions = {}): Promise<PreparedRow> {
@@ -189,13 +195,19 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   }
   const kd = spec.name === 'student-kd-step' || online || conv !== null;
   const net = Network.create(kd ? model : mlpSpec(dims, 0.5, 0.2), seed);
-  const sg = buildStepGraph(net, kd ? 'soft-ce' : 'hard', { ...DEFAULT_OPTIM, momentum: 0.9 }, stepOpts);
-  const K = stepOpts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN;
+  const lossKind = kd ? 'soft-ce' : 'hard';
+  const optim = { ...DEFAULT_OPTIM, momentum: 0.9 };
+  const sg = buildStepGraph(net, lossKind, optim, stepOpts);
+  const plan = replicaPlan(net, B, stepOpts.replicas ?? 'auto', rt.threads);
+  // Replicated rows run one step per run on the replicas; their KD check runs on them too (lr 0,
+  // then the initial state back), so no full-batch session grows the process's memory.
+  const replicated = plan.replicas > 1 ? await ReplicatedSteps.create(net, lossKind, optim, plan, rt, stepOpts.grad) : null;
+  const K = replicated ? 1 : (stepOpts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN);
   // With K > 1 the one-step runner only serves the KD check: the profiler watches the timed one.
-  const runner = await Runner.create(sg.graph, K > 1 ? { ...rt, profilePrefix: undefined } : rt);
+  const runner = replicated ? null : await Runner.create(sg.graph, K > 1 ? { ...rt, profilePrefix: undefined } : rt);
   const unrolled = K > 1 ? unrollStepGraph(sg, K) : null;
   const runnerK = unrolled ? await Runner.create(unrolled.graph, rt) : runner;
-  const stepper = new StepRunner(runnerK, unrolled?.bindings ?? sg.bindings, sg.initialState, { preallocate: stepOpts.preallocate });
+  const stepper = runnerK ? new StepRunner(runnerK, unrolled?.bindings ?? sg.bindings, sg.initialState, { preallocate: stepOpts.preallocate }) : null;
   // Keep only what the KD check needs to rebuild the initial state (not the initial state itself:
   // a copy of every weight and optimiser buffer that training would not hold either).
   const bindings = sg.bindings;
@@ -241,19 +253,23 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
   const fetchK: Record<string, typeof scalar> = {};
   for (let j = 0; j < K; j++) for (const k of ['loss', 'correct']) fetchK[stepName(k, j)] = scalar;
   const kdCheck = async (a: number): Promise<{ loss: number; file: KdCheckFile }> => {
-    const probe = new StepRunner(runner, bindings, initialState());
-    const res = await probe.step(
-      {
-        input: tensor('float32', [B, ...inShape], xs[0]),
-        labels: tensor('int64', [B], labels[0]),
-        targets: tensor('float32', [B, C], targets[0]),
-        teacher: tensor('float32', [B, C], teacher[0]),
-        lr: tensor('float32', [], [0]),
-        alpha: tensor('float32', [], [a]),
-        temperature: T,
-      },
-      { loss: fetch.loss },
-    );
+    const checkFeeds = {
+      input: tensor('float32', [B, ...inShape], xs[0]),
+      labels: tensor('int64', [B], labels[0]),
+      targets: tensor('float32', [B, C], targets[0]),
+      teacher: tensor('float32', [B, C], teacher[0]),
+      lr: tensor('float32', [], [0]),
+      alpha: tensor('float32', [], [a]),
+      temperature: T,
+    };
+    let checkLoss: number;
+    if (replicated) {
+      checkLoss = (await replicated.run([{ feeds: checkFeeds, lr: 0 }]))[0].loss;
+      replicated.setState(initialState());
+    } else {
+      const probe = new StepRunner(runner!, bindings, initialState());
+      checkLoss = ((await probe.step(checkFeeds, { loss: fetch.loss })).loss.data as Float32Array)[0];
+    }
     const file: KdCheckFile = {};
     const flat = (v: Float32Array) => v;
     if (conv) {
@@ -275,7 +291,7 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     file.t = { shape: [B, C], data: flat(teacher[0]) };
     file.T = T.data[0] as number;
     file.alpha = a;
-    return { loss: (res.loss.data as Float32Array)[0], file };
+    return { loss: checkLoss, file };
   };
   return {
     spec,
@@ -307,20 +323,25 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
       };
       if (kd) Object.assign(feeds, { teacher: tensor('float32', [B, C], t), alpha, temperature: T });
       for (const mk of slot.masks) feeds[`mask/${mk.m.name}`] = tensor('float32', [B, ...mk.m.rest], mk.buf);
+      if (replicated) {
+        await replicated.run([{ feeds, lr: 0.05 }]);
+        return;
+      }
       if (K === 1) {
-        await stepper.step(feeds, fetch);
+        await stepper!.step(feeds, fetch);
         return;
       }
       for (const [name, v] of Object.entries(feeds)) pendingFeeds[stepName(name, pending)] = v;
       if (++pending < K) return;
-      await stepper.step(pendingFeeds, fetchK);
+      await stepper!.step(pendingFeeds, fetchK);
       pendingFeeds = {};
       pending = 0;
     },
     release: async () => {
-      if (rt.profilePrefix) await runnerK.endProfiling();
-      await runner.release();
-      if (runnerK !== runner) await runnerK.release();
+      if (rt.profilePrefix && runnerK) await runnerK.endProfiling();
+      if (replicated) await replicated.release();
+      if (runner) await runner.release();
+      if (runnerK && runnerK !== runner) await runnerK.release();
       if (tRunner) await tRunner.release();
       if (tOnline) await tOnline.release();
     },

@@ -25,7 +25,7 @@ import { UsageError } from '../util/errors.js';
 import { redactUrl } from '../util/url.js';
 
 /** Keys that do not change what a run computes: not compared when resuming. */
-export const OPERATIONAL_KEYS: readonly string[] = ['out', 'force', 'threads', 'workers', 'checkpoint-dir', 'checkpoint-every', 'resume', 'json', 'config', 'redis'];
+export const OPERATIONAL_KEYS: readonly string[] = ['out', 'force', 'threads', 'replicas', 'workers', 'checkpoint-dir', 'checkpoint-every', 'resume', 'json', 'config', 'redis'];
 /** Keys whose values may hold a password: saved (in configs and checkpoints) with it replaced by '***'. */
 const SECRET_URL_KEYS = new Set(['redis']);
 /** Flags that are about the invocation itself, never part of a config. */

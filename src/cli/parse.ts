@@ -46,14 +46,14 @@ export function intList(flag: string): SchemaParser<number[]> {
 }
 
 /** A non-negative integer, or 'auto'. */
-export function intOrAuto(flag: string): SchemaParser<number | 'auto'> {
+export function intOrAuto(flag: string, min = 0): SchemaParser<number | 'auto'> {
   return withSchema((raw: string): number | 'auto' => {
     const s = raw.trim();
     if (s === 'auto') return 'auto';
     const v = s === '' ? NaN : Number(s);
-    if (!(Number.isInteger(v) && v >= 0)) throw new UsageError(`--${flag}: expected a non-negative integer or 'auto', got '${raw}'`);
+    if (!(Number.isInteger(v) && v >= min)) throw new UsageError(`--${flag}: expected ${min === 0 ? 'a non-negative integer' : `an integer ≥ ${min}`} or 'auto', got '${raw}'`);
     return v;
-  }, { anyOf: [{ type: 'integer', minimum: 0 }, { const: 'auto' }] });
+  }, { anyOf: [{ type: 'integer', minimum: min }, { const: 'auto' }] });
 }
 
 /** A held-out split's size: a count ≥ 1 or a fraction in (0, 1). */

@@ -43,6 +43,13 @@ export interface RuntimeOptions {
    * AVX-512 in onnxruntime-node; not onnxruntime-web). Default true; false keeps plain Convs.
    */
   nchwc?: boolean;
+  /**
+   * Training only (Node): data-parallel replicas of the step (src/train/replicas.ts), each a
+   * session on a shard of the batch with threads/replicas intra-op threads. Default 'auto': one
+   * per thread for convolutional networks without BatchNorm while shards keep ≥ 32 rows, else 1.
+   * Sessions other than a training's step ignore it.
+   */
+  replicas?: number | 'auto';
 }
 
 /** What the runtime needs of an onnxruntime package (onnxruntime-node and onnxruntime-web both provide it). */

@@ -22,7 +22,7 @@ import { type BatchSampler, type LoopRngs, type OnlineTeacher, type TeacherTarge
 import type { CheckpointSession, openCheckpoints } from './checkpoint-session.js';
 import type { CheckpointProgress } from './checkpoint.js';
 import { DivergenceGuard } from './guard.js';
-import { DEFAULT_STEPS_PER_RUN, StepGroups } from './step-groups.js';
+import { DEFAULT_STEPS_PER_RUN, StepGroups, type TrainSteps } from './step-groups.js';
 
 // The configuration (types, defaults, validation) lives in a module of its own so the CLI can
 // read defaults and check flags without loading the engine.
@@ -113,10 +113,23 @@ export interface TrainResult {
 export type CheckpointOpener = typeof openCheckpoints;
 
 /**
+ * Data-parallel training steps where they apply (src/train/replicas.ts replicatedSteps, given by
+ * the Node trainer; null: the one-session steps). Passed in: worker threads are Node's.
+ */
+export type ReplicatedStepsFactory = (net: Network, lossKind: TrainConfig['loss'], optim: TrainConfig['optim'], batch: number, runtime: RuntimeOptions | undefined, log: (text: string) => void) => Promise<TrainSteps | null>;
+
+/**
  * Train `net` in place (its parameters are the trained ones afterwards). Checkpoints
  * (`cfg.checkpoint`) need `openCheckpoints` (the Node trainer, src/train/trainer.ts, gives it).
  */
-export async function runTraining(net: Network, data: Dataset, cfg: TrainConfig, opts: TrainOptions = {}, openCheckpoints?: CheckpointOpener): Promise<TrainResult> {
+export async function runTraining(
+  net: Network,
+  data: Dataset,
+  cfg: TrainConfig,
+  opts: TrainOptions = {},
+  openCheckpoints?: CheckpointOpener,
+  replicated?: ReplicatedStepsFactory,
+): Promise<TrainResult> {
   validateTrainConfig(cfg);
   const labeled = opts.labeled ?? true;
   checkTrainingInputs(net, data, cfg, opts.teacher, labeled, opts.onlineTeacher);
@@ -126,7 +139,10 @@ export async function runTraining(net: Network, data: Dataset, cfg: TrainConfig,
   const log = opts.onLog ?? (() => {});
   // Checkpoints: named and (when resuming) loaded and checked before any session is created.
   const ck = cfg.checkpoint && openCheckpoints ? openCheckpoints(net, data, cfg, opts.onlineTeacher ? `online:${opts.onlineTeacher.identity}` : opts.teacher, labeled, sg.initialState, sampler, !!opts.sampler, log) : null;
-  const steps = await StepGroups.create(sg, opts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN, sampler.stepsPerEpoch, opts.runtime);
+  const batch = Math.min(cfg.batch, data.n);
+  const steps: TrainSteps =
+    (replicated ? await replicated(net, cfg.loss, cfg.optim, batch, opts.runtime, log) : null) ??
+    (await StepGroups.create(sg, opts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN, sampler.stepsPerEpoch, opts.runtime));
   let evaluator: LiveEvaluator | null = null;
   try {
     evaluator = opts.test || opts.evalSets?.length ? await LiveEvaluator.create(net, opts.runtime) : null;
@@ -195,7 +211,7 @@ export function resumePoint(ck: CheckpointSession | null, rngs: LoopRngs, epochs
 interface LoopParts {
   sampler: BatchSampler;
   feeder: BatchFeeder;
-  steps: StepGroups;
+  steps: TrainSteps;
   rngs: LoopRngs;
   ck: CheckpointSession | null;
   evaluator: LiveEvaluator | null;

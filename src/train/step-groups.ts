@@ -20,7 +20,19 @@ export interface StepResult {
   correct: number;
 }
 
-export class StepGroups {
+/** What the training loop drives: one step or a group of `k` per run, on a state it can read and set. */
+export interface TrainSteps {
+  /** Steps per group (1: one step a run). */
+  readonly k: number;
+  /** Graph runs so far. */
+  readonly runs: number;
+  readonly state: ReadonlyMap<string, TensorData>;
+  setState(state: Map<string, TensorData>): void;
+  run(steps: readonly PreparedStep[]): Promise<StepResult[]>;
+  release(): Promise<void>;
+}
+
+export class StepGroups implements TrainSteps {
   /** Step-graph runs so far. */
   runs = 0;
   private stepper: StepRunner;

@@ -9,10 +9,11 @@ import { openCheckpoints } from './checkpoint-session.js';
 import type { TrainConfig } from './config.js';
 import { type TrainOptions, type TrainResult, runTraining } from './loop.js';
 import type { Network } from './network.js';
+import { replicatedSteps } from './replicas.js';
 
 export * from './loop.js';
 
 export async function trainNetwork(net: Network, data: Dataset, cfg: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
   const onLog = opts.onLog ?? ((text: string) => process.stderr.write(`dk: ${text}\n`));
-  return runTraining(net, data, cfg, { ...opts, onLog }, openCheckpoints);
+  return runTraining(net, data, cfg, { ...opts, onLog }, openCheckpoints, replicatedSteps);
 }

@@ -51,6 +51,8 @@ export interface DistillJobArgs {
   autoWarmup?: boolean;
   cacheDir: string | null;
   threads?: number;
+  /** Data-parallel replicas of the student's step (RuntimeOptions.replicas; default 'auto'). */
+  replicas?: number | 'auto';
   /** Compute teacher outputs as jobs on this Redis queue (dk worker). */
   redis?: string;
   out: string;
@@ -112,7 +114,7 @@ async function distillCommandJob(a: DistillJobArgs, progress: ProgressSink): Pro
     studentLayout: a.layout,
     autoWarmup: a.autoWarmup,
     cacheDir: a.cacheDir,
-    runtime: { threads: a.threads },
+    runtime: { threads: a.threads, replicas: a.replicas },
     redis: a.redis,
     progress,
   });
@@ -265,6 +267,7 @@ export function registerDistill(program: Command, run: (job: string, args: unkno
       autoWarmup: f.warmup === 'auto',
       cacheDir: f.cache ? f.cacheDir : null,
       threads: f.threads,
+      replicas: f.replicas,
       redis,
       out,
       report,

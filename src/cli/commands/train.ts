@@ -53,6 +53,11 @@ export function addTrainingFlags(cmd: Command, defaults: Partial<TrainConfig> = 
     .option('--jitter <px>', 'random input shifts of up to this many pixels', num('jitter', { min: 0, int: true }), 0)
     .option('--seed <n>', 'random seed', num('seed', { int: true, min: 0 }), 1)
     .option('--threads <n>', 'onnxruntime intra-op threads (default: all cores)', num('threads', { min: 1, int: true }))
+    .option(
+      '--replicas <n|auto>',
+      "data-parallel replicas of the training step, each on a shard of the batch with threads/n threads (auto: one per thread for convolutional students without BatchNorm, shards of ≥ 32 rows; else 1). The step is the same up to float rounding; keep it and --threads for bitwise-repeatable runs",
+      intOrAuto('replicas', 1),
+    )
     .option('--force', 'replace an existing output file', false)
     .option('--checkpoint-dir <DIR>', 'write checkpoints (weights, optimiser and RNG state, data order, config) into DIR at the end of every epoch')
     .option('--checkpoint-every <steps>', 'also checkpoint every this many steps (needs --checkpoint-dir or --resume)', num('checkpoint-every', { min: 1, int: true }))
@@ -89,6 +94,7 @@ export interface CommonFlags {
   jitter: number;
   seed: number;
   threads?: number;
+  replicas?: number | 'auto';
   force: boolean;
   checkpointDir?: string;
   checkpointEvery?: number;
@@ -191,6 +197,8 @@ export interface TrainJobArgs {
   options: ModelOptions;
   train: TrainConfig;
   threads?: number;
+  /** Data-parallel replicas of the step (RuntimeOptions.replicas; default 'auto'). */
+  replicas?: number | 'auto';
   /** Input layout of the saved model (default nchw). */
   layout?: 'nchw' | 'nhwc';
   out: string;
@@ -228,7 +236,7 @@ export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise
   const res = await trainNetwork(net, data, a.train, {
     test: split.test,
     evalSets: heldOut ? [heldOut] : undefined,
-    runtime: { threads: a.threads },
+    runtime: { threads: a.threads, replicas: a.replicas },
     onEvent: trainingProgress(progress, 'train', a.train.epochs, ['held-out']),
     onLog: (text) => progress({ kind: 'log', text }),
   });
@@ -259,7 +267,7 @@ export function registerTrain(program: Command, run: (job: string, args: unknown
   cmd.action(async (f: CommonFlags & { model: string; out: string; holdout?: number; layout: 'nchw' | 'nhwc'; report?: string | boolean }) => {
     const out = checkOutFile(f.out, f.force);
     const report = reportPathsFrom(f.report, out, f.force);
-    const args: TrainJobArgs = { model: f.model, data: f.data, images: imageFlagsFrom(f), holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, layout: f.layout, out, report };
+    const args: TrainJobArgs = { model: f.model, data: f.data, images: imageFlagsFrom(f), holdout: f.holdout, options: modelOptionsFrom(f), train: trainConfigFrom(f), threads: f.threads, replicas: f.replicas, layout: f.layout, out, report };
     // Validate the spec here too, for an immediate error.
     const { isModelFile, parseSpec } = await import('../../nn/spec.js');
     if (!isModelFile(f.model)) parseSpec(f.model);
