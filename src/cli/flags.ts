@@ -19,6 +19,7 @@ export const PARAM_FLAGS: Readonly<Record<string, string>> = {
   teacherOutputs: '--teacher-outputs',
   ensemble: '--ensemble',
   teacherMode: '--teacher-mode',
+  'runtime.replicas': '--replicas',
   'train.loss': '--loss',
   'train.mix': '--mix',
   'train.alpha': '--alpha',

@@ -15,6 +15,7 @@ import type { RuntimeOptions } from '../runtime/session.js';
 import { type EvalSummary, argmaxRows, summarise } from '../train/evaluate.js';
 import { type Network, nhwcLayout } from '../train/network.js';
 import { createStudent } from '../train/student.js';
+import { replicaPlan } from '../train/replicas.js';
 import { trainingProgress } from '../train/progress.js';
 import { type EpochEvent, type TrainConfig, type TrainEvent, DEFAULT_TRAIN, trainNetwork, validateTrainConfig } from '../train/trainer.js';
 import { UsageError } from '../util/errors.js';
@@ -193,6 +194,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
     net.exportLayout = nhwcLayout(train.shape, 'studentLayout');
   }
   if (net.spec.classes !== train.classes) throw new UsageError(`student outputs ${net.spec.classes} classes but the data has ${train.classes}`);
+  replicaPlan(net, cfg.batch, o.runtime?.replicas ?? 'auto', o.runtime?.threads); // a replica count the student cannot take fails here, before the teacher runs
   const desc = cfg.loss === 'soft-ce' ? `soft-ce, T=${cfg.temperature}, α=${cfg.alpha}, ${cfg.mix}` : `logit-mse, α=${cfg.alpha}, ${cfg.mix}`;
   log(`student ${net.spec.spec}: ${net.module.describe(net.spec.inputShape)} (${net.parameterCount.toLocaleString('en')} parameters); loss ${desc}`);
 

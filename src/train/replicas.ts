@@ -61,13 +61,14 @@ export function replicaPlan(net: Network, batch: number, setting: ReplicaSetting
     const r = Math.max(1, Math.min(T, Math.floor(batch / MIN_SHARD_ROWS)));
     return { replicas: r, threadsPerReplica: Math.max(1, Math.floor(T / r)), reason: r > 1 ? `${r} threads, shards of ≥ ${MIN_SHARD_ROWS} rows` : `one thread, or a batch under ${2 * MIN_SHARD_ROWS}` };
   }
-  if (!Number.isInteger(setting) || setting < 1) throw new UsageError(`--replicas: expected an integer ≥ 1 or 'auto', got ${setting}`);
+  const problem = (detail: string) => new UsageError({ param: 'runtime.replicas', value: String(setting), detail });
+  if (!Number.isInteger(setting) || setting < 1) throw problem("expected an integer ≥ 1 or 'auto'");
   if (setting > 1 && net.bufferSpecs.length) {
-    throw new UsageError(
-      `--replicas ${setting}: the model has BatchNorm (${net.bufferSpecs.length} running-statistics buffers, e.g. '${net.bufferSpecs[0].name}'); its step needs the whole batch's statistics, so it trains as one replica (--replicas 1 or auto)`,
+    throw problem(
+      `the model has BatchNorm (${net.bufferSpecs.length} running-statistics buffers, e.g. '${net.bufferSpecs[0].name}'); its step needs the whole batch's statistics, so it trains as one replica (1 or 'auto')`,
     );
   }
-  if (setting > batch) throw new UsageError(`--replicas ${setting}: more replicas than rows in a batch (${batch})`);
+  if (setting > batch) throw problem(`more replicas than rows in a batch (${batch})`);
   return { replicas: setting, threadsPerReplica: Math.max(1, Math.floor(T / setting)), reason: 'as asked' };
 }
 

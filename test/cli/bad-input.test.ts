@@ -67,6 +67,12 @@ describe('dk: bad input → exit 2, a one-line message naming the culprit, no fi
     assert.ok(files.every((f) => f.startsWith('out.onnx')), `unexpected files: ${files}`); // (a sidecar such as out.onnx.config.json is fine)
   });
 
+  it('--replicas: not a count, or more than 1 for a model with BatchNorm', () => {
+    expectUsageError({ args: train('--replicas', '0'), names: ['--replicas', "an integer ≥ 1 or 'auto'"] });
+    expectUsageError({ args: train('--replicas', 'two'), names: ['--replicas', "an integer ≥ 1 or 'auto'"] });
+    expectUsageError({ args: ['train', '--model', 'resnet:4', '--data', good, '--epochs', '1', '--threads', '1', '--replicas', '2', '--out', 'out.onnx'], names: ['--replicas 2', 'BatchNorm'] });
+  });
+
   it('a malformed IDX file (wrong magic)', () => {
     const d = copyOfGood('bad-magic');
     const f = join(d, FILES.trainImages);

@@ -125,9 +125,9 @@ describe('replicaPlan', () => {
     assert.equal(replicaPlan(mlp, 128, 3, 2).replicas, 3);
     assert.equal(replicaPlan(mlp, 128, 3, 2).threadsPerReplica, 1);
     assert.equal(replicaPlan(bn, 128, 1, 2).replicas, 1);
-    assert.throws(() => replicaPlan(bn, 128, 2, 2), (e: unknown) => e instanceof UsageError && /--replicas 2: the model has BatchNorm \(\d+ running-statistics buffers/.test(e.message));
-    assert.throws(() => replicaPlan(cnn, 4, 5, 2), /--replicas 5: more replicas than rows in a batch \(4\)/);
-    assert.throws(() => replicaPlan(cnn, 4, 0, 2), /--replicas: expected an integer ≥ 1 or 'auto', got 0/);
+    assert.throws(() => replicaPlan(bn, 128, 2, 2), (e: unknown) => e instanceof UsageError && /^runtime\.replicas 2: the model has BatchNorm \(\d+ running-statistics buffers/.test(e.message));
+    assert.throws(() => replicaPlan(cnn, 4, 5, 2), /UsageError: runtime\.replicas 5: more replicas than rows in a batch \(4\)/);
+    assert.throws(() => replicaPlan(cnn, 4, 0, 2), /UsageError: runtime\.replicas 0: expected an integer ≥ 1 or 'auto'/);
   });
 });
 

@@ -218,9 +218,16 @@ export interface TrainJobResult {
 }
 
 export async function trainJob(a: TrainJobArgs, progress: ProgressSink): Promise<TrainJobResult> {
-  const [{ openData }, { createStudent }, { trainNetwork }, { nhwcLayout }] = await Promise.all([import('../../data/load.js'), import('../../train/student.js'), import('../../train/trainer.js'), import('../../train/network.js')]);
+  const [{ openData }, { createStudent }, { trainNetwork }, { nhwcLayout }, { replicaPlan }] = await Promise.all([
+    import('../../data/load.js'),
+    import('../../train/student.js'),
+    import('../../train/trainer.js'),
+    import('../../train/network.js'),
+    import('../../train/replicas.js'),
+  ]);
   const split = await openData(a.data, { ...a.images, progress });
   const net = createStudent(a.model, split.train.shape, split.train.classes, a.options, a.train.seed);
+  replicaPlan(net, a.train.batch, a.replicas ?? 'auto', a.threads); // a replica count this model cannot take fails before any output
   if (split.train.classNames) net.classNames = split.train.classNames;
   if (a.layout === 'nhwc') {
     if (net.imported) throw new UsageError(`--layout nhwc: an ONNX student (${a.model}) keeps the input layout of its file`);
