@@ -33,6 +33,7 @@ export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> 
 export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'offsets';
 export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'fused';
 export const DEFAULT_MASK_GRAD: NonNullable<GradOptions['maskGrad']> = 'mul';
+export const DEFAULT_IM2COL_PATCH_LIMIT = 2;
 export const DEFAULT_MAXPOOL_GRAD: NonNullable<GradOptions['maxPoolGrad']> = 'indices';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
@@ -426,7 +427,11 @@ export const GRAD_RULES: Record<string, GradRule> = {
       // least 16 input channels (each offset's Gemm is C wide). The others take 'im2col-rows'.
       const asked = c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD;
       const offsetsFit = strides.every((st) => st === 1) && k.some((kk) => kk > 1) && typeof X.shape[1] === 'number' && X.shape[1] >= 16;
-      const wForm = asked === 'offsets' && !offsetsFit ? 'im2col-rows' : asked;
+      // Of those, a patch matrix no larger than im2colPatchLimit × dY is built whole (one Gemm reads
+      // dY once; one per kernel row reads it k times: the cnn's 1-channel and the resnet's and
+      // mobilenet's 3-channel first convs).
+      const patchSmall = typeof X.shape[1] === 'number' && X.shape[1] * offsets.length <= (c.opts.im2colPatchLimit ?? DEFAULT_IM2COL_PATCH_LIMIT) * (W.shape[0] as number);
+      const wForm = asked === 'offsets' && !offsetsFit ? (patchSmall ? 'im2col' : 'im2col-rows') : asked;
       if (grp === 1 && wForm === 'offsets' && gkStatic && typeof X.shape[1] === 'number') {
         // One Gemm per kernel offset o, on a channels-last copy of the padded input:
         // dW[m, c, o] = Σ_(n,y) Gᵀ[m, (n, y)] · Xh[(n, y·s + o), c], where the strided Slice of Xh

@@ -44,6 +44,15 @@ export interface GradOptions {
    */
   convWeightGrad?: 'im2col' | 'im2col-rows' | 'offsets' | 'conv';
   /**
+   * Where 'offsets' does not fit: convs whose patch matrix (N·|y|·C·k² values) is at most this
+   * many times dY's size (N·|y|·M) take 'im2col' (one Gemm, reading dY once), the larger ones
+   * 'im2col-rows' (a Gemm per kernel row, each reading dY). Default 2: the first convs of the
+   * bench's students (1 channel, 5×5, 32 out: 25 ≤ 64; 3 channels, 3×3, 16 out: 27 ≤ 32), where
+   * it measured cnn step 1.08×, mobilenet 1.06×, resnet 1.03× (CPU time, 2 threads); 0 sends them
+   * all to 'im2col-rows', as before the thirteenth session.
+   */
+  im2colPatchLimit?: number;
+  /**
    * BatchNormalization (training) gradient: 'fused' (default) — the 'affine' formula with the
    * per-channel sums in two stages and d·(x − μ) − a·mean G as one inference-mode
    * BatchNormalization fed the batch's μ and σ²; 'affine' — per-channel factors first, then

@@ -311,6 +311,8 @@ const CASES: Case[] = [
       conv('Conv stride 1 asymmetric pads, symbolic N', [2, 1, 5, 4], [2, 1, 3, 3], { pads: [0, 1, 2, 1] }, true, ['N', 1, 5, 4]),
       conv('Conv 1×1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] }),
       conv('Conv 1×1 stride 1', [2, 3, 4, 5], [4, 3, 1, 1], {}),
+      // C·k² ≤ 2·M: by default (offsets asked, not fitting) the patch matrix is built whole
+      conv('Conv 1 channel → 8, 3×3 pad 1 (a small patch matrix)', [2, 1, 5, 5], [8, 1, 3, 3], { pads: [1, 1, 1, 1] }),
       // 16 input channels: where the 'offsets' weight gradient applies (fewer take im2col-rows)
       conv('Conv 16 channels, stride 1 pad 1', [2, 16, 5, 4], [3, 16, 3, 3], { pads: [1, 1, 1, 1] }),
       conv('Conv 16 channels, 2×3 kernel, asymmetric pads, symbolic N', [2, 16, 4, 5], [2, 16, 2, 3], { pads: [0, 1, 1, 1] }, true, ['N', 16, 4, 5]),
