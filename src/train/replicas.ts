@@ -15,9 +15,12 @@
  * shard does not have (running each shard's own statistics would be another computation — the
  * "ghost batch" of PyTorch's DDP without SyncBatchNorm — not the step it claims to be).
  *
- * Parameters cross to the workers through one SharedArrayBuffer the main thread rewrites after each
- * update (the workers only read it during their run, while the main thread waits for them); shard
- * feeds and gradients cross as transferred buffers.
+ * The first shard runs on the calling thread (its session reads the update's state directly, and
+ * its allocations reuse that thread's malloc arena: a worker thread gets arenas of its own, which
+ * memory freed elsewhere in the process does not serve), the others in worker threads. Parameters
+ * cross to the workers through one SharedArrayBuffer the calling thread rewrites after each
+ * update (the workers only read it during their run, while the calling thread waits for them);
+ * shard feeds and gradients cross as transferred buffers.
  */
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
@@ -172,12 +175,16 @@ export class ReplicatedSteps implements TrainSteps {
 
   private constructor(
     private readonly net: Network,
+    /** Shard 0's session, on the calling thread. */
+    private readonly local: Runner,
+    /** Shards 1…R−1. */
     private readonly workers: ReplicaWorker[],
     private readonly update: StepRunner,
     private readonly updateInputs: string[],
     gradGraph: Graph,
     params: SharedArrayBuffer,
     layout: ReplicaInit['layout'],
+    private readonly fetch: string[],
   ) {
     this.mirror = new Map(layout.map(([name, , off, len]) => [name, new Float32Array(params, off * 4, len)]));
     const state = new Set(net.paramSpecs.map((p) => p.name));
@@ -202,20 +209,23 @@ export class ReplicatedSteps implements TrainSteps {
     const params = new SharedArrayBuffer(total * 4);
     const fetch = [...net.paramSpecs.map((p) => gradName(p.name)), 'loss', 'correct'];
     const rt: RuntimeOptions = { ...runtime, threads: plan.threadsPerReplica, profilePrefix: undefined };
-    const updRunner = await Runner.create(ug.graph, { ...runtime, threads: runtime.threads, profilePrefix: undefined });
+    const updRunner = await Runner.create(ug.graph, { ...runtime, profilePrefix: undefined });
+    let local: Runner | null = null;
     const workers: ReplicaWorker[] = [];
     try {
-      for (let r = 0; r < plan.replicas; r++) workers.push(await ReplicaWorker.create({ graph, runtime: rt, layout, params, fetch }));
+      local = await Runner.create(graph, rt);
+      for (let r = 1; r < plan.replicas; r++) workers.push(await ReplicaWorker.create({ graph, runtime: rt, layout, params, fetch }));
     } catch (e) {
       for (const w of workers) await w.close();
+      if (local) await local.release();
       await updRunner.release();
       throw e;
     }
-    return new ReplicatedSteps(net, workers, new StepRunner(updRunner, ug.bindings, ug.initialState), ug.inputs, graph, params, layout);
+    return new ReplicatedSteps(net, local, workers, new StepRunner(updRunner, ug.bindings, ug.initialState), ug.inputs, graph, params, layout, fetch);
   }
 
   get replicas(): number {
-    return this.workers.length;
+    return 1 + this.workers.length;
   }
 
   /** Copy the current parameters into the shared buffer the replicas read. */
@@ -238,7 +248,7 @@ export class ReplicatedSteps implements TrainSteps {
     this.runs++;
     const feeds = steps[0].feeds;
     const n = feeds.input.dims[0];
-    const R = this.workers.length;
+    const R = this.replicas;
     const bounds = Array.from({ length: R + 1 }, (_, r) => Math.floor((r * n) / R));
     const shared: Record<string, TensorData> = {};
     for (const name of this.sharedInputs) {
@@ -246,16 +256,21 @@ export class ReplicatedSteps implements TrainSteps {
       if (!t) throw new RangeError(`replicated step: no feed '${name}'`);
       shared[name] = t;
     }
-    const outs = await Promise.all(
-      this.workers.map((w, r) => {
-        const [a, b] = [bounds[r], bounds[r + 1]];
-        if (a === b) return null;
-        const shard: Record<string, TensorData> = {};
-        for (const name of this.rowInputs) shard[name] = rows(feeds[name], a, b, name);
-        for (const [name, t] of Object.entries(shared)) shard[name] = { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() };
-        return w.run(shard);
-      }),
-    );
+    // A worker's shard is copied (its buffers are transferred); shard 0 views the feeds.
+    const shard = (r: number, copy: boolean): Record<string, TensorData> => {
+      const [a, b] = [bounds[r], bounds[r + 1]];
+      const f: Record<string, TensorData> = {};
+      for (const name of this.rowInputs) f[name] = rows(feeds[name], a, b, name, copy);
+      for (const [name, t] of Object.entries(shared)) f[name] = copy ? { dtype: t.dtype, dims: [...t.dims], data: t.data.slice() } : t;
+      return f;
+    };
+    // The workers' shards first (they start at once), then shard 0 here.
+    const remote = this.workers.map((w, i) => (bounds[i + 1] === bounds[i + 2] ? null : w.run(shard(i + 1, true))));
+    const state = this.update.state;
+    const params: Record<string, TensorData> = {};
+    for (const p of this.net.paramSpecs) params[p.name] = state.get(p.name)!;
+    const first = bounds[0] === bounds[1] ? null : await this.local.run({ ...shard(0, false), ...params }, this.fetch);
+    const outs = [first, ...(await Promise.all(remote))];
     const upd: Record<string, TensorData> = {};
     for (const name of this.updateInputs) if (feeds[name]) upd[name] = feeds[name];
     let loss = 0;
@@ -275,13 +290,14 @@ export class ReplicatedSteps implements TrainSteps {
 
   async release(): Promise<void> {
     for (const w of this.workers) await w.close();
+    await this.local.release();
     await this.update.runner.release();
   }
 }
 
-/** Rows [a, b) of a tensor whose first axis is the batch (a fresh copy, to transfer). */
-function rows(t: TensorData | undefined, a: number, b: number, name: string): TensorData {
+/** Rows [a, b) of a tensor whose first axis is the batch: a fresh copy (to transfer) or a view. */
+function rows(t: TensorData | undefined, a: number, b: number, name: string, copy: boolean): TensorData {
   if (!t) throw new RangeError(`replicated step: no feed '${name}'`);
   const per = t.dims.slice(1).reduce((x, y) => x * y, 1);
-  return { dtype: t.dtype, dims: [b - a, ...t.dims.slice(1)], data: t.data.slice(a * per, b * per) };
+  return { dtype: t.dtype, dims: [b - a, ...t.dims.slice(1)], data: copy ? t.data.slice(a * per, b * per) : t.data.subarray(a * per, b * per) };
 }
