@@ -3,7 +3,9 @@
  * worker runs it too; src/train/trainer.ts is the Node entry, which adds checkpoint files and
  * log lines on stderr). Its parts, one concern each:
  *   batches.ts           which rows each step takes (seeded), assembled into preallocated feeds;
- *   step-groups.ts       one step per graph run, or K steps per run through the unrolled graph;
+ *   step-groups.ts       one step per graph run, or K steps per run through the unrolled graph
+ *                        (or, passed in by trainer.ts, replicas.ts: each step data-parallel on
+ *                        shards of the batch in worker threads);
  *   checkpoint-session.ts  checkpoint identity and files, when checkpoints fall due (Node only:
  *                        passed in by trainer.ts; where a resumed run stands is resumePoint here);
  *   guard.ts             non-finite / exploding losses and weights (DivergenceError);
