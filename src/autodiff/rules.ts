@@ -28,13 +28,25 @@ function out(c: GradCtx, i = 0): Value {
   return v;
 }
 const zero = (g: GraphBuilder, like: Value) => g.s(like, 0);
+/**
+ * MaxPool with b×b windows at stride b: each window's top-left index in X flattened over N·C·H·W,
+ * ((n·C + c)·H + b·h)·W + b·w, as [N, C, Ho, Wo] (int64; the arg-max's offset in its window is
+ * added to it).
+ */
+function maxPoolBase(g: GraphBuilder, shapeX: Value, X: Value, C: number, H: number, W: number, Ho: number, Wo: number, b: number): Value {
+  const origin = new BigInt64Array(C * Ho * Wo);
+  for (let ch = 0; ch < C; ch++) for (let h = 0; h < Ho; h++) for (let w = 0; w < Wo; w++) origin[(ch * Ho + h) * Wo + w] = BigInt((ch * H + b * h) * W + b * w);
+  const n = g.op('Range', [g.scalar(0, 'int64'), g.op('Gather', [shapeX, g.scalar(0, 'int64')], { axis: 0 }), g.scalar(1, 'int64')], {}, { out: [{ dtype: 'int64', shape: [X.shape[0]] }] });
+  const nBase = g.mul(g.reshape(n, [-1, 1, 1, 1]), g.scalar(C * H * W, 'int64'));
+  return g.add(nBase, g.const({ dtype: 'int64', dims: [1, C, Ho, Wo], data: origin }, 'maxpool_origin'));
+}
 /** Conv gradient formulations used unless GradOptions says otherwise (types.ts; bench/README.md). */
 export const DEFAULT_CONV_INPUT_GRAD: NonNullable<GradOptions['convInputGrad']> = 'conv';
 export const DEFAULT_CONV_WEIGHT_GRAD: NonNullable<GradOptions['convWeightGrad']> = 'offsets';
 export const DEFAULT_BN_GRAD: NonNullable<GradOptions['batchNormGrad']> = 'fused';
 export const DEFAULT_MASK_GRAD: NonNullable<GradOptions['maskGrad']> = 'mul';
 export const DEFAULT_IM2COL_PATCH_LIMIT = 2;
-export const DEFAULT_MAXPOOL_GRAD: NonNullable<GradOptions['maxPoolGrad']> = 'indices';
+export const DEFAULT_MAXPOOL_GRAD: NonNullable<GradOptions['maxPoolGrad']> = 'argmax';
 /** A FLOAT attribute as ORT sees it: ONNX stores it in 32 bits (so 0.1 is fround(0.1)). */
 const attrFloat = (c: GradCtx, k: string, dflt: number) => Math.fround(attrInt(c.node.attrs, k, dflt));
 /** gy reshaped back to x's (possibly symbolic) shape at run time. */
@@ -525,7 +537,24 @@ export const GRAD_RULES: Record<string, GradRule> = {
       X.shape.length === 4 && typeof C === 'number' && typeof H === 'number' && typeof W === 'number' && typeof Ho === 'number' && typeof Wo === 'number' &&
       k.length === 2 && k[1] === b && strides.every((st) => st === b) && (!pads || pads.every((p) => p === 0));
     let idx = c.outputs[1];
-    if (phasesFit && ((c.opts.maxPoolGrad ?? DEFAULT_MAXPOOL_GRAD) === 'phases' || !idx)) {
+    const form = c.opts.maxPoolGrad ?? DEFAULT_MAXPOOL_GRAD;
+    if (phasesFit && (form === 'argmax' || (!idx && form !== 'phases')) && H === Ho * b && W === Wo * b) {
+      // The windows tile X exactly: SpaceToDepth of X as [N·C, 1, H, W] puts window position
+      // j = a·b + e (row-major) on axis 1 of [N·C, b², Ho, Wo], and ArgMax along it takes the first
+      // maximum (as MaxPool's Indices and PyTorch do); its offset a·W + e = j + (W − b)·⌊j/b⌋, with
+      // ⌊j/b⌋ = Σ_t [j ≥ t·b] (t = 1…b−1) for small b: onnxruntime's int64 Div took 2.5 ms a cnn
+      // step, a Gather from a b²-entry table 10 ms.
+      const K = b * b;
+      const P = g.op('SpaceToDepth', [g.reshape(X, [-1, 1, H, W])], { blocksize: b }, { out: [{ dtype: X.dtype, shape: ['?', K, Ho, Wo] }] });
+      const j = g.reshape(g.op('ArgMax', [P], { axis: 1, keepdims: 0 }, { out: [{ dtype: 'int64', shape: ['?', Ho, Wo] }] }), [-1, C, Ho, Wo]);
+      let row: Value;
+      if (b <= 3) {
+        const steps = Array.from({ length: b - 1 }, (_, t) => g.op('Cast', [g.op('Greater', [j, g.scalar((t + 1) * b - 1, 'int64')])], { to: 7 }));
+        row = steps.length === 1 ? steps[0] : g.add(steps[0], steps[1]);
+      } else row = g.div(j, g.scalar(b, 'int64'));
+      const offset = W === b ? j : g.add(j, g.mul(row, g.scalar(W - b, 'int64')));
+      idx = g.add(maxPoolBase(g, shapeX, X, C, H, W, Ho, Wo, b), offset);
+    } else if (phasesFit && (form === 'phases' || !idx)) {
       // Non-overlapping b×b windows without the Indices output (a model's MaxPool as imported, or
       // 'phases' asked: prune then drops the unused output and onnxruntime's MaxPool, ~6× faster
       // without it, takes the NCHWc path; measured on the cnn step 1.03× at 1 thread but 0.94× at 2,
@@ -546,11 +575,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
       });
       const jStar = g.sub(g.s(X, K), g.op('Max', terms));
       const offset = W === b ? jStar : g.add(jStar, g.mul(g.op('Floor', [g.div(jStar, g.s(X, b))]), g.s(X, W - b)));
-      const origin = new BigInt64Array(C * Ho * Wo);
-      for (let ch = 0; ch < C; ch++) for (let h = 0; h < Ho; h++) for (let w = 0; w < Wo; w++) origin[(ch * Ho + h) * Wo + w] = BigInt((ch * H + b * h) * W + b * w);
-      const n = g.op('Range', [g.scalar(0, 'int64'), g.op('Gather', [shapeX, g.scalar(0, 'int64')], { axis: 0 }), g.scalar(1, 'int64')], {}, { out: [{ dtype: 'int64', shape: [X.shape[0]] }] });
-      const nBase = g.mul(g.reshape(n, [-1, 1, 1, 1]), g.scalar(C * H * W, 'int64'));
-      idx = g.add(g.add(nBase, g.const({ dtype: 'int64', dims: [1, C, Ho, Wo], data: origin }, 'maxpool_origin')), g.op('Cast', [offset], { to: 7 }));
+      idx = g.add(maxPoolBase(g, shapeX, X, C, H, W, Ho, Wo, b), g.op('Cast', [offset], { to: 7 }));
     }
     if (!idx) throw new RangeError('MaxPool: the gradient needs the Indices output (or non-overlapping square windows with static sizes); build MaxPool with 2 outputs');
     if (!overlapping && X.dtype === 'float32') {

@@ -66,13 +66,16 @@ export interface GradOptions {
   maskGrad?: 'mul' | 'where';
   /**
    * MaxPool with non-overlapping square windows (kernel = stride, no pads, static sizes):
-   * 'indices' (default) — MaxUnpool by the forward's Indices; 'phases' — the first arg-max found
-   * again from the window's phases and the pooled output, then MaxUnpool, so the forward MaxPool
-   * needs no Indices output (prune drops it; onnxruntime's MaxPool alone is ~6× faster, but the
-   * cnn step measured 1.03× at 1 thread, 0.94× at 2 threads and +14% peak RSS). A MaxPool built
-   * without Indices (an imported model's) takes 'phases'; other MaxPools need the Indices.
+   * 'argmax' (default) — where the windows tile the input exactly, the first arg-max found again
+   * as ArgMax over SpaceToDepth's b² window positions, then MaxUnpool (the cnn step 1.03–1.04× at
+   * 1 and 2 threads against 'indices'; elsewhere as 'phases' where a MaxPool has no Indices
+   * output, else as 'indices'); 'indices' — MaxUnpool by the forward's Indices; 'phases' — found from the window's strided phases and the pooled
+   * output, then MaxUnpool (the cnn step measured 1.03× at 1 thread, 0.94× at 2 threads and +14%
+   * peak RSS). Without Indices the forward MaxPool loses that output (prune) and onnxruntime's
+   * MaxPool alone is ~6× faster. A MaxPool built without Indices (an imported model's) takes
+   * 'argmax' where it fits, else 'phases'; overlapping windows need the Indices.
    */
-  maxPoolGrad?: 'phases' | 'indices';
+  maxPoolGrad?: 'argmax' | 'phases' | 'indices';
 }
 /** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
 export type GradRule = (c: GradCtx) => (Value | null)[];

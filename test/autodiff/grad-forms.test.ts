@@ -2,7 +2,7 @@
  * The alternative gradient formulations (autodiff GradOptions: the Conv input gradient as a Conv,
  * the Conv weight gradient one Gemm per kernel offset — im2col by kernel rows where that measured
  * faster —, the BatchNorm gradient through per-channel factors, Relu/Clip as gy·mask, MaxPool's
- * arg-max found again without Indices) give the same gradients as the
+ * arg-max found again without Indices, and the defaults as they stand) give the same gradients as the
  * formulations they replace, on whole networks of the bench's model
  * specs (issue 18): every parameter's gradient and every BN statistic to 1e-5 relative
  * (test/helpers/grads.ts relErr). Each form is also checked against finite differences op by op
@@ -47,15 +47,17 @@ describe('gradient formulations agree (GradOptions)', () => {
       const net = Network.create({ spec: m.spec, inputShape: m.inputShape, classes: 10, options: {} }, 7);
       const feeds = gradientFeeds(net, new Rng(11), 6);
       const a = await gradients(net, PREVIOUS, feeds);
-      const b = await gradients(net, ALTERNATIVE, feeds);
-      assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
-      const grads = Object.keys(a).filter((k) => k.startsWith('grad:'));
-      assert.equal(grads.length, net.paramSpecs.length);
-      for (const k of Object.keys(a)) {
-        const e = relErr(b[k], a[k]);
-        assert.ok(e <= TOL, `${m.spec} ${k}: relative difference ${e.toExponential(2)} > ${TOL}`);
-        // a gradient that is all zeros would agree trivially: each must carry signal
-        if (k.startsWith('grad:')) assert.ok(a[k].some((v) => v !== 0), `${k} is all zeros`);
+      for (const [tag, opts] of [['alternative', ALTERNATIVE], ['defaults', {}]] as const) {
+        const b = await gradients(net, opts, feeds);
+        assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
+        const grads = Object.keys(a).filter((k) => k.startsWith('grad:'));
+        assert.equal(grads.length, net.paramSpecs.length);
+        for (const k of Object.keys(a)) {
+          const e = relErr(b[k], a[k]);
+          assert.ok(e <= TOL, `${m.spec} ${k} (${tag}): relative difference ${e.toExponential(2)} > ${TOL}`);
+          // a gradient that is all zeros would agree trivially: each must carry signal
+          if (k.startsWith('grad:')) assert.ok(a[k].some((v) => v !== 0), `${k} is all zeros`);
+        }
       }
     });
   }

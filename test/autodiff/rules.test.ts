@@ -330,7 +330,7 @@ const CASES: Case[] = [
     build: (g, [X]) => g.op('GlobalAveragePool', [X]),
   },
   // non-overlapping windows: the forward's Indices (default), or indices found again from the phases
-  ...(['phases', 'indices'] as const).flatMap((form) =>
+  ...(['argmax', 'phases', 'indices'] as const).flatMap((form) =>
     [
       maxPool('MaxPool 2×2/2 (float64, scatter path)', [2, 2, 4, 6], 2, 2, 'float64'),
       maxPool('MaxPool 2×2/2 (float32, MaxUnpool path)', [2, 2, 4, 6], 2, 2, 'float32'),
@@ -434,11 +434,12 @@ async function runGraph(g: GraphBuilder, feeds: Record<string, TensorData>): Pro
 const f64 = (dims: number[], xs: number[]) => tensor('float64', dims, xs);
 
 describe('gradient rules: exact conventions', () => {
-  it('MaxPool with ties: the gradient goes to the first maximum of each window (row-major), in both forms, as a plain reference says', async () => {
+  it('MaxPool with ties: the gradient goes to the first maximum of each window (row-major), in every form, as a plain reference says', async () => {
     for (const [dims, b, dtype] of [
       [[2, 3, 6, 8], 2, 'float32'],
       [[1, 2, 7, 8], 3, 'float32'],
       [[2, 2, 4, 6], 2, 'float64'],
+      [[2, 2, 9, 6], 3, 'float32'],
     ] as const) {
       const [N, C, H, W] = dims;
       const [Ho, Wo] = [Math.floor(H / b), Math.floor(W / b)];
@@ -463,7 +464,7 @@ describe('gradient rules: exact conventions', () => {
             if (count > 1) tiedWindows++;
           }
       assert.ok(tiedWindows > 0, 'the input has windows with tied maxima');
-      for (const form of ['phases', 'indices'] as const) {
+      for (const form of ['argmax', 'phases', 'indices'] as const) {
         const g = new GraphBuilder('maxpool_ties');
         const x = g.input('x', dtype, [...dims]);
         const r = g.input('r', dtype, [N, C, Ho, Wo]);
