@@ -515,9 +515,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
     return [expandLike(g, g.div(gyOf(c), n), x)];
   },
   /*
-   * MaxPool: the gradient goes to the arg-max, by indices flattened over N·C·H·W — the forward's
-   * Indices output, or (non-overlapping square windows without that output, or 'phases' asked)
-   * indices found again below.
+   * MaxPool: the gradient goes to the arg-max, by indices flattened over N·C·H·W — found again
+   * below for non-overlapping square windows ('argmax', the default, where they tile the input;
+   * 'phases'; either where the forward has no Indices output), else the forward's Indices.
    * Non-overlapping windows: MaxUnpool(G, indices) (exact, fast; ORT has it for float32 only).
    * Overlapping windows, or other dtypes: scatter-add.
    */
