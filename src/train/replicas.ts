@@ -1,9 +1,9 @@
 /**
  * Data-parallel training steps on one machine (Node only): each step's batch is cut into R
- * shards of rows, R worker threads run the gradient graph (forward, loss, backward; train/step.ts
- * buildGradGraph) on their shard at once, each in its own onnxruntime session with its own
- * intra-op threads, and the main thread's update graph sums the shards' gradients weighted by
- * their share of the batch and applies the optimiser. The sum of the shards' mean-loss gradients,
+ * shards of rows, R onnxruntime sessions (the first on the calling thread, the others in worker
+ * threads, each with its own intra-op threads) run the gradient graph (forward, loss, backward;
+ * train/step.ts buildGradGraph) on their shards at once, and the calling thread's update graph
+ * sums the shards' gradients weighted by their share of the batch and applies the optimiser. The sum of the shards' mean-loss gradients,
  * each times rows/N, is the whole batch's mean-loss gradient, so the step is the one-graph step up
  * to float rounding (the sums run in another order: tested to 1e-5 relative).
  *
@@ -52,8 +52,8 @@ export interface ReplicaPlan {
 /**
  * How many replicas a training of `net` at batch `batch` runs with `threads` threads in all.
  * 'auto': one per thread, each single-threaded, while every shard keeps ≥ MIN_SHARD_ROWS rows —
- * for convolutional networks without buffers (BatchNorm); otherwise 1 (MLPs gain ~8% from two
- * replicas before the update's cost, measured: not worth a second copy of the activations). An
+ * for convolutional networks without buffers (BatchNorm); otherwise 1 (MLPs gained ≤ 8% from two
+ * replicas before the update graph's own pass over the weights and the copies: not worth it). An
  * explicit count is checked against the network (buffers) and batch (≥ 1 row a shard).
  */
 export function replicaPlan(net: Network, batch: number, setting: ReplicaSetting = 'auto', threads?: number): ReplicaPlan {
@@ -95,7 +95,7 @@ function hasConv(net: Network): boolean {
 export interface ReplicaInit {
   graph: Graph;
   runtime: RuntimeOptions;
-  /** Parameter name → [offset, length] in floats within `params`. */
+  /** Per parameter: [name, dims, offset, length], offset and length in floats within `params`. */
   layout: [string, number[], number, number][];
   params: SharedArrayBuffer;
   fetch: string[];
