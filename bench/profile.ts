@@ -27,7 +27,9 @@ if (!spec) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'dk-profile-'));
 const variant = JSON.parse(arg('v') ?? '{}') as { rt?: RuntimeOptions; step?: RowOptions };
-const row = await prepareRow(spec, { threads, ...variant.rt, profilePrefix: join(dir, 'p') }, 1234, variant.step ?? {});
+// One session is profiled: a replicated row (src/train/replicas.ts) would run its shards in
+// sessions without a profiler, so the row runs as one replica unless --v asks otherwise.
+const row = await prepareRow(spec, { threads, ...variant.rt, profilePrefix: join(dir, 'p') }, 1234, { replicas: 1, ...variant.step });
 const K = row.stepsPerRun; // steps per graph run: node names carry an 's<j>/' prefix per step
 if (steps % K !== 0 || warmup % K !== 0) {
   process.stderr.write(`profile: --steps and --warmup must be multiples of the ${K} steps per run\n`);
