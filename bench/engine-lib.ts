@@ -10,7 +10,7 @@
 import { tensor, type TensorData } from '../src/graph/ir.js';
 import { jitterBatch } from '../src/data/augment.js';
 import { DEFAULT_OPTIM } from '../src/optim/optimizers.js';
-import { Runner, StepRunner, type RuntimeOptions } from '../src/runtime/session.js';
+import { Runner, StepRunner, type RuntimeOptions, alternating } from '../src/runtime/session.js';
 import { forwardGraphWithParamInputs } from '../src/train/evaluate.js';
 import { NetworkTeacher } from '../src/distill/online.js';
 import { Network } from '../src/train/network.js';
@@ -194,6 +194,8 @@ export async function prepareRow(spec: RowSpec, rt: RuntimeOptions, seed = 1234,
     };
   }
   const kd = spec.name === 'student-kd-step' || online || conv !== null;
+  // online-kd-step: its teacher and step sessions take turns every step, so neither spins, as in training (alternating).
+  if (online) rt = alternating(rt);
   const net = Network.create(kd ? model : mlpSpec(dims, 0.5, 0.2), seed);
   const lossKind = kd ? 'soft-ce' : 'hard';
   const optim = { ...DEFAULT_OPTIM, momentum: 0.9 };

@@ -12,6 +12,7 @@ import { type TransferData, openData, openTransfer } from '../data/load.js';
 import type { ModelOptions } from '../nn/spec.js';
 import { AUTO_WARMUP, autoWarmupSteps } from '../optim/schedule.js';
 import type { RuntimeOptions } from '../runtime/session.js';
+import { alternating } from '../runtime/core.js';
 import { type EvalSummary, argmaxRows, summarise } from '../train/evaluate.js';
 import { type Network, nhwcLayout } from '../train/network.js';
 import { createStudent } from '../train/student.js';
@@ -206,7 +207,7 @@ export async function distill(o: DistillOptions): Promise<DistillResult> {
       ? `teacher: online, run on every batch as the student sees it (${why})`
       : `teacher: cached outputs on the transfer set (${why})${cfg.jitter > 0 ? '; the student sees jittered batches but the targets are of the clean examples' : ''}`,
   );
-  const online = mode === 'online' ? await OnlineTeachers.load(spec, tt.kinds, train.shape, tt.classes, { runtime: o.runtime }) : undefined;
+  const online = mode === 'online' ? await OnlineTeachers.load(spec, tt.kinds, train.shape, tt.classes, { runtime: alternating(o.runtime) }) : undefined;
   const bar = trainingProgress(progress, 'distill', cfg.epochs, ['held-out']);
   const res = await trainWith(online, () => trainNetwork(net, ts.data, cfg, {
     test,

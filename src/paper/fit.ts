@@ -8,6 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import { NetworkTeacher } from '../distill/online.js';
 import { type ModelOptions, modelInputShape } from '../nn/spec.js';
 import type { RuntimeOptions } from '../runtime/session.js';
+import { alternating } from '../runtime/core.js';
 import { Network } from '../train/network.js';
 import { trainingProgress } from '../train/progress.js';
 import { type EpochEvent, type TrainConfig, trainNetwork } from '../train/trainer.js';
@@ -47,7 +48,7 @@ export interface FitOutcome {
 /** Train the run; a divergence is retried once from scratch at half the lr, and noted. */
 export async function trainFit(r: FitRun, progress: ProgressSink): Promise<FitOutcome> {
   const notes: string[] = [];
-  const online = r.online ? await NetworkTeacher.create(r.online.net, r.online.identity, r.runtime) : undefined;
+  const online = r.online ? await NetworkTeacher.create(r.online.net, r.online.identity, alternating(r.runtime)) : undefined;
   try {
     const trained = await halveLrOnDivergence(
       r.cfg.lr,

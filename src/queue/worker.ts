@@ -43,7 +43,8 @@ export interface RunningWorker {
 export function startWorker(url: string, o: WorkerOptions = {}): RunningWorker {
   const log = o.log ?? ((l: string) => process.stderr.write(`${l}\n`));
   const lock = lockMs();
-  const runtime: RuntimeOptions = { threads: o.threads };
+  // Jobs run side by side when concurrency > 1: their sessions' threads must not spin (runtime/core.ts).
+  const runtime: RuntimeOptions = { threads: o.threads, ...((o.concurrency ?? 1) > 1 ? { spinning: false } : {}) };
   const giveBack = new AbortController();
   let client: Client | null = null;
   const w: Worker = new Worker(

@@ -20,10 +20,13 @@ export interface RuntimeOptions {
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
   /**
-   * Intra-op threads spin while waiting for work. Default false (ORT's own default is true): a
-   * training step is ~100 kernels, and on a machine where anything else runs (other workers,
-   * other jobs) spinning threads take the cores the rest needs; measured on 2 shared cores, the
-   * student KD step ran 1.6× faster without spinning (bench/README.md).
+   * Intra-op threads spin while waiting for work. Default: yes (onnxruntime's and OpenMP's own
+   * default), unless OMP_WAIT_POLICY=PASSIVE is set (the variable PyTorch's OpenMP obeys too;
+   * defaultSpinning). On an idle 2-core machine spinning made the steps 1.03–1.18× faster (two
+   * A/Bs, bench/README.md); on a loaded machine it cost 1.3–1.65× (bench/README.md),
+   * and two sessions that take turns every step (an online teacher and its student, the
+   * replicas' update and shards) take each other's cores with it — those ask for
+   * `alternating(rt)`, which turns it off unless set.
    */
   spinning?: boolean;
   /**
@@ -109,7 +112,27 @@ export function fromOrt(t: ortTypes.Tensor): TensorData {
   return { dtype, dims: [...t.dims], data: t.data as TensorData['data'] };
 }
 
-function sessionOptions(o: RuntimeOptions): ortTypes.InferenceSession.SessionOptions {
+/**
+ * Whether intra-op threads spin when RuntimeOptions.spinning is unset: yes, unless the environment
+ * sets OMP_WAIT_POLICY=PASSIVE (no environment, as in a browser: yes).
+ */
+export function defaultSpinning(): boolean {
+  const policy = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.OMP_WAIT_POLICY;
+  return policy?.trim().toLowerCase() !== 'passive';
+}
+
+/**
+ * Options for a session that takes turns with another busy session every step (an online
+ * teacher and its student; the replicas' update and shard sessions): no spinning unless
+ * `rt.spinning` says so — one session's spinning threads would hold the cores the other needs
+ * (measured: the online KD step 0.69× with both spinning).
+ */
+export function alternating(rt: RuntimeOptions = {}): RuntimeOptions {
+  return { ...rt, spinning: rt.spinning ?? false };
+}
+
+/** The onnxruntime session options `o` stands for (exported for tests). */
+export function sessionOptions(o: RuntimeOptions): ortTypes.InferenceSession.SessionOptions {
   const so: ortTypes.InferenceSession.SessionOptions = {
     graphOptimizationLevel: o.optimization ?? 'all',
     executionMode: 'sequential',
@@ -119,7 +142,7 @@ function sessionOptions(o: RuntimeOptions): ortTypes.InferenceSession.SessionOpt
   so.enableMemPattern = o.memPattern ?? false;
   if (o.cpuArena !== undefined) so.enableCpuMemArena = o.cpuArena;
   const config: Record<string, string> = { ...o.sessionConfig };
-  if (o.spinning !== undefined || !('intra_op.allow_spinning' in config)) config['intra_op.allow_spinning'] = o.spinning ? '1' : '0';
+  if (o.spinning !== undefined || !('intra_op.allow_spinning' in config)) config['intra_op.allow_spinning'] = (o.spinning ?? defaultSpinning()) ? '1' : '0';
   so.extra = { session: config };
   if (o.profilePrefix) {
     so.enableProfiling = true;

@@ -16,6 +16,7 @@
 import type { TensorData } from '../graph/ir.js';
 import { type Dataset, exampleIds, featureSize } from '../data/dataset.js';
 import type { RuntimeOptions } from '../runtime/session.js';
+import { alternating } from '../runtime/core.js';
 import type { RngState } from '../util/rng.js';
 import { type EvalSummary, LiveEvaluator } from './evaluate.js';
 import type { Network } from './network.js';
@@ -142,9 +143,11 @@ export async function runTraining(
   // Checkpoints: named and (when resuming) loaded and checked before any session is created.
   const ck = cfg.checkpoint && openCheckpoints ? openCheckpoints(net, data, cfg, opts.onlineTeacher ? `online:${opts.onlineTeacher.identity}` : opts.teacher, labeled, sg.initialState, sampler, !!opts.sampler, log) : null;
   const batch = Math.min(cfg.batch, data.n);
+  // An online teacher's sessions and the step take turns every batch: neither spins (alternating).
+  const runtime = opts.onlineTeacher ? alternating(opts.runtime) : opts.runtime;
   const steps: TrainSteps =
-    (replicated ? await replicated(net, cfg.loss, cfg.optim, batch, opts.runtime, log) : null) ??
-    (await StepGroups.create(sg, opts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN, sampler.stepsPerEpoch, opts.runtime));
+    (replicated ? await replicated(net, cfg.loss, cfg.optim, batch, runtime, log) : null) ??
+    (await StepGroups.create(sg, opts.stepsPerRun ?? DEFAULT_STEPS_PER_RUN, sampler.stepsPerEpoch, runtime));
   let evaluator: LiveEvaluator | null = null;
   try {
     evaluator = opts.test || opts.evalSets?.length ? await LiveEvaluator.create(net, opts.runtime) : null;

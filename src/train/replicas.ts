@@ -26,6 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { type Graph, type TensorData, tensor } from '../graph/ir.js';
 import { type RuntimeOptions, Runner, StepRunner } from '../runtime/session.js';
+import { alternating } from '../runtime/core.js';
 import type { LossKind } from '../nn/losses.js';
 import type { OptimConfig } from '../optim/optimizers.js';
 import type { GradOptions } from '../autodiff/walker.js';
@@ -208,8 +209,9 @@ export class ReplicatedSteps implements TrainSteps {
     });
     const params = new SharedArrayBuffer(total * 4);
     const fetch = [...net.paramSpecs.map((p) => gradName(p.name)), 'loss', 'correct'];
-    const rt: RuntimeOptions = { ...runtime, threads: plan.threadsPerReplica, profilePrefix: undefined };
-    const updRunner = await Runner.create(ug.graph, { ...runtime, profilePrefix: undefined });
+    // The update and the shards take turns every step: no spinning threads (alternating).
+    const rt: RuntimeOptions = { ...alternating(runtime), threads: plan.threadsPerReplica, profilePrefix: undefined };
+    const updRunner = await Runner.create(ug.graph, { ...alternating(runtime), profilePrefix: undefined });
     let local: Runner | null = null;
     const workers: ReplicaWorker[] = [];
     try {
