@@ -20,13 +20,14 @@ export interface RuntimeOptions {
   /** Write an ORT profile (JSON) with this file prefix. */
   profilePrefix?: string;
   /**
-   * Intra-op threads spin while waiting for work. Default: yes (onnxruntime's and OpenMP's own
-   * default), unless OMP_WAIT_POLICY=PASSIVE is set (the variable PyTorch's OpenMP obeys too;
-   * defaultSpinning). On an idle 2-core machine spinning made the steps 1.03–1.18× faster (two
-   * A/Bs, bench/README.md); on a loaded machine it cost 1.3–1.65× (bench/README.md),
-   * and two sessions that take turns every step (an online teacher and its student, the
-   * replicas' update and shards) take each other's cores with it — those ask for
-   * `alternating(rt)`, which turns it off unless set.
+   * Intra-op threads spin while waiting for work. Default: no (onnxruntime's own default is yes),
+   * unless OMP_WAIT_POLICY=ACTIVE is set (the variable PyTorch's OpenMP obeys; defaultSpinning).
+   * Alone on an idle 2-core machine spinning made the steps 1.03–1.18× faster, but beside any
+   * other busy process both lose: on a shared machine it cost 1.3–1.65×, and in bench:peer our
+   * spinning threads slowed PyTorch's passes of the resnet row from ~1,050 to 730–870 samples/s
+   * (bench/README.md). Sessions that take turns every step (an online teacher and its student,
+   * the replicas' update and shards) take each other's cores with it: those ask for
+   * `alternating(rt)`, which keeps it off unless `spinning` itself is set.
    */
   spinning?: boolean;
   /**
@@ -113,19 +114,20 @@ export function fromOrt(t: ortTypes.Tensor): TensorData {
 }
 
 /**
- * Whether intra-op threads spin when RuntimeOptions.spinning is unset: yes, unless the environment
- * sets OMP_WAIT_POLICY=PASSIVE (no environment, as in a browser: yes).
+ * Whether intra-op threads spin when RuntimeOptions.spinning is unset: only where the environment
+ * sets OMP_WAIT_POLICY=ACTIVE (no environment, as in a browser: no).
  */
 export function defaultSpinning(): boolean {
   const policy = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.OMP_WAIT_POLICY;
-  return policy?.trim().toLowerCase() !== 'passive';
+  return policy?.trim().toLowerCase() === 'active';
 }
 
 /**
  * Options for a session that takes turns with another busy session every step (an online
  * teacher and its student; the replicas' update and shard sessions): no spinning unless
- * `rt.spinning` says so — one session's spinning threads would hold the cores the other needs
- * (measured: the online KD step 0.69× with both spinning).
+ * `rt.spinning` says so, whatever OMP_WAIT_POLICY asks — one session's spinning threads would
+ * hold the cores the other needs (measured: the online KD step 0.69×, the replicated cnn step
+ * 0.76× with them spinning).
  */
 export function alternating(rt: RuntimeOptions = {}): RuntimeOptions {
   return { ...rt, spinning: rt.spinning ?? false };

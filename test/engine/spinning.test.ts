@@ -1,8 +1,8 @@
 /**
- * Thread spinning: on by default (onnxruntime's and OpenMP's default), off where the environment
- * asks OpenMP's passive wait, and off for sessions that take turns every step (`alternating`)
- * unless the caller set it. Speed is measured in bench/, not here; these check the options
- * each session is created with.
+ * Thread spinning: off by default, on where the environment asks OpenMP's active wait
+ * (OMP_WAIT_POLICY=ACTIVE), and off for sessions that take turns every step (`alternating`)
+ * unless the caller set it, whatever the environment says. Speed is measured in bench/, not
+ * here; these check the options each session is created with.
  */
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
@@ -17,31 +17,31 @@ describe('intra-op thread spinning', () => {
     else process.env.OMP_WAIT_POLICY = saved;
   });
 
-  it('spins by default, and not under OMP_WAIT_POLICY=PASSIVE (any case, spaces trimmed)', () => {
+  it('does not spin by default, and spins under OMP_WAIT_POLICY=ACTIVE (any case, spaces trimmed)', () => {
     delete process.env.OMP_WAIT_POLICY;
-    assert.equal(defaultSpinning(), true);
-    assert.equal(spinOf({}), '1');
-    for (const v of ['PASSIVE', 'passive', ' Passive ']) {
+    assert.equal(defaultSpinning(), false);
+    assert.equal(spinOf({}), '0');
+    for (const v of ['ACTIVE', 'active', ' Active ']) {
       process.env.OMP_WAIT_POLICY = v;
-      assert.equal(defaultSpinning(), false, v);
-      assert.equal(spinOf({}), '0', v);
+      assert.equal(defaultSpinning(), true, v);
+      assert.equal(spinOf({}), '1', v);
     }
+    process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    assert.equal(spinOf({}), '0');
+  });
+
+  it('an explicit setting wins over the environment, and a sessionConfig entry over the environment', () => {
     process.env.OMP_WAIT_POLICY = 'ACTIVE';
-    assert.equal(spinOf({}), '1');
-  });
-
-  it('an explicit setting wins over the environment, and a sessionConfig entry over both', () => {
-    process.env.OMP_WAIT_POLICY = 'PASSIVE';
-    assert.equal(spinOf({ spinning: true }), '1');
-    delete process.env.OMP_WAIT_POLICY;
     assert.equal(spinOf({ spinning: false }), '0');
-    assert.equal(spinOf({ sessionConfig: { 'intra_op.allow_spinning': '0' } }), '0');
-    process.env.OMP_WAIT_POLICY = 'PASSIVE';
+    delete process.env.OMP_WAIT_POLICY;
+    assert.equal(spinOf({ spinning: true }), '1');
     assert.equal(spinOf({ sessionConfig: { 'intra_op.allow_spinning': '1' } }), '1');
+    process.env.OMP_WAIT_POLICY = 'ACTIVE';
+    assert.equal(spinOf({ sessionConfig: { 'intra_op.allow_spinning': '0' } }), '0');
   });
 
-  it('alternating sessions do not spin unless asked, and keep every other option', () => {
-    delete process.env.OMP_WAIT_POLICY;
+  it('alternating sessions do not spin, even under OMP_WAIT_POLICY=ACTIVE, unless asked; other options kept', () => {
+    process.env.OMP_WAIT_POLICY = 'ACTIVE';
     assert.deepEqual(alternating({ threads: 2, replicas: 'auto' }), { threads: 2, replicas: 'auto', spinning: false });
     assert.equal(spinOf(alternating()), '0');
     assert.equal(spinOf(alternating({ spinning: true })), '1');
