@@ -9,6 +9,7 @@ import type { Value } from '../graph/ir.js';
 import { attrInt, attrInts, constInts } from '../graph/shapes.js';
 import type { GradCtx, GradOptions, GradRule } from './types.js';
 import { UnsupportedAttributeError } from './attrs.js';
+import { NATIVE_DOMAIN } from '../graph/native-ops.js';
 
 const ONNX_DTYPE: Record<string, number> = { float32: 1, float64: 11 };
 
@@ -389,7 +390,13 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const grpAttr: Record<string, number> = grp === 1 ? {} : { group: grp };
     let dX: Value | null = null;
     let dW: Value | null = null;
-    if (c.needs[0]) {
+    // The native operators (graph/native-ops.ts) take every 2-D float32 convolution.
+    const nativeFits = sp === 2 && X.dtype === 'float32' && X.shape.length === 4;
+    const native = (attrs: Record<string, number | number[]>) => ({ kernel_shape: k, strides, pads, ...grpAttr, ...attrs });
+    const inputForm = c.opts.convInputGrad === 'native' ? (nativeFits ? 'native' : DEFAULT_CONV_INPUT_GRAD) : (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD);
+    if (c.needs[0] && inputForm === 'native') {
+      dX = g.op('ConvGradX', [G, W, X], native({}), { domain: NATIVE_DOMAIN, out: [{ dtype: X.dtype, shape: [...X.shape] }] });
+    } else if (c.needs[0]) {
       const op = k.map((kk, i) => {
         const xi = X.shape[2 + i] as number;
         const yi = G.shape[2 + i] as number;
@@ -397,7 +404,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
       });
       // Depthwise: one input and one output channel per group (group = C = M).
       const depthwise = grp > 1 && W.shape[1] === 1 && W.shape[0] === grp && X.shape[1] === grp;
-      const asConv = (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD) === 'conv' && (grp === 1 || depthwise) && strides.every((s) => s === 1) && k.every((kk, i) => pads[i] <= kk - 1 && pads[i + sp] <= kk - 1);
+      const asConv = inputForm === 'conv' && (grp === 1 || depthwise) && strides.every((s) => s === 1) && k.every((kk, i) => pads[i] <= kk - 1 && pads[i + sp] <= kk - 1);
       if (asConv) {
         // dX = Conv(G, W̃) with W̃[c, m, ·] = W[m, c, flipped ·] and pads k − 1 − p (stride 1);
         // depthwise, W̃ = W flipped (channel c's kernel stays channel c's), with the same group.
@@ -410,7 +417,10 @@ export const GRAD_RULES: Record<string, GradRule> = {
         dX = g.op('ConvTranspose', [G, W], { strides, pads, kernel_shape: k, ...grpAttr, ...(op.some((v) => v !== 0) ? { output_padding: op } : {}) });
       }
     }
-    if (c.needs[1]) {
+    const weightForm = c.opts.convWeightGrad === 'native' ? (nativeFits ? 'native' : DEFAULT_CONV_WEIGHT_GRAD) : (c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD);
+    if (c.needs[1] && weightForm === 'native') {
+      dW = g.op('ConvGradW', [X, G], native({}), { domain: NATIVE_DOMAIN, out: [{ dtype: W.dtype, shape: [...W.shape] }] });
+    } else if (c.needs[1]) {
       const spatial = Array.from({ length: sp }, (_, i) => i + 2);
       const perm = [1, 0, ...spatial];
       const xT = g.op('Transpose', [X], { perm });
@@ -437,7 +447,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
       // copies runs of only C floats: slower on resnet's strided convs), a kernel larger than 1×1
       // (mobilenet's pointwise convs: the channels-last transpose costs more than it saves) and at
       // least 16 input channels (each offset's Gemm is C wide). The others take 'im2col-rows'.
-      const asked = c.opts.convWeightGrad ?? DEFAULT_CONV_WEIGHT_GRAD;
+      const asked = weightForm;
       const offsetsFit = strides.every((st) => st === 1) && k.some((kk) => kk > 1) && typeof X.shape[1] === 'number' && X.shape[1] >= 16;
       // Of those, a patch matrix no larger than im2colPatchLimit × dY is built whole (one Gemm reads
       // dY once; one per kernel row reads it k times: the cnn's 1-channel and the resnet's and
@@ -529,6 +539,10 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const strides = attrInts(c.node.attrs, 'strides') ?? k.map(() => 1);
     const pads = attrInts(c.node.attrs, 'pads');
     const overlapping = k.some((kk, i) => strides[i] < kk);
+    if (c.opts.maxPoolGrad === 'native' && X.dtype === 'float32' && X.shape.length === 4 && k.length === 2) {
+      // (the forward's Indices output, if any, is then unused: prune drops it)
+      return [g.op('MaxPoolGrad', [X, G], { kernel_shape: k, strides, pads: pads ?? [0, 0, 0, 0] }, { domain: NATIVE_DOMAIN, out: [{ dtype: X.dtype, shape: [...X.shape] }] })];
+    }
     const shapeX = g.op('Shape', [X]);
     const [C, H, W] = X.shape.slice(1);
     const [Ho, Wo] = G.shape.slice(2);
@@ -537,7 +551,8 @@ export const GRAD_RULES: Record<string, GradRule> = {
       X.shape.length === 4 && typeof C === 'number' && typeof H === 'number' && typeof W === 'number' && typeof Ho === 'number' && typeof Wo === 'number' &&
       k.length === 2 && k[1] === b && strides.every((st) => st === b) && (!pads || pads.every((p) => p === 0));
     let idx = c.outputs[1];
-    const form = c.opts.maxPoolGrad ?? DEFAULT_MAXPOOL_GRAD;
+    const asked = c.opts.maxPoolGrad ?? DEFAULT_MAXPOOL_GRAD;
+    const form = asked === 'native' ? DEFAULT_MAXPOOL_GRAD : asked;
     if (phasesFit && (form === 'argmax' || (!idx && form !== 'phases')) && H === Ho * b && W === Wo * b) {
       // The windows tile X exactly: SpaceToDepth of X as [N·C, 1, H, W] puts window position
       // j = a·b + e (row-major) on axis 1 of [N·C, b², Ho, Wo], and ArgMax along it takes the first

@@ -27,8 +27,10 @@ export interface GradOptions {
    * ConvTranspose(dY, W) (serial over images, single-threaded Col2im). Strided and other grouped
    * convolutions always use ConvTranspose. (1×1 convs took ConvTranspose until the eleventh
    * session: measured on an idle machine the Conv form is 1.07× faster on the mobilenet step.)
+   * 'native' — the ConvGradX operator of graph/native-ops.ts (oneDNN's backward-data kernel;
+   * every 2-D float32 conv, strided and grouped ones included; others fall back to the default).
    */
-  convInputGrad?: 'conv' | 'convtranspose';
+  convInputGrad?: 'conv' | 'convtranspose' | 'native';
   /**
    * Conv weight gradient without groups: 'offsets' (default) — one Gemm per kernel offset o,
    * dW[·, ·, o] = Gᵀ·(the channels-last padded input sliced at o), no patch matrix; it applies at
@@ -40,9 +42,11 @@ export interface GradOptions {
    * at once (against 'im2col': the same speed within 3%, peak RSS of the cnn KD step 469 → 323 MB,
    * resnet 757 → 531 MB); 'conv' — a Conv over batch↔channel transposed tensors (ORT's
    * ExpandThenGemm path: serial over channels). Grouped convolutions always use the grouped Conv
-   * form.
+   * form. 'native' — the ConvGradW operator of graph/native-ops.ts (oneDNN's backward-weights
+   * kernel, reading X and dY in place; every 2-D float32 conv, grouped ones included; others
+   * fall back to the default).
    */
-  convWeightGrad?: 'im2col' | 'im2col-rows' | 'offsets' | 'conv';
+  convWeightGrad?: 'im2col' | 'im2col-rows' | 'offsets' | 'conv' | 'native';
   /**
    * Where 'offsets' does not fit: convs whose patch matrix (N·|y|·C·k² values) is at most this
    * many times dY's size (N·|y|·M) take 'im2col' (one Gemm, reading dY once), the larger ones
@@ -74,8 +78,11 @@ export interface GradOptions {
    * peak RSS). Without Indices the forward MaxPool loses that output (prune) and onnxruntime's
    * MaxPool alone is ~6× faster. A MaxPool built without Indices (an imported model's) takes
    * 'argmax' where it fits, else 'phases'; overlapping windows need the Indices.
+   * 'native' — the MaxPoolGrad operator of graph/native-ops.ts (one pass over X and dY: the first
+   * maximum of each window found again; 2-D float32 pools without dilation or ceil mode, the
+   * others fall back to the default); the forward MaxPool loses its Indices output.
    */
-  maxPoolGrad?: 'argmax' | 'phases' | 'indices';
+  maxPoolGrad?: 'argmax' | 'phases' | 'indices' | 'native';
 }
 /** One gradient per input (null: none/not needed). May be broadcast-shaped; the walker sums it down. */
 export type GradRule = (c: GradCtx) => (Value | null)[];

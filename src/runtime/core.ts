@@ -10,6 +10,8 @@ import type * as ortTypes from 'onnxruntime-common';
 import { type DType, type Graph, type TensorData, allocate, numel } from '../graph/ir.js';
 import { toOnnxBytes } from '../graph/onnx.js';
 import { NCHWC_DOMAIN, lowerConvsToNchwc } from '../graph/nchwc.js';
+import { NATIVE_DOMAIN, usesNativeOps } from '../graph/native-ops.js';
+import type { GradOptions } from '../autodiff/types.js';
 import { fromHalfArray, toHalfArray } from './float16.js';
 
 export interface RuntimeOptions {
@@ -60,6 +62,40 @@ export interface RuntimeOptions {
 export interface OrtBackend {
   Tensor: typeof ortTypes.Tensor;
   InferenceSession: typeof ortTypes.InferenceSession;
+}
+
+/** What Runner needs of a session: onnxruntime's InferenceSession, or a native one (runtime/native.ts). */
+export type SessionLike = Pick<ortTypes.InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata' | 'run' | 'release' | 'endProfiling'>;
+
+/**
+ * Sessions for graphs that use dark-knowledge's native operators (graph/native-ops.ts): the
+ * Node runtime installs them (runtime/native.ts) where the addon is built; elsewhere there are none.
+ */
+export interface NativeSessionFactory {
+  /** What runs them, e.g. 'oneDNN 2.6.3 in onnxruntime 1.30.0'. */
+  readonly description: string;
+  create(model: Uint8Array, opts: RuntimeOptions): Promise<SessionLike>;
+}
+
+let nativeFactory: NativeSessionFactory | null = null;
+
+/** Install (or, with null, remove) the native session factory. */
+export function setNativeSessions(f: NativeSessionFactory | null): void {
+  nativeFactory = f;
+}
+
+/** The installed native session factory, if any. */
+export function nativeSessions(): NativeSessionFactory | null {
+  return nativeFactory;
+}
+
+/**
+ * The gradient formulations training graphs take where the native operators are installed
+ * (explicit GradOptions override them); none elsewhere. Measured faster on the conv rows
+ * (bench/README.md).
+ */
+export function nativeGradForms(): GradOptions {
+  return nativeFactory ? { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native' } : {};
 }
 
 /** What a backend does differently. */
@@ -204,7 +240,7 @@ export function nchwcBlockSize(): Promise<number> {
 /** A compiled graph. */
 export class Runner {
   private constructor(
-    private session: ortTypes.InferenceSession,
+    private session: SessionLike,
     readonly inputNames: readonly string[],
     readonly outputNames: readonly string[],
   ) {}
@@ -214,13 +250,22 @@ export class Runner {
    * itself, so external data files next to it are found).
    */
   static async create(model: Graph | Uint8Array | string, opts: RuntimeOptions = {}): Promise<Runner> {
-    let s: ortTypes.InferenceSession;
+    let s: SessionLike;
+    const native = typeof model !== 'string' && !(model instanceof Uint8Array) && usesNativeOps(model);
+    if (native && !nativeFactory) {
+      const ops = [...new Set(model.nodes.filter((n) => n.domain === NATIVE_DOMAIN).map((n) => n.op))].join(', ');
+      throw new RangeError(
+        `graph '${model.name}' uses dark-knowledge's native operators (${ops}), which this process has not loaded ` +
+          `(only the Node runtime has them, built by \`npm run build\` where g++ and libdnnl-dev are installed); build it with other GradOptions forms`,
+      );
+    }
     try {
       if (typeof model === 'string') s = await ortOf().InferenceSession.create(model, sessionOptions(opts));
       else if (model instanceof Uint8Array) s = await ortOf().InferenceSession.create(model, sessionOptions(opts));
       else {
         const block = (opts.nchwc ?? true) && model.nodes.some((n) => n.op === 'Conv') ? await nchwcBlockSize() : 0;
-        s = await ortOf().InferenceSession.create(toOnnxBytes(block ? lowerConvsToNchwc(model, block) : model), sessionOptions(opts));
+        const bytes = toOnnxBytes(block ? lowerConvsToNchwc(model, block) : model);
+        s = native ? await nativeFactory!.create(bytes, opts) : await ortOf().InferenceSession.create(bytes, sessionOptions(opts));
       }
     } catch (e) {
       throw new RangeError(`onnxruntime could not load the model: ${(e as Error).message.split('\n')[0]}`);

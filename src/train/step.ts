@@ -11,6 +11,7 @@ import { type GradOptions, backward } from '../autodiff/walker.js';
 import type { ForwardCtx } from '../nn/module.js';
 import { type OptimConfig, type OptimItem, type OptimResult, type SgdForm, emitOptimizer } from '../optim/optimizers.js';
 import type { StateBinding } from '../runtime/session.js';
+import { nativeGradForms } from '../runtime/core.js';
 import { type LossKind, buildLoss } from '../nn/losses.js';
 import type { MaskSpec, Network } from './network.js';
 
@@ -77,7 +78,8 @@ function forwardBackward(g: GraphBuilder, net: Network, lossKind: LossKind, grad
   const pred = g.op('ArgMax', [logits], { axis: 1, keepdims: 0 });
   const correct = g.reduceSum(g.op('Cast', [g.op('Equal', [pred, labels])], { to: 1 }), [0]);
   const wrt = net.paramSpecs.map((s) => params.get(s.name)!);
-  const grads = backward(g, loss, wrt, { grad });
+  // The native kernels' forms where this process has them (runtime/core.ts); `grad` overrides.
+  const grads = backward(g, loss, wrt, { grad: { ...nativeGradForms(), ...grad } });
   const items = net.paramSpecs.map((spec) => {
     const gr = grads.get(spec.name);
     if (!gr) throw new RangeError(`parameter '${spec.name}' does not affect the loss`);

@@ -12,13 +12,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { GradOptions } from '../../src/autodiff/index.js';
 import type { TensorData } from '../../src/graph/ir.js';
-import { Runner } from '../../src/runtime/session.js';
+import { Runner, nativeSessions } from '../../src/runtime/session.js';
 import { Network } from '../../src/train/network.js';
 import { Rng } from '../../src/util/rng.js';
 import { gradientFeeds, gradientGraph, relErr } from '../helpers/grads.js';
 
 const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain', maskGrad: 'where', maxPoolGrad: 'indices' };
 const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'offsets', batchNormGrad: 'fused', maskGrad: 'mul', maxPoolGrad: 'phases' };
+/** The native kernels' forms (graph/native-ops.ts), where this process has them (runtime/native.ts). */
+const NATIVE: GradOptions = { convInputGrad: 'native', convWeightGrad: 'native', maxPoolGrad: 'native' };
 const TOL = 1e-5;
 
 const MODELS = [
@@ -47,7 +49,9 @@ describe('gradient formulations agree (GradOptions)', () => {
       const net = Network.create({ spec: m.spec, inputShape: m.inputShape, classes: 10, options: {} }, 7);
       const feeds = gradientFeeds(net, new Rng(11), 6);
       const a = await gradients(net, PREVIOUS, feeds);
-      for (const [tag, opts] of [['alternative', ALTERNATIVE], ['defaults', {}]] as const) {
+      const forms: [string, GradOptions][] = [['alternative', ALTERNATIVE], ['defaults', {}]];
+      if (nativeSessions()) forms.push(['native', NATIVE]);
+      for (const [tag, opts] of forms) {
         const b = await gradients(net, opts, feeds);
         assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort());
         const grads = Object.keys(a).filter((k) => k.startsWith('grad:'));

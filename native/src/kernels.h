@@ -1,0 +1,51 @@
+// Kernels of dark-knowledge's native operators (domain "dk.native"), independent of onnxruntime:
+// plain float32 arrays in NCHW / ONNX layouts in, out. kernels.cc implements them with oneDNN
+// (the convolution gradients) and plain loops (the pooling gradient).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace dk {
+
+// A 2-D convolution as ONNX's Conv describes it: X [N, C, H, W], W [M, C/group, kh, kw],
+// Y [N, M, Ho, Wo]; pads are begin (top, left) then end (bottom, right).
+struct Conv2d {
+  int64_t N, C, H, W, M, kh, kw, sh, sw, pt, pl, pb, pr, group, Ho, Wo;
+  bool operator==(const Conv2d& o) const;
+  std::string describe() const;
+};
+
+// Ho, Wo from the rest; throws std::invalid_argument naming what does not fit.
+void conv2dCheck(Conv2d& p);
+
+// The convolution gradients for one shape: primitives built once, reused by every call with the
+// same shape. Not for concurrent calls on one object (a kernel instance runs one node).
+class ConvGrad {
+ public:
+  ConvGrad();
+  ~ConvGrad();
+  // dW[M, C/g, kh, kw] = Σ_(n, y) G[n, m, y] · X[n, c, y·s + o − p]
+  void weights(const Conv2d& p, const float* X, const float* G, float* dW, int threads);
+  // dX[N, C, H, W] = the transposed convolution of G with W
+  void data(const Conv2d& p, const float* G, const float* W, float* dX, int threads);
+  // Y = Conv(X, W) + B (B may be null)
+  void forward(const Conv2d& p, const float* X, const float* W, const float* B, float* Y, int threads);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// A 2-D MaxPool (ONNX semantics, no dilation, no ceil mode): X [N, C, H, W] → Y [N, C, Ho, Wo].
+struct Pool2d {
+  int64_t N, C, H, W, kh, kw, sh, sw, pt, pl, pb, pr, Ho, Wo;
+};
+void pool2dCheck(Pool2d& p);
+
+// dX = 0, then for every output cell the gradient G goes to its window's first maximum of X
+// (row-major within the window, padding never wins) — the cell MaxPool's Indices output names,
+// and the one PyTorch's max_pool2d backward picks.
+void maxPoolGrad(const Pool2d& p, const float* X, const float* G, float* dX, int threads);
+
+}  // namespace dk

@@ -1,0 +1,30 @@
+/**
+ * dark-knowledge's own operators (ONNX domain 'dk.native', version 1): the convolution and
+ * pooling gradients of training graphs, run by native kernels (native/src: oneDNN for the
+ * convolutions, a loop for the pooling) inside onnxruntime through its custom-op API. Only the
+ * Node runtime has them, and only where the addon was built (runtime/native.ts); graphs that use
+ * them are training steps, never a model written for others (an exported student is a forward
+ * graph of standard ops). All take and give float32 in NCHW, 2-D only.
+ *
+ *   ConvGradW(X [N, C, H, W], G [N, M, Ho, Wo]) → dW [M, C/group, kh, kw]
+ *     dW[m, c, a, e] = Σ_(n, y) G[n, m, y] · X[n, (m's group, c), y·s + (a, e) − p_begin]
+ *   ConvGradX(G [N, M, Ho, Wo], W [M, C/group, kh, kw], X) → dX, shaped as X (X is read for its
+ *     shape only): the transposed convolution of G with W, the gradient of Conv with respect to X
+ *   MaxPoolGrad(X [N, C, H, W], G [N, C, Ho, Wo]) → dX shaped as X: each output cell's gradient
+ *     added at its window's first maximum of X (row-major within the window; pads never win) —
+ *     the element MaxPool's Indices output names
+ *
+ * Attributes, as the forward op's: kernel_shape [kh, kw], strides [sh, sw] (default 1),
+ * pads [top, left, bottom, right] (default 0); the convolutions also group (default 1).
+ */
+import type { Graph } from './ir.js';
+
+export const NATIVE_DOMAIN = 'dk.native';
+
+/** The operator names in NATIVE_DOMAIN. */
+export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad'] as const;
+
+/** Whether `g` has a node only the native kernels run. */
+export function usesNativeOps(g: Graph): boolean {
+  return g.nodes.some((n) => n.domain === NATIVE_DOMAIN);
+}
