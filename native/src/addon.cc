@@ -551,7 +551,19 @@ void executeRun(napi_env, void* data) {
   }
 }
 
-void releaseOutput(napi_env, void*, void* hint) { get<ReleaseValue>(api)(static_cast<Value*>(hint)); }
+// An output handed to JS: its Value, and its size as told to V8 (which otherwise sees only a
+// small object and would let thousands of them pile up before collecting any).
+struct Owned {
+  Value* value;
+  int64_t bytes;
+};
+void releaseOutput(napi_env env, void*, void* hint) {
+  Owned* o = static_cast<Owned*>(hint);
+  int64_t now = 0;
+  napi_adjust_external_memory(env, -o->bytes, &now);
+  get<ReleaseValue>(api)(o->value);
+  delete o;
+}
 
 napi_value tensorToJs(napi_env env, RunJob* j, size_t i) {
   Value* v = j->outputs[i];
@@ -586,7 +598,14 @@ napi_value tensorToJs(napi_env env, RunJob* j, size_t i) {
       get<ReleaseValue>(api)(v);
     } else {
       // the JS array owns the output from here: released when it is collected
-      NAPI(napi_create_external_arraybuffer(env, p, count * tn->bytes, releaseOutput, v, &ab));
+      const int64_t bytes = static_cast<int64_t>(count * tn->bytes);
+      Owned* owned = new Owned{v, bytes};
+      if (napi_create_external_arraybuffer(env, p, count * tn->bytes, releaseOutput, owned, &ab) != napi_ok) {
+        delete owned;
+        throw std::runtime_error("napi_create_external_arraybuffer failed");
+      }
+      int64_t now = 0;
+      napi_adjust_external_memory(env, bytes, &now);
     }
     j->outputs[i] = nullptr;
     NAPI(napi_create_typedarray(env, tn->js, count, ab, 0, &data));

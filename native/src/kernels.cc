@@ -3,7 +3,10 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -57,7 +60,69 @@ dnnl::engine& cpu() {
   return e;
 }
 
-// One shape's primitives, with the blocked buffers they want (allocated once, reused).
+// Blocked copies live only during a call, in buffers taken from a process-wide pool and given
+// back: a training graph has a kernel per convolution per unrolled step (the resnet's 8-step
+// graph: ~150), and buffers kept per kernel would hold every blocked activation at once.
+class BufferPool {
+ public:
+  struct Buf {
+    float* p;
+    size_t bytes;
+  };
+  Buf take(size_t bytes) {
+    {
+      std::lock_guard<std::mutex> hold(lock_);
+      size_t best = free_.size();
+      for (size_t i = 0; i < free_.size(); i++)
+        if (free_[i].bytes >= bytes && (best == free_.size() || free_[i].bytes < free_[best].bytes)) best = i;
+      if (best < free_.size()) {
+        Buf b = free_[best];
+        free_.erase(free_.begin() + best);
+        return b;
+      }
+    }
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    float* p = static_cast<float*>(std::aligned_alloc(64, rounded ? rounded : 64));
+    if (!p) throw std::bad_alloc();
+    return {p, rounded};
+  }
+  void give(Buf b) {
+    std::lock_guard<std::mutex> hold(lock_);
+    free_.push_back(b);
+    // keep a few: as many as concurrent calls need (three each), not one per size ever seen
+    while (free_.size() > 12) {
+      auto smallest = std::min_element(free_.begin(), free_.end(), [](const Buf& a, const Buf& c) { return a.bytes < c.bytes; });
+      std::free(smallest->p);
+      free_.erase(smallest);
+    }
+  }
+
+ private:
+  std::mutex lock_;
+  std::vector<Buf> free_;
+};
+BufferPool& pool() {
+  static BufferPool* p = new BufferPool;  // never destroyed: kernels may run until exit
+  return *p;
+}
+
+// A blocked buffer for one call (none where the primitive takes the user's layout).
+struct Scratch {
+  memory mem;
+  BufferPool::Buf buf{nullptr, 0};
+  Scratch(const memory::desc& want, const memory::desc& user) {
+    if (want == user) return;
+    buf = pool().take(want.get_size());
+    mem = memory(want, cpu(), buf.p);
+  }
+  ~Scratch() {
+    if (buf.p) pool().give(buf);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
+// One shape's primitive descriptors.
 struct Plan {
   Conv2d p{};
   memory::desc x, w, y;  // the user's layouts (NCHW, [g,] OIHW)
@@ -65,19 +130,11 @@ struct Plan {
   dnnl::convolution_backward_data::primitive_desc bwdData;
   dnnl::convolution_backward_weights::primitive_desc bwdWeights;
   bool haveData = false, haveWeights = false;
-  // blocked buffers by role (empty where the primitive takes the user's layout)
-  memory fx, fw, fy, dDy, dW, dDx, wX, wDy, wDw;
 };
 
 memory::dims weightDims(const Conv2d& p) {
   if (p.group == 1) return {p.M, p.C, p.kh, p.kw};
   return {p.group, p.M / p.group, p.C / p.group, p.kh, p.kw};
-}
-
-// A buffer in `want`'s layout, or an empty memory where `want` is the user's layout `user`.
-memory blockedFor(const memory::desc& want, const memory::desc& user) {
-  if (want == user) return memory();
-  return memory(want, cpu());
 }
 
 }  // namespace
@@ -100,9 +157,6 @@ struct ConvGrad::Impl {
     const memory::dims st{p.sh, p.sw}, pl{p.pt, p.pl}, pr{p.pb, p.pr};
     q->fwd = dnnl::convolution_forward::primitive_desc(
         dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, xa, wa, ba, ya, st, pl, pr), cpu());
-    q->fx = blockedFor(q->fwd.src_desc(), q->x);
-    q->fw = blockedFor(q->fwd.weights_desc(), q->w);
-    q->fy = blockedFor(q->fwd.dst_desc(), q->y);
     plans.push_back(std::move(q));
     // A training run feeds every batch size once or twice (the last batch is smaller): few plans.
     if (plans.size() > 8) plans.erase(plans.begin());
@@ -114,18 +168,18 @@ ConvGrad::ConvGrad() : impl_(new Impl) {}
 ConvGrad::~ConvGrad() = default;
 
 namespace {
-// The user's array as `user`, reordered into `blocked` when that is not empty.
-memory in(dnnl::stream& s, const memory::desc& user, const float* data, memory& blocked) {
+// The user's array as `user`, reordered into the scratch buffer when it has one.
+memory in(dnnl::stream& s, const memory::desc& user, const float* data, Scratch& blocked) {
   memory u(user, cpu(), const_cast<float*>(data));
-  if (!blocked) return u;
-  dnnl::reorder(u, blocked).execute(s, u, blocked);
-  return blocked;
+  if (!blocked.mem) return u;
+  dnnl::reorder(u, blocked.mem).execute(s, u, blocked.mem);
+  return blocked.mem;
 }
-memory outBuf(const memory::desc& user, float* data, memory& blocked) { return blocked ? blocked : memory(user, cpu(), data); }
-void outDone(dnnl::stream& s, const memory::desc& user, float* data, memory& blocked) {
-  if (!blocked) return;
+memory outBuf(const memory::desc& user, float* data, Scratch& blocked) { return blocked.mem ? blocked.mem : memory(user, cpu(), data); }
+void outDone(dnnl::stream& s, const memory::desc& user, float* data, Scratch& blocked) {
+  if (!blocked.mem) return;
   memory u(user, cpu(), data);
-  dnnl::reorder(blocked, u).execute(s, blocked, u);
+  dnnl::reorder(blocked.mem, u).execute(s, blocked.mem, u);
 }
 }  // namespace
 
@@ -136,9 +190,10 @@ void ConvGrad::forward(const Conv2d& p, const float* X, const float* W, const fl
   std::vector<float> zero;
   if (!B) zero.assign(p.M, 0.0f);
   memory b(memory::desc({p.M}, dt::f32, tag::x), cpu(), const_cast<float*>(B ? B : zero.data()));
-  memory x = in(s, q.x, X, q.fx), w = in(s, q.w, W, q.fw), y = outBuf(q.y, Y, q.fy);
+  Scratch bx(q.fwd.src_desc(), q.x), bw(q.fwd.weights_desc(), q.w), by(q.fwd.dst_desc(), q.y);
+  memory x = in(s, q.x, X, bx), w = in(s, q.w, W, bw), y = outBuf(q.y, Y, by);
   dnnl::convolution_forward(q.fwd).execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_BIAS, b}, {DNNL_ARG_DST, y}});
-  outDone(s, q.y, Y, q.fy);
+  outDone(s, q.y, Y, by);
   s.wait();
 }
 
@@ -149,15 +204,13 @@ void ConvGrad::data(const Conv2d& p, const float* G, const float* W, float* dX, 
     const memory::desc xa({p.N, p.C, p.H, p.W}, dt::f32, tag::any), wa(weightDims(p), dt::f32, tag::any), ya({p.N, p.M, p.Ho, p.Wo}, dt::f32, tag::any);
     q.bwdData = dnnl::convolution_backward_data::primitive_desc(
         dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, xa, wa, ya, {p.sh, p.sw}, {p.pt, p.pl}, {p.pb, p.pr}), cpu(), q.fwd);
-    q.dDy = blockedFor(q.bwdData.diff_dst_desc(), q.y);
-    q.dW = blockedFor(q.bwdData.weights_desc(), q.w);
-    q.dDx = blockedFor(q.bwdData.diff_src_desc(), q.x);
     q.haveData = true;
   }
   dnnl::stream s(cpu());
-  memory g = in(s, q.y, G, q.dDy), w = in(s, q.w, W, q.dW), dx = outBuf(q.x, dX, q.dDx);
+  Scratch bg(q.bwdData.diff_dst_desc(), q.y), bw(q.bwdData.weights_desc(), q.w), bx(q.bwdData.diff_src_desc(), q.x);
+  memory g = in(s, q.y, G, bg), w = in(s, q.w, W, bw), dx = outBuf(q.x, dX, bx);
   dnnl::convolution_backward_data(q.bwdData).execute(s, {{DNNL_ARG_DIFF_DST, g}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DIFF_SRC, dx}});
-  outDone(s, q.x, dX, q.dDx);
+  outDone(s, q.x, dX, bx);
   s.wait();
 }
 
@@ -168,15 +221,13 @@ void ConvGrad::weights(const Conv2d& p, const float* X, const float* G, float* d
     const memory::desc xa({p.N, p.C, p.H, p.W}, dt::f32, tag::any), wa(weightDims(p), dt::f32, tag::any), ya({p.N, p.M, p.Ho, p.Wo}, dt::f32, tag::any);
     q.bwdWeights = dnnl::convolution_backward_weights::primitive_desc(
         dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, xa, wa, ya, {p.sh, p.sw}, {p.pt, p.pl}, {p.pb, p.pr}), cpu(), q.fwd);
-    q.wX = blockedFor(q.bwdWeights.src_desc(), q.x);
-    q.wDy = blockedFor(q.bwdWeights.diff_dst_desc(), q.y);
-    q.wDw = blockedFor(q.bwdWeights.diff_weights_desc(), q.w);
     q.haveWeights = true;
   }
   dnnl::stream s(cpu());
-  memory x = in(s, q.x, X, q.wX), g = in(s, q.y, G, q.wDy), dw = outBuf(q.w, dW, q.wDw);
+  Scratch bx(q.bwdWeights.src_desc(), q.x), bg(q.bwdWeights.diff_dst_desc(), q.y), bw(q.bwdWeights.diff_weights_desc(), q.w);
+  memory x = in(s, q.x, X, bx), g = in(s, q.y, G, bg), dw = outBuf(q.w, dW, bw);
   dnnl::convolution_backward_weights(q.bwdWeights).execute(s, {{DNNL_ARG_SRC, x}, {DNNL_ARG_DIFF_DST, g}, {DNNL_ARG_DIFF_WEIGHTS, dw}});
-  outDone(s, q.w, dW, q.wDw);
+  outDone(s, q.w, dW, bw);
   s.wait();
 }
 
