@@ -15,7 +15,7 @@ import { after, describe, it } from 'node:test';
 import { NoGradientRuleError, UnsupportedAttributeError, backward, checkGradAttrs, GRAD_RULES } from '../../src/autodiff/index.js';
 import { GraphBuilder, f } from '../../src/graph/builder.js';
 import { type TensorData, type Value, tensor } from '../../src/graph/ir.js';
-import { Runner } from '../../src/runtime/session.js';
+import { Runner, nativeSessions } from '../../src/runtime/session.js';
 import { Rng } from '../../src/util/rng.js';
 import { type CheckResult, type CheckSpec, awayFromZero, distinct, gradcheck, nearZero, normal, uniform } from './gradcheck-lib.js';
 
@@ -329,6 +329,31 @@ const CASES: Case[] = [
     inputs: [{ name: 'X', dims: [2, 3, 4, 5], shape: ['N', 3, 4, 5] }],
     build: (g, [X]) => g.op('GlobalAveragePool', [X]),
   },
+  // the native operators (graph/native-ops.ts), where this process has them (runtime/native.ts)
+  ...(nativeSessions()
+    ? [
+        conv('Conv stride 1 pad 1', [2, 2, 5, 5], [3, 2, 3, 3], { pads: [1, 1, 1, 1] }),
+        conv('Conv stride 1 no pad, 5×5 kernel on 6×5', [2, 3, 6, 5], [2, 3, 5, 5], {}),
+        conv('Conv stride 2 pad 1, 7×7 (no output_padding)', [2, 2, 7, 7], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+        conv('Conv stride 2 pad 1, 8×7 (output_padding)', [2, 2, 8, 7], [3, 2, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1] }),
+        conv('Conv stride 2 no pad, 6×6, 2×3 kernel, no bias', [2, 2, 6, 6], [2, 2, 2, 3], { strides: [2, 2] }, false),
+        conv('Conv stride 1 asymmetric pads, symbolic N', [2, 1, 5, 4], [2, 1, 3, 3], { pads: [0, 1, 2, 1] }, true, ['N', 1, 5, 4]),
+        conv('Conv 1×1 stride 2', [2, 3, 5, 5], [4, 3, 1, 1], { strides: [2, 2] }),
+        conv('Conv 16 channels, 2×3 kernel, asymmetric pads, symbolic N', [2, 16, 4, 5], [2, 16, 2, 3], { pads: [0, 1, 1, 1] }, true, ['N', 16, 4, 5]),
+        conv('Conv depthwise group=3, stride 2 pad 1, 8×7 (output_padding), no bias', [2, 3, 8, 7], [3, 1, 3, 3], { strides: [2, 2], pads: [1, 1, 1, 1], group: 3 }, false),
+        conv('Conv depthwise ×2 multiplier (group=2, 2→4), symbolic N', [3, 2, 5, 4], [4, 1, 3, 3], { pads: [1, 1, 1, 1], group: 2 }, true, ['N', 2, 5, 4]),
+        conv('Conv group=2 (4→6), stride 2 pad 1, 2×3 kernel', [1, 4, 6, 7], [6, 2, 2, 3], { strides: [2, 2], pads: [1, 1, 0, 1], group: 2 }),
+      ].map((c) => ({ ...c, name: `${c.name} [native]`, grad: { convInputGrad: 'native', convWeightGrad: 'native' } as const }))
+    : []),
+  ...(nativeSessions()
+    ? [
+        maxPool('MaxPool 2×2/2 (float32)', [2, 2, 4, 6], 2, 2, 'float32'),
+        maxPool('MaxPool 2×2/2 on 5×7 (float32, ragged edge)', [1, 2, 5, 7], 2, 2, 'float32'),
+        maxPool('MaxPool 3×3/3 on 7×8 (float32, ragged edge)', [2, 3, 7, 8], 3, 3, 'float32'),
+        maxPool('MaxPool 3×3/2 overlapping (float32)', [2, 2, 7, 7], 3, 2, 'float32'),
+        maxPool('MaxPool 3×3/2 overlapping, pads 1 (float32)', [1, 2, 6, 6], 3, 2, 'float32', [1, 1, 1, 1]),
+      ].map((c) => ({ ...c, name: `${c.name} [native]`, grad: { maxPoolGrad: 'native' } as const }))
+    : []),
   // non-overlapping windows: the forward's Indices (default), or indices found again from the phases
   ...(['argmax', 'phases', 'indices'] as const).flatMap((form) =>
     [
@@ -464,7 +489,7 @@ describe('gradient rules: exact conventions', () => {
             if (count > 1) tiedWindows++;
           }
       assert.ok(tiedWindows > 0, 'the input has windows with tied maxima');
-      for (const form of ['argmax', 'phases', 'indices'] as const) {
+      for (const form of ['argmax', 'phases', 'indices', ...(nativeSessions() ? (['native'] as const) : [])] as const) {
         const g = new GraphBuilder('maxpool_ties');
         const x = g.input('x', dtype, [...dims]);
         const r = g.input('r', dtype, [N, C, Ho, Wo]);

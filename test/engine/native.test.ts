@@ -1,0 +1,123 @@
+/**
+ * The native kernels' sessions (runtime/native.ts, native/src): loaded where built (and required
+ * to be under DK_NATIVE=1, as CI sets it), their custom ops' errors, outputs written in place,
+ * the training graphs that take them and the fallback without them, and the ABI declarations
+ * (native/ort_abi.h) against the libonnxruntime onnxruntime-node ships. The ops' gradients are
+ * checked against finite differences in test/autodiff/rules.test.ts and against onnxruntime's
+ * formulations on whole networks in test/autodiff/grad-forms.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { GraphBuilder } from '../../src/graph/builder.js';
+import { tensor } from '../../src/graph/ir.js';
+import { NATIVE_DOMAIN, usesNativeOps } from '../../src/graph/native-ops.js';
+import { Runner, nativeGradForms, nativeSessions, nativeUnavailable, setNativeSessions } from '../../src/runtime/session.js';
+import { buildStepGraph } from '../../src/train/step.js';
+import { Network } from '../../src/train/network.js';
+import { DEFAULT_TRAIN } from '../../src/train/config.js';
+import { Rng } from '../../src/util/rng.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const haveNative = nativeSessions() !== null;
+
+/** A graph of one ConvGradX: dX of a 3×3, pad-1 conv of X [N, 2, 5, 5] with W [3, 2, 3, 3]. */
+function convGradX(wDims = [3, 2, 3, 3]) {
+  const g = new GraphBuilder('native_conv_grad_x');
+  const G = g.input('G', 'float32', ['N', 3, 5, 5]);
+  const W = g.input('W', 'float32', wDims);
+  const X = g.input('X', 'float32', ['N', 2, 5, 5]);
+  g.output(g.op('ConvGradX', [G, W, X], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }, { domain: NATIVE_DOMAIN, out: [{ dtype: 'float32', shape: ['N', 2, 5, 5] }], names: ['dX'] }));
+  return g.build();
+}
+const filled = (dims: number[], seed: number) => {
+  const r = new Rng(seed);
+  return tensor('float32', dims, Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => r.normal()));
+};
+
+describe('native kernels', () => {
+  it('are loaded where built, and must be under DK_NATIVE=1', () => {
+    if (process.env.DK_NATIVE === '1') assert.ok(haveNative, `DK_NATIVE=1 but the native kernels are not loaded: ${nativeUnavailable}`);
+    if (haveNative) {
+      assert.match(nativeSessions()!.description, /^oneDNN \d+\.\d+\.\d+ in onnxruntime \d+\.\d+\.\d+$/);
+      assert.deepEqual(nativeGradForms(), { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native' });
+    } else {
+      assert.ok(nativeUnavailable.length > 0);
+      assert.deepEqual(nativeGradForms(), {});
+    }
+  });
+
+  it('a conv net\'s step graph uses them where loaded, and none without them (DK_NATIVE=0)', async () => {
+    const net = Network.create({ spec: 'cnn:4,8:16', inputShape: [1, 12, 12], classes: 10, options: {} }, 3);
+    assert.equal(usesNativeOps(buildStepGraph(net, 'hard', DEFAULT_TRAIN.optim).graph), haveNative);
+    // a fresh process with DK_NATIVE=0: onnxruntime's formulations, and a step that runs
+    const script = `
+      import { nativeSessions } from ${JSON.stringify(join(root, 'dist/src/runtime/session.js'))};
+      import { buildStepGraph } from ${JSON.stringify(join(root, 'dist/src/train/step.js'))};
+      import { Network } from ${JSON.stringify(join(root, 'dist/src/train/network.js'))};
+      import { DEFAULT_TRAIN } from ${JSON.stringify(join(root, 'dist/src/train/config.js'))};
+      import { usesNativeOps } from ${JSON.stringify(join(root, 'dist/src/graph/native-ops.js'))};
+      const net = Network.create({ spec: 'cnn:4,8:16', inputShape: [1, 12, 12], classes: 10, options: {} }, 3);
+      console.log(JSON.stringify({ loaded: nativeSessions() !== null, native: usesNativeOps(buildStepGraph(net, 'hard', DEFAULT_TRAIN.optim).graph) }));`;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, DK_NATIVE: '0' }, encoding: 'utf8' });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { loaded: false, native: false });
+  });
+
+  it('a graph with native ops is refused, naming them, where the kernels are not loaded', async () => {
+    const saved = nativeSessions();
+    setNativeSessions(null);
+    try {
+      await assert.rejects(Runner.create(convGradX()), /graph 'native_conv_grad_x' uses dark-knowledge's native operators \(ConvGradX\), which this process has not loaded/);
+    } finally {
+      setNativeSessions(saved);
+    }
+  });
+
+  it('a kernel given mismatched shapes fails the run with a message naming the op and the shapes', { skip: !haveNative && 'native kernels not built' }, async () => {
+    const r = await Runner.create(convGradX([3, 4, 3, 3]));
+    try {
+      await assert.rejects(r.run({ G: filled([2, 3, 5, 5], 1), W: filled([3, 4, 3, 3], 2), X: filled([2, 2, 5, 5], 3) }), /ConvGradX: the weight \[3, 4, 3, 3\] does not fit the input \[2, 2, 5, 5\]/);
+    } finally {
+      await r.release();
+    }
+  });
+
+  it('writes preallocated outputs in place, and returns fresh ones otherwise, equal', { skip: !haveNative && 'native kernels not built' }, async () => {
+    const r = await Runner.create(convGradX(), { threads: 1 });
+    try {
+      assert.deepEqual(r.io.inputs.map((i) => [i.name, i.type, i.shape]), [['G', 'float32', ['N', 3, 5, 5]], ['W', 'float32', [3, 2, 3, 3]], ['X', 'float32', ['N', 2, 5, 5]]]);
+      const feeds = { G: filled([2, 3, 5, 5], 1), W: filled([3, 2, 3, 3], 2), X: filled([2, 2, 5, 5], 3) };
+      const fresh = (await r.run(feeds)).dX;
+      const into = tensor('float32', [2, 2, 5, 5], new Float32Array(100).fill(Number.NaN));
+      await r.runInto(feeds, { dX: into });
+      assert.deepEqual([...into.data], [...fresh.data]);
+      assert.ok((fresh.data as Float32Array).some((v) => v !== 0));
+      // the batch size may change from run to run
+      const one = await r.run({ G: filled([1, 3, 5, 5], 4), W: feeds.W, X: filled([1, 2, 5, 5], 5) });
+      assert.deepEqual(one.dX.dims, [1, 2, 5, 5]);
+    } finally {
+      await r.release();
+    }
+  });
+
+  it('native/ort_abi.h against this libonnxruntime: the smoke test builds and passes', { skip: spawnSync('g++', ['--version']).status !== 0 && 'no g++' }, () => {
+    const require = createRequire(import.meta.url);
+    const lib = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime.so.1');
+    assert.ok(existsSync(lib), lib);
+    const dir = mkdtempSync(join(tmpdir(), 'dk-abi-'));
+    try {
+      const exe = join(dir, 'abi_smoke');
+      execFileSync('g++', ['-std=c++17', '-O1', join(root, 'native', 'test', 'abi_smoke.cc'), '-ldl', '-o', exe], { stdio: 'pipe' });
+      const res = spawnSync(exe, [lib, join(root, 'native', 'test', 'abi_model.onnx')], { cwd: dir, encoding: 'utf8' });
+      assert.equal(res.status, 0, `abi_smoke failed:\n${res.stdout}\n${res.stderr}`);
+      assert.match(res.stdout, /^OK$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
