@@ -73,15 +73,18 @@ const TypeName* typeByOrt(ElementType e) {
 }
 
 // ---- the custom ops ----
-enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad };
+enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad };
+constexpr int kOps = 4;
 const char* opName(OpKind k) {
   switch (k) {
     case OpKind::ConvGradW: return "ConvGradW";
     case OpKind::ConvGradX: return "ConvGradX";
-    default: return "MaxPoolGrad";
+    case OpKind::MaxPoolGrad: return "MaxPoolGrad";
+    default: return "BatchNormGrad";
   }
 }
-size_t opInputs(OpKind k) { return k == OpKind::ConvGradX ? 3 : 2; }
+size_t opInputs(OpKind k) { return k == OpKind::ConvGradX || k == OpKind::BatchNormGrad ? 3 : 2; }
+size_t opOutputs(OpKind k) { return k == OpKind::BatchNormGrad ? 3 : 1; }
 
 struct OpDef : CustomOp {
   OpKind kind;
@@ -93,6 +96,7 @@ struct Kernel {
   int threads;
   std::vector<int64_t> kernelShape, strides, pads;
   int64_t group = 1;
+  float epsilon = 1e-5f;
   dk::ConvGrad conv;
   std::mutex lock;
 };
@@ -117,6 +121,14 @@ Status* createKernel(const CustomOp* op, const void*, const KernelInfo* info, vo
     auto k = std::make_unique<Kernel>();
     k->kind = d->kind;
     k->threads = d->threads;
+    if (k->kind == OpKind::BatchNormGrad) {
+      float eps = 1e-5f;
+      Status* s = get<KernelInfoGetAttribute_float>(api)(info, "epsilon", &eps);
+      if (s) get<ReleaseStatus>(api)(s);
+      k->epsilon = eps;
+      *out = k.release();
+      return nullptr;
+    }
     k->kernelShape = intsAttr(info, "kernel_shape", {});
     k->strides = intsAttr(info, "strides", {1, 1});
     k->pads = intsAttr(info, "pads", {0, 0, 0, 0});
@@ -165,10 +177,24 @@ Status* compute(void* kp, KernelContext* ctx) {
     const Value* in[3] = {nullptr, nullptr, nullptr};
     for (size_t i = 0; i < opInputs(k->kind); i++) check(get<KernelContext_GetInput>(api)(ctx, i, &in[i]), "KernelContext_GetInput");
     const Shape a = shapeOf(in[0]), b = shapeOf(in[1]);
+    const std::string op = std::string("dk.native ") + opName(k->kind) + ": ";
+    if (k->kind == OpKind::BatchNormGrad) {
+      const Shape sc = shapeOf(in[2]);
+      if (a.dims.size() < 2 || a.dims != b.dims) throw std::invalid_argument(op + "X " + dimsText(a.dims) + " and its gradient " + dimsText(b.dims) + " must have one shape, of rank 2 or more");
+      dk::Norm p{a.dims[0], a.dims[1], 1, static_cast<double>(k->epsilon)};
+      for (size_t i = 2; i < a.dims.size(); i++) p.S *= a.dims[i];
+      if (sc.dims != std::vector<int64_t>{p.C}) throw std::invalid_argument(op + "the scale is " + dimsText(sc.dims) + ", expected [" + std::to_string(p.C) + "]");
+      if (p.N < 1 || p.S < 1) throw std::invalid_argument(op + "X " + dimsText(a.dims) + " is empty");
+      Value *dx = nullptr, *ds = nullptr, *db = nullptr;
+      check(get<KernelContext_GetOutput>(api)(ctx, 0, a.dims.data(), a.dims.size(), &dx), "KernelContext_GetOutput");
+      check(get<KernelContext_GetOutput>(api)(ctx, 1, &p.C, 1, &ds), "KernelContext_GetOutput");
+      check(get<KernelContext_GetOutput>(api)(ctx, 2, &p.C, 1, &db), "KernelContext_GetOutput");
+      dk::batchNormGrad(p, dataOf(in[0]), dataOf(in[1]), dataOf(in[2]), const_cast<float*>(dataOf(dx)), const_cast<float*>(dataOf(ds)), const_cast<float*>(dataOf(db)), k->threads);
+      return nullptr;
+    }
     auto need4 = [&](const Shape& s, const char* what) {
       if (s.dims.size() != 4) throw std::invalid_argument(std::string(what) + " must be 4-D, got " + dimsText(s.dims));
     };
-    const std::string op = std::string("dk.native ") + opName(k->kind) + ": ";
     need4(a, "input 0");
     need4(b, "input 1");
     if (k->kind == OpKind::MaxPoolGrad) {
@@ -233,7 +259,7 @@ void fillOp(OpDef& d, OpKind kind, int threads) {
   d.GetInputType = [](const CustomOp*, size_t) { return ElementType::Float; };
   d.GetInputTypeCount = [](const CustomOp* op) { return opInputs(static_cast<const OpDef*>(op)->kind); };
   d.GetOutputType = [](const CustomOp*, size_t) { return ElementType::Float; };
-  d.GetOutputTypeCount = [](const CustomOp*) -> size_t { return 1; };
+  d.GetOutputTypeCount = [](const CustomOp* op) { return opOutputs(static_cast<const OpDef*>(op)->kind); };
   d.KernelDestroy = destroyKernel;
   d.GetInputCharacteristic = [](const CustomOp*, size_t) { return IOCharacteristic::Required; };
   d.GetOutputCharacteristic = [](const CustomOp*, size_t) { return IOCharacteristic::Required; };
@@ -250,7 +276,7 @@ void fillOp(OpDef& d, OpKind kind, int threads) {
 struct NativeSession {
   Session* session = nullptr;
   CustomOpDomain* domain = nullptr;
-  OpDef ops[3];
+  OpDef ops[kOps];
   std::vector<std::string> inputNames, outputNames;
   std::atomic<int> inflight{0};
   bool releaseAsked = false, released = false;
@@ -396,8 +422,8 @@ napi_value CreateSessionJs(napi_env env, napi_callback_info info) {
     if (!prefix.empty()) check(get<EnableProfiling>(api)(so, prefix.c_str()), "EnableProfiling");
     const int kernelThreads = threads > 0 ? threads : omp_get_num_procs();
     check(get<CreateCustomOpDomain>(api)("dk.native", &s->domain), "CreateCustomOpDomain");
-    const OpKind kinds[3] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad};
-    for (int i = 0; i < 3; i++) {
+    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad};
+    for (int i = 0; i < kOps; i++) {
       fillOp(s->ops[i], kinds[i], kernelThreads);
       check(get<CustomOpDomain_Add>(api)(s->domain, &s->ops[i]), "CustomOpDomain_Add");
     }

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -265,6 +266,63 @@ void maxPoolGrad2x2(const Pool2d& p, const float* X, const float* G, float* dX, 
   }
 }
 }  // namespace
+
+namespace {
+// The per-row sums of batchNormGrad's first pass, shifted by x0 (so that Σ(x − x0)² keeps its
+// precision when |μ| ≫ σ): eight float lanes, so that the loop vectorizes without reassociation flags.
+struct RowSums {
+  double sx = 0, sxx = 0, sg = 0, sgx = 0;
+};
+__attribute__((target_clones("avx2", "default"))) void rowSums(const float* x, const float* g, int64_t S, float x0, RowSums& r) {
+  float a[8] = {0}, b[8] = {0}, c[8] = {0}, d[8] = {0};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8)
+    for (int l = 0; l < 8; l++) {
+      const float v = x[i + l] - x0, w = g[i + l];
+      a[l] += v;
+      b[l] += v * v;
+      c[l] += w;
+      d[l] += w * v;
+    }
+  for (; i < S; i++) {
+    const float v = x[i] - x0, w = g[i];
+    a[0] += v;
+    b[0] += v * v;
+    c[0] += w;
+    d[0] += w * v;
+  }
+  for (int l = 0; l < 8; l++) {
+    r.sx += a[l];
+    r.sxx += b[l];
+    r.sg += c[l];
+    r.sgx += d[l];
+  }
+}
+__attribute__((target_clones("avx2", "default"))) void rowAffine(const float* x, const float* g, float* o, int64_t S, float A, float D, float M, float E) {
+  for (int64_t i = 0; i < S; i++) o[i] = A * g[i] + D * (x[i] - M) + E;
+}
+}  // namespace
+
+void batchNormGrad(const Norm& p, const float* X, const float* G, const float* scale, float* dX, float* dScale, float* dBias, int threads) {
+  const int64_t CS = p.C * p.S;
+  const double n = static_cast<double>(p.N * p.S);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t c = 0; c < p.C; c++) {
+    const float x0 = X[c * p.S];
+    RowSums r;
+    for (int64_t b = 0; b < p.N; b++) rowSums(X + b * CS + c * p.S, G + b * CS + c * p.S, p.S, x0, r);
+    const double mu = x0 + r.sx / n;                                 // μ
+    const double var = std::max(0.0, r.sxx / n - (r.sx / n) * (r.sx / n));  // σ² = E[(x − x0)²] − (μ − x0)²
+    const double inv = 1.0 / std::sqrt(var + p.eps);
+    const double sgxc = r.sgx - (mu - x0) * r.sg;                   // Σ G·(x − μ)
+    dBias[c] = static_cast<float>(r.sg);
+    dScale[c] = static_cast<float>(inv * sgxc);
+    const double a = scale[c] * inv, d = -a * inv * inv * sgxc / n, e = -a * r.sg / n;
+    // dX = a·G + d·(x − μ) + e
+    const float A = static_cast<float>(a), D = static_cast<float>(d), M = static_cast<float>(mu), E = static_cast<float>(e);
+    for (int64_t b = 0; b < p.N; b++) rowAffine(X + b * CS + c * p.S, G + b * CS + c * p.S, dX + b * CS + c * p.S, p.S, A, D, M, E);
+  }
+}
 
 void maxPoolGrad(const Pool2d& p, const float* X, const float* G, float* dX, int threads) {
   if (p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0 && p.H == 2 * p.Ho && p.W == 2 * p.Wo)

@@ -48,4 +48,16 @@ void pool2dCheck(Pool2d& p);
 // and the one PyTorch's max_pool2d backward picks.
 void maxPoolGrad(const Pool2d& p, const float* X, const float* G, float* dX, int threads);
 
+// BatchNormalization in training mode over X [N, C, S] (S: the product of the spatial dims, 1
+// for [N, C]), statistics over N·S per channel (biased variance, as the forward uses):
+//   x̂ = (x − μ)·inv, inv = 1/√(σ² + ε), y = γ·x̂ + β
+//   dβ = Σ G, dγ = inv·Σ G·(x − μ), dX = γ·inv·(G − ΣG/n) − γ·inv³·(x − μ)·Σ G·(x − μ)/n
+// μ and σ² are computed again from X (one pass for them and the gradient's sums, accumulated per
+// row in float and across rows in double; a second pass writes dX).
+struct Norm {
+  int64_t N, C, S;
+  double eps;
+};
+void batchNormGrad(const Norm& p, const float* X, const float* G, const float* scale, float* dX, float* dScale, float* dBias, int threads);
+
 }  // namespace dk

@@ -638,7 +638,13 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const r = X.shape.length;
     const axes = [0, ...Array.from({ length: r - 2 }, (_, i) => i + 2)];
     const bshape = [1, -1, ...Array(r - 2).fill(1)];
-    const form = c.opts.batchNormGrad ?? DEFAULT_BN_GRAD;
+    const asked = c.opts.batchNormGrad ?? DEFAULT_BN_GRAD;
+    if (asked === 'native' && X.dtype === 'float32' && r >= 2 && typeof X.shape[1] === 'number') {
+      // dX, dγ, dβ by one native operator (graph/native-ops.ts), μ and σ² computed again from X
+      const [dX, dScale, dB] = g.opN('BatchNormGrad', [X, G, scale], 3, { epsilon: eps }, { domain: NATIVE_DOMAIN, out: [{ dtype: X.dtype, shape: [...X.shape] }, { dtype: X.dtype, shape: [X.shape[1]] }, { dtype: X.dtype, shape: [X.shape[1]] }] });
+      return [c.needs[0] ? dX : null, c.needs[1] ? dScale : null, c.needs[2] ? dB : null, null, null];
+    }
+    const form = asked === 'native' ? DEFAULT_BN_GRAD : asked;
     if (form === 'fused') {
       // The affine formula below in fewer and faster passes: the per-channel sums in two stages
       // (spatial axes, then the batch: faster in onnxruntime than one ReduceSum/ReduceMean over

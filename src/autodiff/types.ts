@@ -60,9 +60,11 @@ export interface GradOptions {
    * BatchNormalization (training) gradient: 'fused' (default) — the 'affine' formula with the
    * per-channel sums in two stages and d·(x − μ) − a·mean G as one inference-mode
    * BatchNormalization fed the batch's μ and σ²; 'affine' — per-channel factors first, then
-   * dx = a·(G − mean G) + d·(x − μ) (fewer full-size passes); 'plain' — through x̂ as written.
+   * dx = a·(G − mean G) + d·(x − μ) (fewer full-size passes); 'plain' — through x̂ as written;
+   * 'native' — the BatchNormGrad operator of graph/native-ops.ts (two passes over X and dY: the
+   * statistics and sums, then dX; float32 only, others fall back to the default).
    */
-  batchNormGrad?: 'fused' | 'affine' | 'plain';
+  batchNormGrad?: 'fused' | 'affine' | 'plain' | 'native';
   /**
    * Relu and Clip gradients: 'mul' (default) — gy times the mask cast to a float (Relu: y > 0;
    * Clip: the bounds' And); 'where' — Where(mask, gy, 0).

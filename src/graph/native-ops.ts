@@ -4,7 +4,8 @@
  * convolutions, a loop for the pooling) inside onnxruntime through its custom-op API. Only the
  * Node runtime has them, and only where the addon was built (runtime/native.ts); graphs that use
  * them are training steps, never a model written for others (an exported student is a forward
- * graph of standard ops). All take and give float32 in NCHW, 2-D only.
+ * graph of standard ops). All take and give float32 in NCHW; the convolutions and pooling are
+ * 2-D only.
  *
  *   ConvGradW(X [N, C, H, W], G [N, M, Ho, Wo]) → dW [M, C/group, kh, kw]
  *     dW[m, c, a, e] = Σ_(n, y) G[n, m, y] · X[n, (m's group, c), y·s + (a, e) − p_begin]
@@ -13,16 +14,20 @@
  *   MaxPoolGrad(X [N, C, H, W], G [N, C, Ho, Wo]) → dX shaped as X: each output cell's gradient
  *     added at its window's first maximum of X (row-major within the window; pads never win) —
  *     the element MaxPool's Indices output names
+ *   BatchNormGrad(X [N, C, …], G shaped as X, scale [C]) → (dX, dScale [C], dBias [C]): the gradient
+ *     of training-mode BatchNormalization (batch statistics, biased variance, attribute epsilon,
+ *     default 1e-5), its μ and σ² computed again from X
  *
  * Attributes, as the forward op's: kernel_shape [kh, kw], strides [sh, sw] (default 1),
- * pads [top, left, bottom, right] (default 0); the convolutions also group (default 1).
+ * pads [top, left, bottom, right] (default 0); the convolutions also group (default 1); float32
+ * in, float32 out.
  */
 import type { Graph } from './ir.js';
 
 export const NATIVE_DOMAIN = 'dk.native';
 
 /** The operator names in NATIVE_DOMAIN. */
-export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad'] as const;
+export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad'] as const;
 
 /** Whether `g` has a node only the native kernels run. */
 export function usesNativeOps(g: Graph): boolean {

@@ -22,6 +22,8 @@ import { buildStepGraph } from '../../src/train/step.js';
 import { Network } from '../../src/train/network.js';
 import { DEFAULT_TRAIN } from '../../src/train/config.js';
 import { Rng } from '../../src/util/rng.js';
+import { backward } from '../../src/autodiff/index.js';
+import { relErr } from '../helpers/grads.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const haveNative = nativeSessions() !== null;
@@ -45,7 +47,7 @@ describe('native kernels', () => {
     if (process.env.DK_NATIVE === '1') assert.ok(haveNative, `DK_NATIVE=1 but the native kernels are not loaded: ${nativeUnavailable}`);
     if (haveNative) {
       assert.match(nativeSessions()!.description, /^oneDNN \d+\.\d+\.\d+ in onnxruntime \d+\.\d+\.\d+$/);
-      assert.deepEqual(nativeGradForms(), { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native' });
+      assert.deepEqual(nativeGradForms(), { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native', batchNormGrad: 'native' });
     } else {
       assert.ok(nativeUnavailable.length > 0);
       assert.deepEqual(nativeGradForms(), {});
@@ -102,6 +104,52 @@ describe('native kernels', () => {
       assert.deepEqual(one.dX.dims, [1, 2, 5, 5]);
     } finally {
       await r.release();
+    }
+  });
+
+  it('BatchNormGrad matches a float64 reference to 1e-5, also where |μ| ≫ σ', { skip: !haveNative && 'native kernels not built' }, async () => {
+    for (const [dims, shift] of [
+      [[6, 3, 4, 5], 0],
+      [[4, 5], 0],
+      [[8, 2, 3, 3], 100],
+    ] as const) {
+      const C = dims[1];
+      const grads = async (dtype: 'float32' | 'float64', form: 'native' | 'plain') => {
+        const g = new GraphBuilder('bn_grad');
+        const X = g.input('X', dtype, [...dims]);
+        const s = g.input('scale', dtype, [C]);
+        const b = g.input('bias', dtype, [C]);
+        const R = g.input('R', dtype, [...dims]);
+        const [y] = g.opN('BatchNormalization', [X, s, b, g.input('mean', dtype, [C]), g.input('var', dtype, [C])], 3, { training_mode: 1, epsilon: 1e-5 });
+        const gr = backward(g, g.op('ReduceSum', [g.mul(y, R)], { keepdims: 0 }), [X, s, b], { grad: { batchNormGrad: form } });
+        for (const k of ['X', 'scale', 'bias']) g.output(g.op('Identity', [gr.get(k)!], {}, { names: [`d${k}`] }));
+        const graph = g.build();
+        assert.equal(usesNativeOps(graph), form === 'native');
+        const r = await Runner.create(graph, { threads: 2 });
+        try {
+          const rng = new Rng(9);
+          const n = dims.reduce((p, q) => p * q, 1);
+          const arr = (len: number, f: () => number) => (dtype === 'float32' ? Float32Array.from({ length: len }, f) : Float64Array.from({ length: len }, f));
+          const xs = Float32Array.from({ length: n }, () => shift + rng.normal()); // the same float32 values on both sides
+          const feeds = {
+            X: tensor(dtype, [...dims], dtype === 'float32' ? xs : Float64Array.from(xs)),
+            scale: tensor(dtype, [C], arr(C, () => 0.5 + rng.float())),
+            bias: tensor(dtype, [C], arr(C, () => rng.normal())),
+            mean: tensor(dtype, [C], arr(C, () => 0)),
+            var: tensor(dtype, [C], arr(C, () => 1)),
+            R: tensor(dtype, [...dims], arr(n, () => rng.normal())),
+          };
+          return await r.run(feeds);
+        } finally {
+          await r.release();
+        }
+      };
+      const want = await grads('float64', 'plain');
+      const got = await grads('float32', 'native');
+      for (const k of ['dX', 'dscale', 'dbias']) {
+        const e = relErr(got[k].data as Float32Array, want[k].data as Float64Array);
+        assert.ok(e <= 1e-5, `[${dims}] shift ${shift} ${k}: relative difference ${e.toExponential(2)}`);
+      }
     }
   });
 
