@@ -13,6 +13,7 @@
 #include <omp.h>
 
 #include <atomic>
+#include <limits>
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -73,17 +74,26 @@ const TypeName* typeByOrt(ElementType e) {
 }
 
 // ---- the custom ops ----
-enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad };
-constexpr int kOps = 4;
+enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad, ReluGrad, ClipGrad };
+constexpr int kOps = 6;
 const char* opName(OpKind k) {
   switch (k) {
     case OpKind::ConvGradW: return "ConvGradW";
     case OpKind::ConvGradX: return "ConvGradX";
     case OpKind::MaxPoolGrad: return "MaxPoolGrad";
-    default: return "BatchNormGrad";
+    case OpKind::BatchNormGrad: return "BatchNormGrad";
+    case OpKind::ReluGrad: return "ReluGrad";
+    default: return "ClipGrad";
   }
 }
-size_t opInputs(OpKind k) { return k == OpKind::ConvGradX || k == OpKind::BatchNormGrad ? 3 : 2; }
+size_t opInputs(OpKind k) {
+  switch (k) {
+    case OpKind::ConvGradX:
+    case OpKind::BatchNormGrad: return 3;
+    case OpKind::ClipGrad: return 4;
+    default: return 2;
+  }
+}
 size_t opOutputs(OpKind k) { return k == OpKind::BatchNormGrad ? 3 : 1; }
 
 struct OpDef : CustomOp {
@@ -121,6 +131,10 @@ Status* createKernel(const CustomOp* op, const void*, const KernelInfo* info, vo
     auto k = std::make_unique<Kernel>();
     k->kind = d->kind;
     k->threads = d->threads;
+    if (k->kind == OpKind::ReluGrad || k->kind == OpKind::ClipGrad) {
+      *out = k.release();
+      return nullptr;
+    }
     if (k->kind == OpKind::BatchNormGrad) {
       float eps = 1e-5f;
       Status* s = get<KernelInfoGetAttribute_float>(api)(info, "epsilon", &eps);
@@ -174,10 +188,32 @@ Status* compute(void* kp, KernelContext* ctx) {
   Kernel* k = static_cast<Kernel*>(kp);
   try {
     std::lock_guard<std::mutex> hold(k->lock);
-    const Value* in[3] = {nullptr, nullptr, nullptr};
+    const Value* in[4] = {nullptr, nullptr, nullptr, nullptr};
     for (size_t i = 0; i < opInputs(k->kind); i++) check(get<KernelContext_GetInput>(api)(ctx, i, &in[i]), "KernelContext_GetInput");
     const Shape a = shapeOf(in[0]), b = shapeOf(in[1]);
     const std::string op = std::string("dk.native ") + opName(k->kind) + ": ";
+    if (k->kind == OpKind::ReluGrad || k->kind == OpKind::ClipGrad) {
+      if (a.dims != b.dims) throw std::invalid_argument(op + "the input " + dimsText(a.dims) + " and its gradient " + dimsText(b.dims) + " must have one shape");
+      float lo = 0.0f, hi = std::numeric_limits<float>::infinity();
+      if (k->kind == OpKind::ClipGrad) {
+        for (int i = 2; i < 4; i++) {
+          TensorTypeAndShapeInfo* info = nullptr;
+          size_t count = 0;
+          check(get<GetTensorTypeAndShape>(api)(in[i], &info), "GetTensorTypeAndShape");
+          get<GetTensorShapeElementCount>(api)(info, &count);
+          get<ReleaseTensorTypeAndShapeInfo>(api)(info);
+          if (count != 1) throw std::invalid_argument(op + (i == 2 ? "min" : "max") + " must be a single value");
+        }
+        lo = *dataOf(in[2]);
+        hi = *dataOf(in[3]);
+      }
+      size_t n = 1;
+      for (int64_t d : a.dims) n *= static_cast<size_t>(d);
+      Value* o = nullptr;
+      check(get<KernelContext_GetOutput>(api)(ctx, 0, a.dims.data(), a.dims.size(), &o), "KernelContext_GetOutput");
+      dk::maskGrad(static_cast<int64_t>(n), dataOf(in[0]), dataOf(in[1]), lo, hi, k->kind == OpKind::ClipGrad, const_cast<float*>(dataOf(o)), k->threads);
+      return nullptr;
+    }
     if (k->kind == OpKind::BatchNormGrad) {
       const Shape sc = shapeOf(in[2]);
       if (a.dims.size() < 2 || a.dims != b.dims) throw std::invalid_argument(op + "X " + dimsText(a.dims) + " and its gradient " + dimsText(b.dims) + " must have one shape, of rank 2 or more");
@@ -422,7 +458,7 @@ napi_value CreateSessionJs(napi_env env, napi_callback_info info) {
     if (!prefix.empty()) check(get<EnableProfiling>(api)(so, prefix.c_str()), "EnableProfiling");
     const int kernelThreads = threads > 0 ? threads : omp_get_num_procs();
     check(get<CreateCustomOpDomain>(api)("dk.native", &s->domain), "CreateCustomOpDomain");
-    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad};
+    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad, OpKind::ReluGrad, OpKind::ClipGrad};
     for (int i = 0; i < kOps; i++) {
       fillOp(s->ops[i], kinds[i], kernelThreads);
       check(get<CustomOpDomain_Add>(api)(s->domain, &s->ops[i]), "CustomOpDomain_Add");

@@ -324,6 +324,26 @@ void batchNormGrad(const Norm& p, const float* X, const float* G, const float* s
   }
 }
 
+namespace {
+__attribute__((target_clones("avx2", "default"))) void maskRange(const float* x, const float* g, float lo, float hi, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = (x[i] > lo && x[i] < hi) ? g[i] : 0.0f;
+}
+__attribute__((target_clones("avx2", "default"))) void maskAbove(const float* x, const float* g, float lo, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = x[i] > lo ? g[i] : 0.0f;
+}
+}  // namespace
+
+void maskGrad(int64_t n, const float* X, const float* G, float lo, float hi, bool upper, float* dX, int threads) {
+  // chunks of 16K floats (64 KB): enough work per chunk, and the threads split large tensors evenly
+  const int64_t chunk = 16384, chunks = (n + chunk - 1) / chunk;
+#pragma omp parallel for num_threads(threads) schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; c++) {
+    const int64_t a = c * chunk, b = std::min(n, a + chunk);
+    if (upper) maskRange(X + a, G + a, lo, hi, dX + a, b - a);
+    else maskAbove(X + a, G + a, lo, dX + a, b - a);
+  }
+}
+
 void maxPoolGrad(const Pool2d& p, const float* X, const float* G, float* dX, int threads) {
   if (p.kh == 2 && p.kw == 2 && p.sh == 2 && p.sw == 2 && p.pt == 0 && p.pl == 0 && p.pb == 0 && p.pr == 0 && p.H == 2 * p.Ho && p.W == 2 * p.Wo)
     return maxPoolGrad2x2(p, X, G, dX, threads);

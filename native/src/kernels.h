@@ -60,4 +60,8 @@ struct Norm {
 };
 void batchNormGrad(const Norm& p, const float* X, const float* G, const float* scale, float* dX, float* dScale, float* dBias, int threads);
 
+// dX[i] = G[i] where lo < X[i] (and, with `upper`, X[i] < hi), else 0 (NaN: 0) — Relu's gradient
+// from its output (lo = 0, no upper bound), and Clip's from its input.
+void maskGrad(int64_t n, const float* X, const float* G, float lo, float hi, bool upper, float* dX, int threads);
+
 }  // namespace dk

@@ -115,6 +115,10 @@ export const GRAD_RULES: Record<string, GradRule> = {
   // (onnxruntime's Where with a scalar branch is ~3× slower than a Mul, and its Sign ~5×: issue 18).
   Relu: elementwise((c, gy) => {
     const { g } = c;
+    if (c.opts.maskGrad === 'native' && gy.dtype === 'float32') {
+      const y = out(c);
+      return g.op('ReluGrad', [y, gy], {}, { domain: NATIVE_DOMAIN, out: [{ dtype: gy.dtype, shape: [...y.shape] }] });
+    }
     if ((c.opts.maskGrad ?? DEFAULT_MASK_GRAD) === 'where') return g.op('Where', [g.op('Greater', [inp(c, 0), zero(g, inp(c, 0))]), gy, zero(g, gy)]);
     const y = out(c);
     return g.mul(gy, g.op('Cast', [g.op('Greater', [y, zero(g, y)])], { to: ONNX_DTYPE[gy.dtype] }));
@@ -178,6 +182,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Clip: (c) => {
     const { g } = c;
     const x = inp(c, 0);
+    if (c.opts.maskGrad === 'native' && x.dtype === 'float32' && c.inputs[1] && c.inputs[2]) {
+      return [g.op('ClipGrad', [x, gyOf(c), c.inputs[1], c.inputs[2]], {}, { domain: NATIVE_DOMAIN, out: [{ dtype: x.dtype, shape: [...x.shape] }] }), null, null];
+    }
     let mask: Value | null = null;
     if (c.inputs[1]) mask = g.op('Greater', [x, c.inputs[1]]);
     if (c.inputs[2]) {
@@ -187,7 +194,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const gy = gyOf(c);
     if (!mask) return [gy, null, null];
     // 'mul' (default): gy·Cast(mask), faster than Where (see Relu)
-    return [(c.opts.maskGrad ?? DEFAULT_MASK_GRAD) === 'mul' ? g.mul(gy, g.op('Cast', [mask], { to: ONNX_DTYPE[gy.dtype] })) : g.op('Where', [mask, gy, zero(g, gy)]), null, null];
+    return [(c.opts.maskGrad ?? DEFAULT_MASK_GRAD) !== 'where' ? g.mul(gy, g.op('Cast', [mask], { to: ONNX_DTYPE[gy.dtype] })) : g.op('Where', [mask, gy, zero(g, gy)]), null, null];
   },
   // y = max(a, b) (binary): gradient to the larger; ties go to a
   Max: (c) => {

@@ -67,9 +67,10 @@ export interface GradOptions {
   batchNormGrad?: 'fused' | 'affine' | 'plain' | 'native';
   /**
    * Relu and Clip gradients: 'mul' (default) — gy times the mask cast to a float (Relu: y > 0;
-   * Clip: the bounds' And); 'where' — Where(mask, gy, 0).
+   * Clip: the bounds' And); 'where' — Where(mask, gy, 0); 'native' — the ReluGrad / ClipGrad
+   * operators of graph/native-ops.ts (one pass; float32, Clip with both bounds; others as 'mul').
    */
-  maskGrad?: 'mul' | 'where';
+  maskGrad?: 'mul' | 'where' | 'native';
   /**
    * MaxPool with non-overlapping square windows (kernel = stride, no pads, static sizes):
    * 'argmax' (default) — where the windows tile the input exactly, the first arg-max found again

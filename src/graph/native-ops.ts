@@ -17,6 +17,8 @@
  *   BatchNormGrad(X [N, C, …], G shaped as X, scale [C]) → (dX, dScale [C], dBias [C]): the gradient
  *     of training-mode BatchNormalization (batch statistics, biased variance, attribute epsilon,
  *     default 1e-5), its μ and σ² computed again from X
+ *   ReluGrad(Y, G shaped as Y) → G·[Y > 0] (Y: the Relu's output)
+ *   ClipGrad(X, G shaped as X, min, max) → G·[min < X < max] (min, max: one value each)
  *
  * Attributes, as the forward op's: kernel_shape [kh, kw], strides [sh, sw] (default 1),
  * pads [top, left, bottom, right] (default 0); the convolutions also group (default 1); float32
@@ -27,7 +29,7 @@ import type { Graph } from './ir.js';
 export const NATIVE_DOMAIN = 'dk.native';
 
 /** The operator names in NATIVE_DOMAIN. */
-export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad'] as const;
+export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'ReluGrad', 'ClipGrad'] as const;
 
 /** Whether `g` has a node only the native kernels run. */
 export function usesNativeOps(g: Graph): boolean {

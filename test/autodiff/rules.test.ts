@@ -173,6 +173,22 @@ const CASES: Case[] = [
       grad: { maskGrad: m },
     }),
   ),
+  // the native mask operators (float32; piecewise linear, so exact differences at any ε that
+  // stays on one side of the kinks)
+  ...(nativeSessions()
+    ? [
+        { ...unary('Relu', [3, 4], awayFromZero(0.3, 2), {}, 'Relu [native]'), dtype: 'float32' as const, eps: 0.1, grad: { maskGrad: 'native' } as const },
+        {
+          name: 'Clip [0, 6] (ReLU6) [native]',
+          op: 'Clip',
+          dtype: 'float32' as const,
+          eps: 0.05,
+          inputs: [{ name: 'x', dims: [4, 6], sample: (r: Rng) => [uniform(-2, -0.1), uniform(0.1, 5.9), uniform(6.1, 8)][r.int(3)](r) }],
+          build: (g: GraphBuilder, [x]: Value[]) => g.op('Clip', [x, g.scalar(0, 'float32'), g.scalar(6, 'float32')]),
+          grad: { maskGrad: 'native' } as const,
+        },
+      ]
+    : []),
   // HardSigmoid: inputs on both flat parts and the slope, ≥ 0.1 from the kinks at (±0.5 − β)/α
   unary('HardSigmoid', [4, 6], (r) => [uniform(-5, -2.8), uniform(-2.2, 2.2), uniform(2.8, 5)][r.int(3)](r), {}, 'HardSigmoid (default α=0.2, β=0.5)'),
   unary('HardSigmoid', [4, 6], (r) => [uniform(-3, -1.2), uniform(-0.8, 1.8), uniform(2.2, 4)][r.int(3)](r), { alpha: 0.5, beta: 0.4 }, 'HardSigmoid α=0.5, β=0.4'),
