@@ -45,7 +45,7 @@ if (existsSync(out) && inputs.every((f) => statSync(f).mtimeMs <= statSync(out).
 mkdirSync(outDir, { recursive: true });
 const tmp = `${out}.${process.pid}.tmp`;
 const args = [
-  '-std=c++17', '-O3', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter',
+  '-std=c++17', '-O3', '-fPIC', '-shared', '-fopenmp', '-fvisibility=hidden', '-Wall', '-Wextra', '-Wno-unused-parameter', '-Wno-psabi',
   `-I${nodeInclude}`, `-I${dirname(dnnlHeader)}/../..`,
   ...sources, '-o', tmp, '-ldnnl', '-ldl',
 ];

@@ -273,33 +273,50 @@ namespace {
 struct RowSums {
   double sx = 0, sxx = 0, sg = 0, sgx = 0;
 };
+typedef float v8 __attribute__((vector_size(32)));
+inline v8 load8(const float* p) {
+  v8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
 __attribute__((target_clones("avx2", "default"))) void rowSums(const float* x, const float* g, int64_t S, float x0, RowSums& r) {
-  float a[8] = {0}, b[8] = {0}, c[8] = {0}, d[8] = {0};
+  v8 a = {0}, b = {0}, c = {0}, d = {0};
+  const v8 z = {x0, x0, x0, x0, x0, x0, x0, x0};
   int64_t i = 0;
-  for (; i + 8 <= S; i += 8)
-    for (int l = 0; l < 8; l++) {
-      const float v = x[i + l] - x0, w = g[i + l];
-      a[l] += v;
-      b[l] += v * v;
-      c[l] += w;
-      d[l] += w * v;
-    }
+  for (; i + 8 <= S; i += 8) {
+    const v8 v = load8(x + i) - z, w = load8(g + i);
+    a += v;
+    b += v * v;
+    c += w;
+    d += w * v;
+  }
+  double sx = 0, sxx = 0, sg = 0, sgx = 0;
   for (; i < S; i++) {
     const float v = x[i] - x0, w = g[i];
-    a[0] += v;
-    b[0] += v * v;
-    c[0] += w;
-    d[0] += w * v;
+    sx += v;
+    sxx += v * v;
+    sg += w;
+    sgx += w * v;
   }
   for (int l = 0; l < 8; l++) {
-    r.sx += a[l];
-    r.sxx += b[l];
-    r.sg += c[l];
-    r.sgx += d[l];
+    sx += a[l];
+    sxx += b[l];
+    sg += c[l];
+    sgx += d[l];
   }
+  r.sx += sx;
+  r.sxx += sxx;
+  r.sg += sg;
+  r.sgx += sgx;
 }
 __attribute__((target_clones("avx2", "default"))) void rowAffine(const float* x, const float* g, float* o, int64_t S, float A, float D, float M, float E) {
-  for (int64_t i = 0; i < S; i++) o[i] = A * g[i] + D * (x[i] - M) + E;
+  const v8 a = {A, A, A, A, A, A, A, A}, d = {D, D, D, D, D, D, D, D}, m = {M, M, M, M, M, M, M, M}, e = {E, E, E, E, E, E, E, E};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8 v = a * load8(g + i) + d * (load8(x + i) - m) + e;
+    std::memcpy(o + i, &v, sizeof v);
+  }
+  for (; i < S; i++) o[i] = A * g[i] + D * (x[i] - M) + E;
 }
 }  // namespace
 
