@@ -75,8 +75,8 @@ const TypeName* typeByOrt(ElementType e) {
 }
 
 // ---- the custom ops ----
-enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad, ReluGrad, ClipGrad };
-constexpr int kOps = 6;
+enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad, ReluGrad, ClipGrad, BatchNormTrain };
+constexpr int kOps = 7;
 const char* opName(OpKind k) {
   switch (k) {
     case OpKind::ConvGradW: return "ConvGradW";
@@ -84,7 +84,8 @@ const char* opName(OpKind k) {
     case OpKind::MaxPoolGrad: return "MaxPoolGrad";
     case OpKind::BatchNormGrad: return "BatchNormGrad";
     case OpKind::ReluGrad: return "ReluGrad";
-    default: return "ClipGrad";
+    case OpKind::ClipGrad: return "ClipGrad";
+    default: return "BatchNormTrain";
   }
 }
 size_t opInputs(OpKind k) {
@@ -92,10 +93,11 @@ size_t opInputs(OpKind k) {
     case OpKind::ConvGradX:
     case OpKind::BatchNormGrad: return 3;
     case OpKind::ClipGrad: return 4;
+    case OpKind::BatchNormTrain: return 5;
     default: return 2;
   }
 }
-size_t opOutputs(OpKind k) { return k == OpKind::BatchNormGrad ? 3 : 1; }
+size_t opOutputs(OpKind k) { return k == OpKind::BatchNormGrad || k == OpKind::BatchNormTrain ? 3 : 1; }
 
 struct OpDef : CustomOp {
   OpKind kind;
@@ -107,7 +109,7 @@ struct Kernel {
   int threads;
   std::vector<int64_t> kernelShape, strides, pads;
   int64_t group = 1;
-  float epsilon = 1e-5f;
+  float epsilon = 1e-5f, momentum = 0.9f;
   dk::ConvGrad conv;
   std::mutex lock;
 };
@@ -136,11 +138,14 @@ Status* createKernel(const CustomOp* op, const void*, const KernelInfo* info, vo
       *out = k.release();
       return nullptr;
     }
-    if (k->kind == OpKind::BatchNormGrad) {
-      float eps = 1e-5f;
+    if (k->kind == OpKind::BatchNormGrad || k->kind == OpKind::BatchNormTrain) {
+      float eps = 1e-5f, mom = 0.9f;
       Status* s = get<KernelInfoGetAttribute_float>(api)(info, "epsilon", &eps);
       if (s) get<ReleaseStatus>(api)(s);
+      s = get<KernelInfoGetAttribute_float>(api)(info, "momentum", &mom);
+      if (s) get<ReleaseStatus>(api)(s);
       k->epsilon = eps;
+      k->momentum = mom;
       *out = k.release();
       return nullptr;
     }
@@ -189,7 +194,7 @@ Status* compute(void* kp, KernelContext* ctx) {
   Kernel* k = static_cast<Kernel*>(kp);
   try {
     std::lock_guard<std::mutex> hold(k->lock);
-    const Value* in[4] = {nullptr, nullptr, nullptr, nullptr};
+    const Value* in[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
     for (size_t i = 0; i < opInputs(k->kind); i++) check(get<KernelContext_GetInput>(api)(ctx, i, &in[i]), "KernelContext_GetInput");
     const Shape a = shapeOf(in[0]), b = shapeOf(in[1]);
     const std::string op = std::string("dk.native ") + opName(k->kind) + ": ";
@@ -213,6 +218,21 @@ Status* compute(void* kp, KernelContext* ctx) {
       Value* o = nullptr;
       check(get<KernelContext_GetOutput>(api)(ctx, 0, a.dims.data(), a.dims.size(), &o), "KernelContext_GetOutput");
       dk::maskGrad(static_cast<int64_t>(n), dataOf(in[0]), dataOf(in[1]), lo, hi, k->kind == OpKind::ClipGrad, const_cast<float*>(dataOf(o)), k->threads);
+      return nullptr;
+    }
+    if (k->kind == OpKind::BatchNormTrain) {
+      if (a.dims.size() < 2) throw std::invalid_argument(op + "X " + dimsText(a.dims) + " must have rank 2 or more");
+      dk::Norm p{a.dims[0], a.dims[1], 1, static_cast<double>(k->epsilon)};
+      for (size_t i = 2; i < a.dims.size(); i++) p.S *= a.dims[i];
+      if (p.N < 1 || p.S < 1) throw std::invalid_argument(op + "X " + dimsText(a.dims) + " is empty");
+      for (int i = 1; i < 5; i++)
+        if (shapeOf(in[i]).dims != std::vector<int64_t>{p.C}) throw std::invalid_argument(op + "input " + std::to_string(i) + " must be [" + std::to_string(p.C) + "]");
+      Value *y = nullptr, *m = nullptr, *v = nullptr;
+      check(get<KernelContext_GetOutput>(api)(ctx, 0, a.dims.data(), a.dims.size(), &y), "KernelContext_GetOutput");
+      check(get<KernelContext_GetOutput>(api)(ctx, 1, &p.C, 1, &m), "KernelContext_GetOutput");
+      check(get<KernelContext_GetOutput>(api)(ctx, 2, &p.C, 1, &v), "KernelContext_GetOutput");
+      dk::batchNormTrain(p, k->momentum, dataOf(in[0]), dataOf(in[1]), dataOf(in[2]), dataOf(in[3]), dataOf(in[4]), const_cast<float*>(dataOf(y)), const_cast<float*>(dataOf(m)),
+                         const_cast<float*>(dataOf(v)), k->threads);
       return nullptr;
     }
     if (k->kind == OpKind::BatchNormGrad) {
@@ -463,7 +483,7 @@ napi_value CreateSessionJs(napi_env env, napi_callback_info info) {
     if (!prefix.empty()) check(get<EnableProfiling>(api)(so, prefix.c_str()), "EnableProfiling");
     const int kernelThreads = threads > 0 ? threads : omp_get_num_procs();
     check(get<CreateCustomOpDomain>(api)("dk.native", &s->domain), "CreateCustomOpDomain");
-    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad, OpKind::ReluGrad, OpKind::ClipGrad};
+    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad, OpKind::ReluGrad, OpKind::ClipGrad, OpKind::BatchNormTrain};
     for (int i = 0; i < kOps; i++) {
       fillOp(s->ops[i], kinds[i], kernelThreads);
       check(get<CustomOpDomain_Add>(api)(s->domain, &s->ops[i]), "CustomOpDomain_Add");

@@ -350,6 +350,55 @@ __attribute__((target_clones("avx2", "default"))) void maskAbove(const float* x,
 }
 }  // namespace
 
+namespace {
+__attribute__((target_clones("avx2", "default"))) void rowStats(const float* x, int64_t S, float x0, double& sx, double& sxx) {
+  v8 a = {0}, b = {0};
+  const v8 z = {x0, x0, x0, x0, x0, x0, x0, x0};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8 v = load8(x + i) - z;
+    a += v;
+    b += v * v;
+  }
+  for (; i < S; i++) {
+    const float v = x[i] - x0;
+    sx += v;
+    sxx += v * v;
+  }
+  for (int l = 0; l < 8; l++) {
+    sx += a[l];
+    sxx += b[l];
+  }
+}
+__attribute__((target_clones("avx2", "default"))) void rowScale(const float* x, float* y, int64_t S, float A, float M, float B) {
+  const v8 a = {A, A, A, A, A, A, A, A}, m = {M, M, M, M, M, M, M, M}, b = {B, B, B, B, B, B, B, B};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    const v8 v = a * (load8(x + i) - m) + b;
+    std::memcpy(y + i, &v, sizeof v);
+  }
+  for (; i < S; i++) y[i] = A * (x[i] - M) + B;
+}
+}  // namespace
+
+void batchNormTrain(const Norm& p, double momentum, const float* X, const float* scale, const float* bias, const float* mean, const float* var, float* Y,
+                    float* newMean, float* newVar, int threads) {
+  const int64_t CS = p.C * p.S;
+  const double n = static_cast<double>(p.N * p.S);
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (int64_t c = 0; c < p.C; c++) {
+    const float x0 = X[c * p.S];
+    double sx = 0, sxx = 0;
+    for (int64_t b = 0; b < p.N; b++) rowStats(X + b * CS + c * p.S, p.S, x0, sx, sxx);
+    const double mu = x0 + sx / n, v = std::max(0.0, sxx / n - (sx / n) * (sx / n));
+    const double inv = 1.0 / std::sqrt(v + p.eps);
+    newMean[c] = static_cast<float>(momentum * mean[c] + (1 - momentum) * mu);
+    newVar[c] = static_cast<float>(momentum * var[c] + (1 - momentum) * v);
+    const float A = static_cast<float>(scale[c] * inv), M = static_cast<float>(mu), B = bias[c];
+    for (int64_t b = 0; b < p.N; b++) rowScale(X + b * CS + c * p.S, Y + b * CS + c * p.S, p.S, A, M, B);
+  }
+}
+
 void maskGrad(int64_t n, const float* X, const float* G, float lo, float hi, bool upper, float* dX, int threads) {
   // chunks of 16K floats (64 KB): enough work per chunk, and the threads split large tensors evenly
   const int64_t chunk = 16384, chunks = (n + chunk - 1) / chunk;

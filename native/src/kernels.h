@@ -60,6 +60,12 @@ struct Norm {
 };
 void batchNormGrad(const Norm& p, const float* X, const float* G, const float* scale, float* dX, float* dScale, float* dBias, int threads);
 
+// The training-mode forward (onnxruntime's semantics, checked against it): y = γ·(x − μ)·inv + β
+// with the batch's μ and biased σ², and the running statistics
+// mean' = momentum·mean + (1 − momentum)·μ, var' = momentum·var + (1 − momentum)·σ².
+void batchNormTrain(const Norm& p, double momentum, const float* X, const float* scale, const float* bias, const float* mean, const float* var, float* Y,
+                    float* newMean, float* newVar, int threads);
+
 // dX[i] = G[i] where lo < X[i] (and, with `upper`, X[i] < hi), else 0 (NaN: 0) — Relu's gradient
 // from its output (lo = 0, no upper bound), and Clip's from its input.
 void maskGrad(int64_t n, const float* X, const float* G, float lo, float hi, bool upper, float* dX, int threads);

@@ -17,6 +17,10 @@
  *   BatchNormGrad(X [N, C, …], G shaped as X, scale [C]) → (dX, dScale [C], dBias [C]): the gradient
  *     of training-mode BatchNormalization (batch statistics, biased variance, attribute epsilon,
  *     default 1e-5), its μ and σ² computed again from X
+ *   BatchNormTrain(X, scale, bias, mean, var) → (Y, running mean, running var): training-mode
+ *     BatchNormalization as onnxruntime computes it (batch μ and biased σ²; mean·momentum +
+ *     μ·(1 − momentum), var·momentum + σ²·(1 − momentum); attributes epsilon, momentum) —
+ *     put in place of onnxruntime's by lowerToNative below, not by the gradient rules
  *   ReluGrad(Y, G shaped as Y) → G·[Y > 0] (Y: the Relu's output)
  *   ClipGrad(X, G shaped as X, min, max) → G·[min < X < max] (min, max: one value each)
  *
@@ -24,14 +28,36 @@
  * pads [top, left, bottom, right] (default 0); the convolutions also group (default 1); float32
  * in, float32 out.
  */
-import type { Graph } from './ir.js';
+import type { Graph, Node } from './ir.js';
 
 export const NATIVE_DOMAIN = 'dk.native';
 
 /** The operator names in NATIVE_DOMAIN. */
-export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'ReluGrad', 'ClipGrad'] as const;
+export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'BatchNormTrain', 'ReluGrad', 'ClipGrad'] as const;
 
 /** Whether `g` has a node only the native kernels run. */
 export function usesNativeOps(g: Graph): boolean {
   return g.nodes.some((n) => n.domain === NATIVE_DOMAIN);
+}
+
+/**
+ * `g` with its training-mode float32 BatchNormalizations (a training step's) run by
+ * BatchNormTrain: one pass for the statistics and one for y (measured faster than
+ * onnxruntime's, bench/README.md); the same values to float rounding. Other nodes are kept; `g`
+ * itself is not changed.
+ */
+export function lowerToNative(g: Graph): Graph {
+  let changed = false;
+  const nodes: Node[] = g.nodes.map((n) => {
+    const training = n.attrs.training_mode && n.attrs.training_mode.type === 'int' && n.attrs.training_mode.value === 1;
+    const X = g.values.get(n.inputs[0]);
+    // (ONNX's training mode has all three outputs)
+    if (n.op !== 'BatchNormalization' || (n.domain !== '' && n.domain !== 'ai.onnx') || !training || !X || X.dtype !== 'float32' || X.shape.length < 2 || n.inputs.length !== 5 || n.outputs.length !== 3) return n;
+    changed = true;
+    const attrs: Node['attrs'] = {};
+    if (n.attrs.epsilon) attrs.epsilon = n.attrs.epsilon;
+    if (n.attrs.momentum) attrs.momentum = n.attrs.momentum;
+    return { ...n, op: 'BatchNormTrain', domain: NATIVE_DOMAIN, attrs };
+  });
+  return changed ? { ...g, nodes } : g;
 }

@@ -10,7 +10,7 @@ import type * as ortTypes from 'onnxruntime-common';
 import { type DType, type Graph, type TensorData, allocate, numel } from '../graph/ir.js';
 import { toOnnxBytes } from '../graph/onnx.js';
 import { NCHWC_DOMAIN, lowerConvsToNchwc } from '../graph/nchwc.js';
-import { NATIVE_DOMAIN, usesNativeOps } from '../graph/native-ops.js';
+import { NATIVE_DOMAIN, lowerToNative, usesNativeOps } from '../graph/native-ops.js';
 import type { GradOptions } from '../autodiff/types.js';
 import { fromHalfArray, toHalfArray } from './float16.js';
 
@@ -56,6 +56,12 @@ export interface RuntimeOptions {
    * Sessions other than a training's step ignore it.
    */
   replicas?: number | 'auto';
+  /**
+   * Where the native kernels are installed (runtime/native.ts): run a graph's training-mode
+   * BatchNormalizations by the native BatchNormTrain (graph/native-ops.ts lowerToNative).
+   * Default true.
+   */
+  nativeBatchNorm?: boolean;
 }
 
 /** What the runtime needs of an onnxruntime package (onnxruntime-node and onnxruntime-web both provide it). */
@@ -251,20 +257,23 @@ export class Runner {
    */
   static async create(model: Graph | Uint8Array | string, opts: RuntimeOptions = {}): Promise<Runner> {
     let s: SessionLike;
-    const native = typeof model !== 'string' && !(model instanceof Uint8Array) && usesNativeOps(model);
-    if (native && !nativeFactory) {
-      const ops = [...new Set(model.nodes.filter((n) => n.domain === NATIVE_DOMAIN).map((n) => n.op))].join(', ');
+    let graph = typeof model !== 'string' && !(model instanceof Uint8Array) ? model : null;
+    // training-mode BatchNormalizations by the native kernel, where installed (lowerToNative)
+    if (graph && nativeFactory && (opts.nativeBatchNorm ?? true)) graph = lowerToNative(graph);
+    const native = graph !== null && usesNativeOps(graph);
+    if (graph && native && !nativeFactory) {
+      const ops = [...new Set(graph.nodes.filter((n) => n.domain === NATIVE_DOMAIN).map((n) => n.op))].join(', ');
       throw new RangeError(
-        `graph '${model.name}' uses dark-knowledge's native operators (${ops}), which this process has not loaded ` +
+        `graph '${graph.name}' uses dark-knowledge's native operators (${ops}), which this process has not loaded ` +
           `(only the Node runtime has them, built by \`npm run build\` where g++ and libdnnl-dev are installed); build it with other GradOptions forms`,
       );
     }
     try {
       if (typeof model === 'string') s = await ortOf().InferenceSession.create(model, sessionOptions(opts));
-      else if (model instanceof Uint8Array) s = await ortOf().InferenceSession.create(model, sessionOptions(opts));
+      else if (model instanceof Uint8Array || !graph) s = await ortOf().InferenceSession.create(model as Uint8Array, sessionOptions(opts));
       else {
-        const block = (opts.nchwc ?? true) && model.nodes.some((n) => n.op === 'Conv') ? await nchwcBlockSize() : 0;
-        const bytes = toOnnxBytes(block ? lowerConvsToNchwc(model, block) : model);
+        const block = (opts.nchwc ?? true) && graph.nodes.some((n) => n.op === 'Conv') ? await nchwcBlockSize() : 0;
+        const bytes = toOnnxBytes(block ? lowerConvsToNchwc(graph, block) : graph);
         s = native ? await nativeFactory!.create(bytes, opts) : await ortOf().InferenceSession.create(bytes, sessionOptions(opts));
       }
     } catch (e) {

@@ -16,7 +16,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../../src/graph/builder.js';
 import { tensor } from '../../src/graph/ir.js';
-import { NATIVE_DOMAIN, usesNativeOps } from '../../src/graph/native-ops.js';
+import { NATIVE_DOMAIN, lowerToNative, usesNativeOps } from '../../src/graph/native-ops.js';
 import { Runner, nativeGradForms, nativeSessions, nativeUnavailable, setNativeSessions } from '../../src/runtime/session.js';
 import { buildStepGraph } from '../../src/train/step.js';
 import { Network } from '../../src/train/network.js';
@@ -148,6 +148,47 @@ describe('native kernels', () => {
       const got = await grads('float32', 'native');
       for (const k of ['dX', 'dscale', 'dbias']) {
         const e = relErr(got[k].data as Float32Array, want[k].data as Float64Array);
+        assert.ok(e <= 1e-5, `[${dims}] shift ${shift} ${k}: relative difference ${e.toExponential(2)}`);
+      }
+    }
+  });
+
+  it('BatchNormTrain (lowerToNative) gives onnxruntime\'s training-mode outputs: y and both running statistics', { skip: !haveNative && 'native kernels not built' }, async () => {
+    for (const [dims, shift, nOut] of [
+      [[6, 3, 4, 5], 0, 3],
+      [[5, 4], 0, 3],
+      [[8, 2, 3, 3], 50, 3],
+    ] as const) {
+      const C = dims[1];
+      const g = new GraphBuilder('bn_train');
+      const ins = ['X', 'scale', 'bias', 'mean', 'var'].map((k, i) => g.input(k, 'float32', i === 0 ? [...dims] : [C]));
+      const outs = g.opN('BatchNormalization', ins, nOut, { training_mode: 1, epsilon: 1e-3, momentum: 0.8 });
+      outs.forEach((v, i) => g.output(g.op('Identity', [v], {}, { names: [['y', 'rm', 'rv'][i]] })));
+      const graph = g.build();
+      const lowered = lowerToNative(graph);
+      assert.ok(usesNativeOps(lowered) && !usesNativeOps(graph), 'lowered, and the input graph left as it was');
+      assert.deepEqual(lowered.outputs.map((o) => o.name), graph.outputs.map((o) => o.name));
+      const rng = new Rng(21);
+      const n = dims.reduce((p, q) => p * q, 1);
+      const vec = (len: number, f: () => number) => Float32Array.from({ length: len }, f);
+      const feeds = {
+        X: tensor('float32', [...dims], vec(n, () => shift + rng.normal())),
+        scale: tensor('float32', [C], vec(C, () => 0.5 + rng.float())),
+        bias: tensor('float32', [C], vec(C, () => rng.normal())),
+        mean: tensor('float32', [C], vec(C, () => rng.normal())),
+        var: tensor('float32', [C], vec(C, () => 0.5 + rng.float())),
+      };
+      const run = async (nativeBatchNorm: boolean) => {
+        const r = await Runner.create(graph, { threads: 2, nativeBatchNorm });
+        try {
+          return await r.run(feeds);
+        } finally {
+          await r.release();
+        }
+      };
+      const [ort, ours] = [await run(false), await run(true)];
+      for (const k of Object.keys(ort)) {
+        const e = relErr(ours[k].data as Float32Array, ort[k].data as Float32Array);
         assert.ok(e <= 1e-5, `[${dims}] shift ${shift} ${k}: relative difference ${e.toExponential(2)}`);
       }
     }
