@@ -13,6 +13,7 @@
 #include <node_api.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <cstring>
@@ -75,8 +76,8 @@ const TypeName* typeByOrt(ElementType e) {
 }
 
 // ---- the custom ops ----
-enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad, ReluGrad, ClipGrad, BatchNormTrain };
-constexpr int kOps = 7;
+enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad, ReluGrad, ClipGrad, BatchNormTrain, Conv };
+constexpr int kOps = 8;
 const char* opName(OpKind k) {
   switch (k) {
     case OpKind::ConvGradW: return "ConvGradW";
@@ -85,12 +86,14 @@ const char* opName(OpKind k) {
     case OpKind::BatchNormGrad: return "BatchNormGrad";
     case OpKind::ReluGrad: return "ReluGrad";
     case OpKind::ClipGrad: return "ClipGrad";
-    default: return "BatchNormTrain";
+    case OpKind::BatchNormTrain: return "BatchNormTrain";
+    default: return "Conv";
   }
 }
 size_t opInputs(OpKind k) {
   switch (k) {
     case OpKind::ConvGradX:
+    case OpKind::Conv:
     case OpKind::BatchNormGrad: return 3;
     case OpKind::ClipGrad: return 4;
     case OpKind::BatchNormTrain: return 5;
@@ -195,7 +198,9 @@ Status* compute(void* kp, KernelContext* ctx) {
   try {
     std::lock_guard<std::mutex> hold(k->lock);
     const Value* in[5] = {nullptr, nullptr, nullptr, nullptr, nullptr};
-    for (size_t i = 0; i < opInputs(k->kind); i++) check(get<KernelContext_GetInput>(api)(ctx, i, &in[i]), "KernelContext_GetInput");
+    size_t count = 0;
+    check(get<KernelContext_GetInputCount>(api)(ctx, &count), "KernelContext_GetInputCount");
+    for (size_t i = 0; i < std::min(count, opInputs(k->kind)); i++) check(get<KernelContext_GetInput>(api)(ctx, i, &in[i]), "KernelContext_GetInput");
     const Shape a = shapeOf(in[0]), b = shapeOf(in[1]);
     const std::string op = std::string("dk.native ") + opName(k->kind) + ": ";
     if (k->kind == OpKind::ReluGrad || k->kind == OpKind::ClipGrad) {
@@ -275,6 +280,22 @@ Status* compute(void* kp, KernelContext* ctx) {
     p.group = k->group;
     const Shape* yShape;
     Shape xs;
+    if (k->kind == OpKind::Conv) {  // (X, W[, B])
+      p.N = a.dims[0], p.C = a.dims[1], p.H = a.dims[2], p.W = a.dims[3], p.M = b.dims[0];
+      if (b.dims[1] * p.group != p.C || b.dims[2] != p.kh || b.dims[3] != p.kw)
+        throw std::invalid_argument(op + "the weight " + dimsText(b.dims) + " does not fit the input " + dimsText(a.dims) + " with this kernel_shape and group");
+      dk::conv2dCheck(p);
+      const float* bias = nullptr;
+      if (in[2]) {
+        if (shapeOf(in[2]).dims != std::vector<int64_t>{p.M}) throw std::invalid_argument(op + "the bias must be [" + std::to_string(p.M) + "]");
+        bias = dataOf(in[2]);
+      }
+      const int64_t dims[4] = {p.N, p.M, p.Ho, p.Wo};
+      Value* o = nullptr;
+      check(get<KernelContext_GetOutput>(api)(ctx, 0, dims, 4, &o), "KernelContext_GetOutput");
+      k->conv.forward(p, dataOf(in[0]), dataOf(in[1]), bias, const_cast<float*>(dataOf(o)), k->threads);
+      return nullptr;
+    }
     if (k->kind == OpKind::ConvGradW) {  // (X, G)
       p.N = a.dims[0], p.C = a.dims[1], p.H = a.dims[2], p.W = a.dims[3], p.M = b.dims[1];
       yShape = &b;
@@ -318,7 +339,10 @@ void fillOp(OpDef& d, OpKind kind, int threads) {
   d.GetOutputType = [](const CustomOp*, size_t) { return ElementType::Float; };
   d.GetOutputTypeCount = [](const CustomOp* op) { return opOutputs(static_cast<const OpDef*>(op)->kind); };
   d.KernelDestroy = destroyKernel;
-  d.GetInputCharacteristic = [](const CustomOp*, size_t) { return IOCharacteristic::Required; };
+  // Conv's bias (input 2) may be left out
+  d.GetInputCharacteristic = [](const CustomOp* op, size_t i) {
+    return static_cast<const OpDef*>(op)->kind == OpKind::Conv && i == 2 ? IOCharacteristic::Optional : IOCharacteristic::Required;
+  };
   d.GetOutputCharacteristic = [](const CustomOp*, size_t) { return IOCharacteristic::Required; };
   d.GetInputMemoryType = [](const CustomOp*, size_t) { return MemType::Default; };
   d.GetVariadicInputMinArity = [](const CustomOp*) { return 1; };
@@ -483,7 +507,7 @@ napi_value CreateSessionJs(napi_env env, napi_callback_info info) {
     if (!prefix.empty()) check(get<EnableProfiling>(api)(so, prefix.c_str()), "EnableProfiling");
     const int kernelThreads = threads > 0 ? threads : omp_get_num_procs();
     check(get<CreateCustomOpDomain>(api)("dk.native", &s->domain), "CreateCustomOpDomain");
-    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad, OpKind::ReluGrad, OpKind::ClipGrad, OpKind::BatchNormTrain};
+    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad, OpKind::ReluGrad, OpKind::ClipGrad, OpKind::BatchNormTrain, OpKind::Conv};
     for (int i = 0; i < kOps; i++) {
       fillOp(s->ops[i], kinds[i], kernelThreads);
       check(get<CustomOpDomain_Add>(api)(s->domain, &s->ops[i]), "CustomOpDomain_Add");

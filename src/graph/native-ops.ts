@@ -21,6 +21,8 @@
  *     BatchNormalization as onnxruntime computes it (batch μ and biased σ²; mean·momentum +
  *     μ·(1 − momentum), var·momentum + σ²·(1 − momentum); attributes epsilon, momentum) —
  *     put in place of onnxruntime's by lowerToNative below, not by the gradient rules
+ *   Conv(X, W[, B]) → Y: ONNX's Conv, 2-D, explicit pads (oneDNN's forward); likewise put in
+ *     place of onnxruntime's by lowerToNative, where the weight is fed at run time
  *   ReluGrad(Y, G shaped as Y) → G·[Y > 0] (Y: the Relu's output)
  *   ClipGrad(X, G shaped as X, min, max) → G·[min < X < max] (min, max: one value each)
  *
@@ -33,7 +35,7 @@ import type { Graph, Node } from './ir.js';
 export const NATIVE_DOMAIN = 'dk.native';
 
 /** The operator names in NATIVE_DOMAIN. */
-export const NATIVE_OPS = ['ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'BatchNormTrain', 'ReluGrad', 'ClipGrad'] as const;
+export const NATIVE_OPS = ['Conv', 'ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'BatchNormTrain', 'ReluGrad', 'ClipGrad'] as const;
 
 /** Whether `g` has a node only the native kernels run. */
 export function usesNativeOps(g: Graph): boolean {
@@ -43,12 +45,27 @@ export function usesNativeOps(g: Graph): boolean {
 /**
  * `g` with its training-mode float32 BatchNormalizations (a training step's) run by
  * BatchNormTrain: one pass for the statistics and one for y (measured faster than
- * onnxruntime's, bench/README.md); the same values to float rounding. Other nodes are kept; `g`
+ * onnxruntime's, bench/README.md), and with `conv`, its 2-D float32 Convs whose weight is not an
+ * initializer by the native Conv; the same values to float rounding. Other nodes are kept; `g`
  * itself is not changed.
  */
-export function lowerToNative(g: Graph): Graph {
+export function lowerToNative(g: Graph, o: { conv?: boolean } = {}): Graph {
   let changed = false;
   const nodes: Node[] = g.nodes.map((n) => {
+    if (o.conv && n.op === 'Conv' && (n.domain === '' || n.domain === 'ai.onnx')) {
+      const X = g.values.get(n.inputs[0]);
+      const W = g.values.get(n.inputs[1]);
+      const a = n.attrs;
+      const plain = !a.auto_pad || (a.auto_pad.type === 'string' && a.auto_pad.value === 'NOTSET');
+      const undilated = !a.dilations || (a.dilations.type === 'ints' && a.dilations.value.every((d) => d === 1));
+      if (X && W && X.dtype === 'float32' && X.shape.length === 4 && W.shape.length === 4 && !g.initializers.has(n.inputs[1]) && plain && undilated) {
+        changed = true;
+        const k = W.shape.slice(2) as number[];
+        const attrs: Node['attrs'] = { kernel_shape: { type: 'ints', value: k }, strides: a.strides ?? { type: 'ints', value: [1, 1] }, pads: a.pads ?? { type: 'ints', value: [0, 0, 0, 0] } };
+        if (a.group) attrs.group = a.group;
+        return { ...n, op: 'Conv', domain: NATIVE_DOMAIN, attrs };
+      }
+    }
     const training = n.attrs.training_mode && n.attrs.training_mode.type === 'int' && n.attrs.training_mode.value === 1;
     const X = g.values.get(n.inputs[0]);
     // (ONNX's training mode has all three outputs)

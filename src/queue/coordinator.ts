@@ -17,7 +17,7 @@ import { Queue } from 'bullmq';
 import { UsageError } from '../util/errors.js';
 import { Phase, type ProgressSink } from '../util/progress.js';
 import { type KeptResult, type KeptResults, jobKey } from './kept.js';
-import { BLOB_TTL_S, type Client, JOB_QUEUE, type JobOutput, QUEUE_PREFIX, QueueError, attempts, blobKey, connectionFor, getBlob, putBlob, redactUrl, sha256 } from './redis.js';
+import { BLOB_TTL_S, type Client, JOB_QUEUE, type JobOutput, QUEUE_PREFIX, QueueError, attempts, blobKey, connectionFor, getBlob, kernelsInUse, putBlob, redactUrl, sha256 } from './redis.js';
 
 export interface JobToRun {
   /** The job kind (the worker's registry key). */
@@ -157,6 +157,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
     const resultBlobs = new Set<string>();
     let lastLine = '';
     const open = new Set(sent);
+    const kernels = kernelsInUse();
     for (;;) {
       let running = 0;
       let waiting = 0;
@@ -173,6 +174,12 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
             if (!job) throw vanished();
             const out = job.returnvalue as JobOutput | null;
             if (!out || typeof out.blob !== 'string' || typeof out.meta !== 'object') throw new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) completed without a result; is the worker's dark-knowledge the coordinator's version?`);
+            if (out.kernels !== kernels) {
+              throw new QueueError(
+                `${o.label}: job ${s.id} (${jobs[s.i].what}) ran on a worker with ${out.kernels ?? 'unreported'} kernels, this coordinator has ${kernels}: ` +
+                  `its results would differ from a local run's in rounding; build both alike (the native kernels need g++ and libdnnl-dev; DK_NATIVE=0 turns them off)`,
+              );
+            }
             const b = await getBlob(client, out.blob);
             if (b === null) throw new QueueError(`${o.label}: the result of job ${s.id} (${jobs[s.i].what}) is missing from Redis`);
             const r: KeptResult = { meta: out.meta, bytes: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) };

@@ -14,6 +14,7 @@ import { Type } from '@sinclair/typebox';
 import { type ConnectionOptions, type Queue, UnrecoverableError } from 'bullmq';
 import { UsageError } from '../util/errors.js';
 import { redactUrl } from '../util/url.js';
+import { nativeSessions } from '../runtime/session.js';
 
 /** The one queue every job kind goes through (a job's name says its kind). */
 export const JOB_QUEUE = 'dk-jobs';
@@ -156,4 +157,16 @@ export class QueueError extends UsageError {}
 export interface JobOutput {
   blob: string;
   meta: Record<string, unknown>;
+  /** The kernels the worker trained with (kernelsInUse; the coordinator requires its own). */
+  kernels?: string;
+}
+
+/**
+ * The kernels this process trains with: the native ones (runtime/native.ts) give the same results
+ * as onnxruntime's only to float rounding, so a worker and its coordinator must agree for a job's
+ * results to be the local run's bytes.
+ */
+export function kernelsInUse(): string {
+  const n = nativeSessions();
+  return n ? `native (${n.description})` : "onnxruntime's own";
 }

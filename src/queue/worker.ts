@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Job, UnrecoverableError, WaitingError, Worker } from 'bullmq';
 import { JobError } from '../runtime/worker.js';
 import type { RuntimeOptions } from '../runtime/session.js';
-import { type Client, JOB_QUEUE, type JobOutput, QUEUE_PREFIX, connectionFor, lockMs } from './redis.js';
+import { type Client, JOB_QUEUE, type JobOutput, QUEUE_PREFIX, connectionFor, kernelsInUse, lockMs } from './redis.js';
 import { runTeacherShard } from './teacher-jobs.js';
 import { runSpecialistJob } from './specialist-jobs.js';
 import { runPaperFitJob } from './fit-jobs.js';
@@ -76,7 +76,7 @@ export function startWorker(url: string, o: WorkerOptions = {}): RunningWorker {
         throw new WaitingError();
       }
       log(`dk worker: job ${job.id} (${job.name}) done (${((performance.now() - t0) / 1000).toFixed(2)} s)`);
-      return r;
+      return { ...r, kernels: kernelsInUse() };
     },
     { connection: connectionFor(url, 'worker'), prefix: QUEUE_PREFIX, concurrency: o.concurrency ?? 1, lockDuration: lock, stalledInterval: lock, maxStalledCount: 2 },
   );

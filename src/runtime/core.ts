@@ -62,6 +62,13 @@ export interface RuntimeOptions {
    * Default true.
    */
   nativeBatchNorm?: boolean;
+  /**
+   * Likewise the 2-D float32 Convs whose weights are fed at run time (a training step's): oneDNN's
+   * forward instead of onnxruntime's (NCHWc where it fits). Default true: cnn step 1.06×,
+   * mobilenet 1.06×, resnet 0.99× (bench/README.md). Convs with constant weights (inference
+   * graphs) keep onnxruntime's, which prepacks them.
+   */
+  nativeConv?: boolean;
 }
 
 /** What the runtime needs of an onnxruntime package (onnxruntime-node and onnxruntime-web both provide it). */
@@ -258,8 +265,8 @@ export class Runner {
   static async create(model: Graph | Uint8Array | string, opts: RuntimeOptions = {}): Promise<Runner> {
     let s: SessionLike;
     let graph = typeof model !== 'string' && !(model instanceof Uint8Array) ? model : null;
-    // training-mode BatchNormalizations by the native kernel, where installed (lowerToNative)
-    if (graph && nativeFactory && (opts.nativeBatchNorm ?? true)) graph = lowerToNative(graph);
+    // training-mode BatchNormalizations and fed-weight Convs by the native kernels, where installed (lowerToNative)
+    if (graph && nativeFactory && (opts.nativeBatchNorm ?? true)) graph = lowerToNative(graph, { conv: opts.nativeConv ?? true });
     const native = graph !== null && usesNativeOps(graph);
     if (graph && native && !nativeFactory) {
       const ops = [...new Set(graph.nodes.filter((n) => n.domain === NATIVE_DOMAIN).map((n) => n.op))].join(', ');

@@ -194,6 +194,39 @@ describe('native kernels', () => {
     }
   });
 
+  it('the native forward Conv (lowerToNative conv) gives onnxruntime\'s outputs: strided, padded, grouped, depthwise, with and without bias', { skip: !haveNative && 'native kernels not built' }, async () => {
+    const cases: { x: number[]; w: number[]; attrs: Record<string, number | number[]>; bias: boolean }[] = [
+      { x: [3, 4, 9, 8], w: [6, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true },
+      { x: [2, 3, 8, 7], w: [5, 3, 3, 3], attrs: { strides: [2, 2], pads: [1, 0, 1, 2] }, bias: false },
+      { x: [2, 4, 6, 6], w: [6, 2, 2, 3], attrs: { group: 2, pads: [0, 1, 1, 1] }, bias: true },
+      { x: [2, 8, 7, 7], w: [8, 1, 3, 3], attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] }, bias: true },
+      { x: [2, 5, 4, 4], w: [7, 5, 1, 1], attrs: {}, bias: false },
+    ];
+    for (const c of cases) {
+      const g = new GraphBuilder('conv_fwd');
+      const X = g.input('X', 'float32', ['N', ...c.x.slice(1)]);
+      const W = g.input('W', 'float32', c.w);
+      const B = c.bias ? g.input('B', 'float32', [c.w[0]]) : null;
+      g.output(g.op('Identity', [g.op('Conv', B ? [X, W, B] : [X, W], c.attrs)], {}, { names: ['Y'] }));
+      const graph = g.build();
+      assert.ok(usesNativeOps(lowerToNative(graph, { conv: true })));
+      const feeds: Record<string, ReturnType<typeof filled>> = { X: filled(c.x, 1), W: filled(c.w, 2) };
+      if (c.bias) feeds.B = filled([c.w[0]], 3);
+      const run = async (nativeConv: boolean) => {
+        const r = await Runner.create(graph, { threads: 2, nativeConv });
+        try {
+          return (await r.run(feeds)).Y;
+        } finally {
+          await r.release();
+        }
+      };
+      const [ort, ours] = [await run(false), await run(true)];
+      assert.deepEqual(ours.dims, ort.dims);
+      const e = relErr(ours.data as Float32Array, ort.data as Float32Array);
+      assert.ok(e <= 1e-5, `${JSON.stringify(c)}: relative difference ${e.toExponential(2)}`);
+    }
+  });
+
   it('native/ort_abi.h against this libonnxruntime: the smoke test builds and passes', { skip: spawnSync('g++', ['--version']).status !== 0 && 'no g++' }, () => {
     const require = createRequire(import.meta.url);
     const lib = join(dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', 'linux', 'x64', 'libonnxruntime.so.1');

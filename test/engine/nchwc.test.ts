@@ -103,7 +103,7 @@ describe('NCHWc Convs compute what plain Convs do (onnxruntime)', async () => {
       assert.equal(rewritten(lowerConvsToNchwc(graph, block)), 1);
       const out: Float32Array[] = [];
       for (const nchwc of [false, true]) {
-        const r = await Runner.create(graph, { threads: 1, nchwc });
+        const r = await Runner.create(graph, { threads: 1, nchwc, nativeConv: false });
         try {
           out.push((await r.run(feeds)).y.data as Float32Array);
         } finally {
@@ -128,7 +128,7 @@ describe('NCHWc Convs compute what plain Convs do (onnxruntime)', async () => {
       const feeds = gradientFeeds(net, new Rng(9), 5); // (a mobilenet's BN scales set to 4: see gradientFeeds)
       const out: Record<string, TensorData>[] = [];
       for (const nchwc of [false, true]) {
-        const r = await Runner.create(graph, { threads: 1, nchwc });
+        const r = await Runner.create(graph, { threads: 1, nchwc, nativeConv: false });
         try {
           out.push(await r.run(feeds));
         } finally {

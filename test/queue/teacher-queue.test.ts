@@ -13,6 +13,7 @@ import { Queue } from 'bullmq';
 import { teacherTargets } from '../../src/distill/cache.js';
 import type { Dataset } from '../../src/data/dataset.js';
 import { JOB_QUEUE, QUEUE_PREFIX } from '../../src/queue/redis.js';
+import { nativeSessions } from '../../src/runtime/session.js';
 import { RT, mnistSample, trainLinearTeacher } from '../distill/helpers.js';
 import { MAIN, children, kill, killAll, requireRedis, startRedis, startWorker, started, until } from './helpers.js';
 
@@ -105,6 +106,22 @@ describe('teacher outputs on a Redis queue', () => {
     } finally {
       await q.close();
       await kill(w.p, 'SIGTERM');
+    }
+  });
+
+  it('a worker without the coordinator\'s native kernels: its results are refused, naming both', { skip: !nativeSessions() && 'this process has no native kernels' }, async () => {
+    const w = await worker({ DK_NATIVE: '0' });
+    try {
+      await assert.rejects(
+        teacherTargets(spec, train, { cacheDir: join(dir, 'kernels'), runtime: RT, redis: url }),
+        /ran on a worker with onnxruntime's own kernels, this coordinator has native \(oneDNN .*\) kernels: its results would differ from a local run's in rounding/,
+      );
+      assert.ok(!existsSync(join(dir, 'kernels')) || readdirSync(join(dir, 'kernels')).every((f) => !f.endsWith('.dkt')), 'no cache file written');
+    } finally {
+      await kill(w.p, 'SIGTERM');
+      const q = new Queue(JOB_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
+      await q.obliterate({ force: true });
+      await q.close();
     }
   });
 
