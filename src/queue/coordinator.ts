@@ -176,7 +176,7 @@ export async function runJobs(url: string, jobs: readonly JobToRun[], o: RunJobs
             if (!out || typeof out.blob !== 'string' || typeof out.meta !== 'object') throw new QueueError(`${o.label}: job ${s.id} (${jobs[s.i].what}) completed without a result; is the worker's dark-knowledge the coordinator's version?`);
             if (out.kernels !== kernels) {
               throw new QueueError(
-                `${o.label}: job ${s.id} (${jobs[s.i].what}) ran on a worker with ${out.kernels ?? 'unreported'} kernels, this coordinator has ${kernels}: ` +
+                `${o.label}: job ${s.id} (${jobs[s.i].what}) ran on a worker whose kernels are ${out.kernels ?? 'unreported'}; this coordinator's are ${kernels}: ` +
                   `its results would differ from a local run's in rounding; build both alike (the native kernels need g++ and libdnnl-dev; DK_NATIVE=0 turns them off)`,
               );
             }
