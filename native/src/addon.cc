@@ -371,6 +371,7 @@ struct NativeSession {
     // The session's memory was allocated on libuv's pool threads, whose malloc arenas keep
     // freed memory in the process (measured: +90 MB peak RSS in bench:peer's cnn row after the
     // other rows' checks); hand it back to the system.
+    dk::releaseIdleBuffers();
     malloc_trim(0);
   }
   ~NativeSession() { destroy(); }

@@ -87,6 +87,12 @@ class BufferPool {
     if (!p) throw std::bad_alloc();
     return {p, rounded};
   }
+  // Free every idle buffer (a session was released: its sizes may not come back).
+  void trim() {
+    std::lock_guard<std::mutex> hold(lock_);
+    for (Buf& b : free_) std::free(b.p);
+    free_.clear();
+  }
   void give(Buf b) {
     std::lock_guard<std::mutex> hold(lock_);
     free_.push_back(b);
@@ -139,6 +145,8 @@ memory::dims weightDims(const Conv2d& p) {
 }
 
 }  // namespace
+
+void releaseIdleBuffers() { pool().trim(); }
 
 struct ConvGrad::Impl {
   std::vector<std::unique_ptr<Plan>> plans;

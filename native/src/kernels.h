@@ -37,6 +37,10 @@ class ConvGrad {
   std::unique_ptr<Impl> impl_;
 };
 
+// The convolutions' blocked copies come from a process-wide pool of buffers, kept between calls;
+// this frees the idle ones (called when a session is released).
+void releaseIdleBuffers();
+
 // A 2-D MaxPool (ONNX semantics, no dilation, no ceil mode): X [N, C, H, W] → Y [N, C, Ho, Wo].
 struct Pool2d {
   int64_t N, C, H, W, kh, kw, sh, sw, pt, pl, pb, pr, Ho, Wo;
