@@ -113,6 +113,7 @@ struct Kernel {
   std::vector<int64_t> kernelShape, strides, pads;
   int64_t group = 1;
   float epsilon = 1e-5f, momentum = 0.9f;
+  float clipMin = -std::numeric_limits<float>::infinity(), clipMax = std::numeric_limits<float>::infinity();
   dk::ConvGrad conv;
   std::mutex lock;
 };
@@ -149,6 +150,14 @@ Status* createKernel(const CustomOp* op, const void*, const KernelInfo* info, vo
       if (s) get<ReleaseStatus>(api)(s);
       k->epsilon = eps;
       k->momentum = mom;
+      float lo = k->clipMin, hi = k->clipMax;
+      s = get<KernelInfoGetAttribute_float>(api)(info, "clip_min", &lo);
+      if (s) get<ReleaseStatus>(api)(s);
+      s = get<KernelInfoGetAttribute_float>(api)(info, "clip_max", &hi);
+      if (s) get<ReleaseStatus>(api)(s);
+      if (!(lo <= hi)) return fail(std::string("dk.native ") + opName(k->kind) + ": clip_min must not exceed clip_max");
+      k->clipMin = lo;
+      k->clipMax = hi;
       *out = k.release();
       return nullptr;
     }
@@ -237,7 +246,7 @@ Status* compute(void* kp, KernelContext* ctx) {
       check(get<KernelContext_GetOutput>(api)(ctx, 1, &p.C, 1, &m), "KernelContext_GetOutput");
       check(get<KernelContext_GetOutput>(api)(ctx, 2, &p.C, 1, &v), "KernelContext_GetOutput");
       dk::batchNormTrain(p, k->momentum, dataOf(in[0]), dataOf(in[1]), dataOf(in[2]), dataOf(in[3]), dataOf(in[4]), const_cast<float*>(dataOf(y)), const_cast<float*>(dataOf(m)),
-                         const_cast<float*>(dataOf(v)), k->threads);
+                         const_cast<float*>(dataOf(v)), k->clipMin, k->clipMax, k->threads);
       return nullptr;
     }
     if (k->kind == OpKind::BatchNormGrad) {

@@ -387,10 +387,27 @@ __attribute__((target_clones("avx2", "default"))) void rowScale(const float* x, 
   }
   for (; i < S; i++) y[i] = A * (x[i] - M) + B;
 }
+__attribute__((target_clones("avx2", "default"))) void rowScaleClamp(const float* x, float* y, int64_t S, float A, float M, float B, float lo, float hi) {
+  const v8 a = {A, A, A, A, A, A, A, A}, m = {M, M, M, M, M, M, M, M}, b = {B, B, B, B, B, B, B, B};
+  const v8 l = {lo, lo, lo, lo, lo, lo, lo, lo}, h = {hi, hi, hi, hi, hi, hi, hi, hi};
+  int64_t i = 0;
+  for (; i + 8 <= S; i += 8) {
+    v8 v = a * (load8(x + i) - m) + b;
+    v = v > l ? v : l;  // (a NaN fails the comparison: lo)
+    v = v < h ? v : h;
+    std::memcpy(y + i, &v, sizeof v);
+  }
+  for (; i < S; i++) {
+    float v = A * (x[i] - M) + B;
+    v = v > lo ? v : lo;
+    y[i] = v < hi ? v : hi;
+  }
+}
 }  // namespace
 
 void batchNormTrain(const Norm& p, double momentum, const float* X, const float* scale, const float* bias, const float* mean, const float* var, float* Y,
-                    float* newMean, float* newVar, int threads) {
+                    float* newMean, float* newVar, float lo, float hi, int threads) {
+  const bool clamp = !(std::isinf(lo) && lo < 0 && std::isinf(hi) && hi > 0);
   const int64_t CS = p.C * p.S;
   const double n = static_cast<double>(p.N * p.S);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -403,7 +420,10 @@ void batchNormTrain(const Norm& p, double momentum, const float* X, const float*
     newMean[c] = static_cast<float>(momentum * mean[c] + (1 - momentum) * mu);
     newVar[c] = static_cast<float>(momentum * var[c] + (1 - momentum) * v);
     const float A = static_cast<float>(scale[c] * inv), M = static_cast<float>(mu), B = bias[c];
-    for (int64_t b = 0; b < p.N; b++) rowScale(X + b * CS + c * p.S, Y + b * CS + c * p.S, p.S, A, M, B);
+    for (int64_t b = 0; b < p.N; b++) {
+      if (clamp) rowScaleClamp(X + b * CS + c * p.S, Y + b * CS + c * p.S, p.S, A, M, B, lo, hi);
+      else rowScale(X + b * CS + c * p.S, Y + b * CS + c * p.S, p.S, A, M, B);
+    }
   }
 }
 

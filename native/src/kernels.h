@@ -67,8 +67,10 @@ void batchNormGrad(const Norm& p, const float* X, const float* G, const float* s
 // The training-mode forward (onnxruntime's semantics, checked against it): y = γ·(x − μ)·inv + β
 // with the batch's μ and biased σ², and the running statistics
 // mean' = momentum·mean + (1 − momentum)·μ, var' = momentum·var + (1 − momentum)·σ².
+// With lo ≤ hi other than (−∞, +∞), y is clamped to [lo, hi] as well (a Relu or Clip fused in;
+// a NaN y comes out as lo).
 void batchNormTrain(const Norm& p, double momentum, const float* X, const float* scale, const float* bias, const float* mean, const float* var, float* Y,
-                    float* newMean, float* newVar, int threads);
+                    float* newMean, float* newVar, float lo, float hi, int threads);
 
 // dX[i] = G[i] where lo < X[i] (and, with `upper`, X[i] < hi), else 0 (NaN: 0) — Relu's gradient
 // from its output (lo = 0, no upper bound), and Clip's from its input.

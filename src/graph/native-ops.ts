@@ -20,7 +20,9 @@
  *   BatchNormTrain(X, scale, bias, mean, var) → (Y, running mean, running var): training-mode
  *     BatchNormalization as onnxruntime computes it (batch μ and biased σ²; mean·momentum +
  *     μ·(1 − momentum), var·momentum + σ²·(1 − momentum); attributes epsilon, momentum) —
- *     put in place of onnxruntime's by lowerToNative below, not by the gradient rules
+ *     put in place of onnxruntime's by lowerToNative below, not by the gradient rules; with
+ *     clip_min (and clip_max) it also applies the Relu / Clip that follows (y clamped; a NaN y
+ *     gives clip_min, where onnxruntime's Relu would keep the NaN)
  *   Conv(X, W[, B]) → Y: ONNX's Conv, 2-D, explicit pads (oneDNN's forward); likewise put in
  *     place of onnxruntime's by lowerToNative, where the weight is fed at run time
  *   ReluGrad(Y, G shaped as Y) → G·[Y > 0] (Y: the Relu's output)
@@ -76,5 +78,53 @@ export function lowerToNative(g: Graph, o: { conv?: boolean } = {}): Graph {
     if (n.attrs.momentum) attrs.momentum = n.attrs.momentum;
     return { ...n, op: 'BatchNormTrain', domain: NATIVE_DOMAIN, attrs };
   });
-  return changed ? { ...g, nodes } : g;
+  return changed ? fuseActivations({ ...g, nodes }) : g;
+}
+
+/** A float32 scalar initializer's value, if `name` is one. */
+function scalarOf(g: Graph, name: string | undefined): number | undefined {
+  const t = name ? g.initializers.get(name) : undefined;
+  return t && t.dtype === 'float32' && t.data.length === 1 ? Number(t.data[0]) : undefined;
+}
+
+/**
+ * BatchNormTrain followed by a Relu or a Clip with constant bounds lo < hi, where nothing else
+ * reads the normalised y but ClipGrad nodes of that Clip: one BatchNormTrain with clip_min /
+ * clip_max that writes the activation z directly (one pass over the tensor fewer). The
+ * ClipGrads then read z, which gives them the same mask: lo < y < hi exactly where lo < z < hi.
+ */
+function fuseActivations(g: Graph): Graph {
+  const readers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  const outputs = new Set(g.outputs.map((o) => o.name));
+  const drop = new Set<Node>();
+  const replace = new Map<Node, Node>();
+  for (const bn of g.nodes) {
+    if (bn.op !== 'BatchNormTrain' || bn.domain !== NATIVE_DOMAIN) continue;
+    const y = bn.outputs[0];
+    if (outputs.has(y)) continue;
+    const rs = readers.get(y) ?? [];
+    const acts = rs.filter((r) => (r.op === 'Relu' || r.op === 'Clip') && r.domain === '' && r.inputs[0] === y);
+    if (acts.length !== 1) continue;
+    const act = acts[0];
+    let lo = 0;
+    let hi: number | undefined;
+    if (act.op === 'Clip') {
+      [lo, hi] = [scalarOf(g, act.inputs[1]) as number, scalarOf(g, act.inputs[2]) as number];
+      if (lo === undefined || hi === undefined || !(lo < hi)) continue;
+    }
+    const grads = rs.filter((r) => r !== act);
+    const sameBounds = (r: Node) => scalarOf(g, r.inputs[2]) === lo && scalarOf(g, r.inputs[3]) === hi;
+    if (!grads.every((r) => act.op === 'Clip' && r.op === 'ClipGrad' && r.domain === NATIVE_DOMAIN && r.inputs[0] === y && !r.inputs.slice(1).includes(y) && sameBounds(r))) continue;
+    const z = act.outputs[0];
+    const attrs: Node['attrs'] = { ...bn.attrs, clip_min: { type: 'float', value: lo } };
+    if (hi !== undefined) attrs.clip_max = { type: 'float', value: hi };
+    replace.set(bn, { ...bn, outputs: [z, ...bn.outputs.slice(1)], attrs });
+    for (const r of grads) replace.set(r, { ...r, inputs: [z, ...r.inputs.slice(1)] });
+    drop.add(act);
+  }
+  if (!drop.size) return g;
+  const values = new Map(g.values);
+  for (const a of drop) values.delete(a.inputs[0]);
+  return { ...g, values, nodes: g.nodes.filter((n) => !drop.has(n)).map((n) => replace.get(n) ?? n) };
 }

@@ -194,6 +194,47 @@ describe('native kernels', () => {
     }
   });
 
+  it('BatchNormTrain with the Relu or Clip after it fused in: onnxruntime\'s outputs, one node fewer', { skip: !haveNative && 'native kernels not built' }, async () => {
+    for (const act of ['Relu', 'Clip'] as const) {
+      const dims = [6, 3, 4, 5];
+      const g = new GraphBuilder('bn_act');
+      const ins = ['X', 'scale', 'bias', 'mean', 'var'].map((k, i) => g.input(k, 'float32', i === 0 ? dims : [3]));
+      const [y, rm, rv] = g.opN('BatchNormalization', ins, 3, { training_mode: 1, epsilon: 1e-5, momentum: 0.9 });
+      const z = act === 'Relu' ? g.op('Relu', [y]) : g.op('Clip', [y, g.scalar(0), g.scalar(0.5)]);
+      g.output(g.op('Identity', [z], {}, { names: ['z'] }));
+      g.output(g.op('Identity', [rm], {}, { names: ['rm'] }));
+      g.output(g.op('Identity', [rv], {}, { names: ['rv'] }));
+      const graph = g.build();
+      const lowered = lowerToNative(graph);
+      assert.equal(lowered.nodes.filter((n) => n.op === act).length, 0, `${act} fused`);
+      assert.equal(lowered.nodes.length, graph.nodes.length - 1);
+      const rng = new Rng(4);
+      const vec = (len: number, f: () => number) => Float32Array.from({ length: len }, f);
+      const feeds = {
+        X: tensor('float32', dims, vec(360, () => rng.normal())),
+        scale: tensor('float32', [3], vec(3, () => 0.5 + rng.float())),
+        bias: tensor('float32', [3], vec(3, () => rng.normal() * 0.3)),
+        mean: tensor('float32', [3], vec(3, () => 0)),
+        var: tensor('float32', [3], vec(3, () => 1)),
+      };
+      const run = async (nativeBatchNorm: boolean) => {
+        const r = await Runner.create(graph, { threads: 1, nativeBatchNorm });
+        try {
+          return await r.run(feeds);
+        } finally {
+          await r.release();
+        }
+      };
+      const [ort, ours] = [await run(false), await run(true)];
+      const zs = ort.z.data as Float32Array;
+      assert.ok(zs.some((v) => v === 0) && zs.some((v) => v > 0 && v < 0.5), 'both sides of the activation reached');
+      for (const k of ['z', 'rm', 'rv']) {
+        const e = relErr(ours[k].data as Float32Array, ort[k].data as Float32Array);
+        assert.ok(e <= 1e-5, `${act} ${k}: relative difference ${e.toExponential(2)}`);
+      }
+    }
+  });
+
   it('the native forward Conv (lowerToNative conv) gives onnxruntime\'s outputs: strided, padded, grouped, depthwise, with and without bias', { skip: !haveNative && 'native kernels not built' }, async () => {
     const cases: { x: number[]; w: number[]; attrs: Record<string, number | number[]>; bias: boolean }[] = [
       { x: [3, 4, 9, 8], w: [6, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true },
