@@ -132,7 +132,8 @@ struct Scratch {
 // One shape's primitive descriptors.
 struct Plan {
   Conv2d p{};
-  memory::desc x, w, y;  // the user's layouts (NCHW, [g,] OIHW)
+  memory::desc x, w, y;     // the user's layouts (NCHW, [g,] OIHW)
+  memory::desc xa, wa, ya;  // the same shapes in any layout (the primitives choose)
   dnnl::convolution_forward::primitive_desc fwd;
   dnnl::convolution_backward_data::primitive_desc bwdData;
   dnnl::convolution_backward_weights::primitive_desc bwdWeights;
@@ -161,11 +162,13 @@ struct ConvGrad::Impl {
     q->x = memory::desc({p.N, p.C, p.H, p.W}, dt::f32, tag::nchw);
     q->w = memory::desc(weightDims(p), dt::f32, p.group == 1 ? tag::oihw : tag::goihw);
     q->y = memory::desc({p.N, p.M, p.Ho, p.Wo}, dt::f32, tag::nchw);
-    const memory::desc xa({p.N, p.C, p.H, p.W}, dt::f32, tag::any), wa(weightDims(p), dt::f32, tag::any),
-        ya({p.N, p.M, p.Ho, p.Wo}, dt::f32, tag::any), ba({p.M}, dt::f32, tag::x);
+    q->xa = memory::desc({p.N, p.C, p.H, p.W}, dt::f32, tag::any);
+    q->wa = memory::desc(weightDims(p), dt::f32, tag::any);
+    q->ya = memory::desc({p.N, p.M, p.Ho, p.Wo}, dt::f32, tag::any);
+    const memory::desc ba({p.M}, dt::f32, tag::x);
     const memory::dims st{p.sh, p.sw}, pl{p.pt, p.pl}, pr{p.pb, p.pr};
     q->fwd = dnnl::convolution_forward::primitive_desc(
-        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, xa, wa, ba, ya, st, pl, pr), cpu());
+        dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, q->xa, q->wa, ba, q->ya, st, pl, pr), cpu());
     plans.push_back(std::move(q));
     // A training run feeds every batch size once or twice (the last batch is smaller): few plans.
     if (plans.size() > 8) plans.erase(plans.begin());
@@ -210,9 +213,8 @@ void ConvGrad::data(const Conv2d& p, const float* G, const float* W, float* dX, 
   Plan& q = impl_->plan(p, threads);
   omp_set_num_threads(threads);
   if (!q.haveData) {
-    const memory::desc xa({p.N, p.C, p.H, p.W}, dt::f32, tag::any), wa(weightDims(p), dt::f32, tag::any), ya({p.N, p.M, p.Ho, p.Wo}, dt::f32, tag::any);
     q.bwdData = dnnl::convolution_backward_data::primitive_desc(
-        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, xa, wa, ya, {p.sh, p.sw}, {p.pt, p.pl}, {p.pb, p.pr}), cpu(), q.fwd);
+        dnnl::convolution_backward_data::desc(dnnl::algorithm::convolution_direct, q.xa, q.wa, q.ya, {p.sh, p.sw}, {p.pt, p.pl}, {p.pb, p.pr}), cpu(), q.fwd);
     q.haveData = true;
   }
   dnnl::stream s(cpu());
@@ -227,9 +229,8 @@ void ConvGrad::weights(const Conv2d& p, const float* X, const float* G, float* d
   Plan& q = impl_->plan(p, threads);
   omp_set_num_threads(threads);
   if (!q.haveWeights) {
-    const memory::desc xa({p.N, p.C, p.H, p.W}, dt::f32, tag::any), wa(weightDims(p), dt::f32, tag::any), ya({p.N, p.M, p.Ho, p.Wo}, dt::f32, tag::any);
     q.bwdWeights = dnnl::convolution_backward_weights::primitive_desc(
-        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, xa, wa, ya, {p.sh, p.sw}, {p.pt, p.pl}, {p.pb, p.pr}), cpu(), q.fwd);
+        dnnl::convolution_backward_weights::desc(dnnl::algorithm::convolution_direct, q.xa, q.wa, q.ya, {p.sh, p.sw}, {p.pt, p.pl}, {p.pb, p.pr}), cpu(), q.fwd);
     q.haveWeights = true;
   }
   dnnl::stream s(cpu());
