@@ -26,7 +26,7 @@ import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { type Graph, type TensorData, tensor } from '../graph/ir.js';
 import { type RuntimeOptions, Runner, StepRunner } from '../runtime/session.js';
-import { alternating } from '../runtime/core.js';
+import { alternating, nativeSessions } from '../runtime/core.js';
 import type { LossKind } from '../nn/losses.js';
 import type { OptimConfig } from '../optim/optimizers.js';
 import type { GradOptions } from '../autodiff/walker.js';
@@ -53,15 +53,18 @@ export interface ReplicaPlan {
 /**
  * How many replicas a training of `net` at batch `batch` runs with `threads` threads in all.
  * 'auto': one per thread, each single-threaded, while every shard keeps ≥ MIN_SHARD_ROWS rows —
- * for convolutional networks without buffers (BatchNorm); otherwise 1 (MLPs gained ≤ 8% from two
+ * for convolutional networks without buffers (BatchNorm), where the native kernels are not
+ * loaded (with them one session is faster, bench/README.md); otherwise 1 (MLPs gained ≤ 8% from two
  * replicas before the update graph's own pass over the weights and the copies: not worth it). An
  * explicit count is checked against the network (buffers) and batch (≥ 1 row a shard).
  */
-export function replicaPlan(net: Network, batch: number, setting: ReplicaSetting = 'auto', threads?: number): ReplicaPlan {
+export function replicaPlan(net: Network, batch: number, setting: ReplicaSetting = 'auto', threads?: number, nativeKernels = nativeSessions() !== null): ReplicaPlan {
   const T = threads ?? availableParallelism();
   if (setting === 'auto') {
     if (net.bufferSpecs.length) return { replicas: 1, threadsPerReplica: T, reason: 'the network has buffers (BatchNorm): its step needs the whole batch' };
     if (!hasConv(net)) return { replicas: 1, threadsPerReplica: T, reason: 'no convolutions: one session with all threads is as fast' };
+    // oneDNN's convolutions use every thread: one session (the cnn step 1.04× faster than on two replicas)
+    if (nativeKernels) return { replicas: 1, threadsPerReplica: T, reason: 'the native kernels use all threads in one session' };
     const r = Math.max(1, Math.min(T, Math.floor(batch / MIN_SHARD_ROWS)));
     return { replicas: r, threadsPerReplica: Math.max(1, Math.floor(T / r)), reason: r > 1 ? `${r} threads, shards of ≥ ${MIN_SHARD_ROWS} rows` : `one thread, or a batch under ${2 * MIN_SHARD_ROWS}` };
   }
