@@ -399,8 +399,11 @@ export const GRAD_RULES: Record<string, GradRule> = {
     let dW: Value | null = null;
     // The native operators (graph/native-ops.ts) take every 2-D float32 convolution.
     const nativeFits = sp === 2 && X.dtype === 'float32' && X.shape.length === 4;
+    // (a 1×1 conv at stride 1's input gradient is one GEMM in onnxruntime's Conv, no layout change:
+    // faster there, mobilenet ~3.5%; its weight gradient is not)
+    const pointwise = k.every((kk) => kk === 1) && strides.every((st) => st === 1) && pads.every((p) => p === 0) && grp === 1;
     const native = (attrs: Record<string, number | number[]>) => ({ kernel_shape: k, strides, pads, ...grpAttr, ...attrs });
-    const inputForm = c.opts.convInputGrad === 'native' ? (nativeFits ? 'native' : DEFAULT_CONV_INPUT_GRAD) : (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD);
+    const inputForm = c.opts.convInputGrad === 'native' ? (nativeFits && !pointwise ? 'native' : DEFAULT_CONV_INPUT_GRAD) : (c.opts.convInputGrad ?? DEFAULT_CONV_INPUT_GRAD);
     if (c.needs[0] && inputForm === 'native') {
       dX = g.op('ConvGradX', [G, W, X], native({}), { domain: NATIVE_DOMAIN, out: [{ dtype: X.dtype, shape: [...X.shape] }] });
     } else if (c.needs[0]) {

@@ -28,7 +28,8 @@ export interface GradOptions {
    * convolutions always use ConvTranspose. (1×1 convs took ConvTranspose until the eleventh
    * session: measured on an idle machine the Conv form is 1.07× faster on the mobilenet step.)
    * 'native' — the ConvGradX operator of graph/native-ops.ts (oneDNN's backward-data kernel;
-   * every 2-D float32 conv, strided and grouped ones included; others fall back to the default).
+   * every 2-D float32 conv, strided and grouped ones included, but unpadded 1×1 ones at stride 1,
+   * a single GEMM in onnxruntime's 'conv' form; others fall back to the default).
    */
   convInputGrad?: 'conv' | 'convtranspose' | 'native';
   /**

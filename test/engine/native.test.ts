@@ -235,13 +235,13 @@ describe('native kernels', () => {
     }
   });
 
-  it('the native forward Conv (lowerToNative conv) gives onnxruntime\'s outputs: strided, padded, grouped, depthwise, with and without bias', { skip: !haveNative && 'native kernels not built' }, async () => {
+  it('the native forward Conv (lowerToNative conv) gives onnxruntime\'s outputs: strided, padded, grouped, depthwise, strided 1×1, with and without bias', { skip: !haveNative && 'native kernels not built' }, async () => {
     const cases: { x: number[]; w: number[]; attrs: Record<string, number | number[]>; bias: boolean }[] = [
       { x: [3, 4, 9, 8], w: [6, 4, 3, 3], attrs: { pads: [1, 1, 1, 1] }, bias: true },
       { x: [2, 3, 8, 7], w: [5, 3, 3, 3], attrs: { strides: [2, 2], pads: [1, 0, 1, 2] }, bias: false },
       { x: [2, 4, 6, 6], w: [6, 2, 2, 3], attrs: { group: 2, pads: [0, 1, 1, 1] }, bias: true },
       { x: [2, 8, 7, 7], w: [8, 1, 3, 3], attrs: { group: 8, strides: [2, 2], pads: [1, 1, 1, 1] }, bias: true },
-      { x: [2, 5, 4, 4], w: [7, 5, 1, 1], attrs: {}, bias: false },
+      { x: [2, 5, 5, 4], w: [7, 5, 1, 1], attrs: { strides: [2, 2] }, bias: false },
     ];
     for (const c of cases) {
       const g = new GraphBuilder('conv_fwd');
@@ -251,6 +251,12 @@ describe('native kernels', () => {
       g.output(g.op('Identity', [g.op('Conv', B ? [X, W, B] : [X, W], c.attrs)], {}, { names: ['Y'] }));
       const graph = g.build();
       assert.ok(usesNativeOps(lowerToNative(graph, { conv: true })));
+      if (c === cases[0]) {
+        // a 1×1 conv at stride 1 stays onnxruntime's (one GEMM there)
+        const p = new GraphBuilder('pointwise');
+        p.output(p.op('Conv', [p.input('X', 'float32', ['N', 5, 4, 4]), p.input('W', 'float32', [7, 5, 1, 1])]));
+        assert.ok(!usesNativeOps(lowerToNative(p.build(), { conv: true })));
+      }
       const feeds: Record<string, ReturnType<typeof filled>> = { X: filled(c.x, 1), W: filled(c.w, 2) };
       if (c.bias) feeds.B = filled([c.w[0]], 3);
       const run = async (nativeConv: boolean) => {
