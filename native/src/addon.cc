@@ -76,8 +76,8 @@ const TypeName* typeByOrt(ElementType e) {
 }
 
 // ---- the custom ops ----
-enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad, ReluGrad, ClipGrad, BatchNormTrain, Conv };
-constexpr int kOps = 8;
+enum class OpKind { ConvGradW, ConvGradX, MaxPoolGrad, BatchNormGrad, ReluGrad, ClipGrad, BatchNormTrain, Conv, GlobalAveragePoolGrad };
+constexpr int kOps = 9;
 const char* opName(OpKind k) {
   switch (k) {
     case OpKind::ConvGradW: return "ConvGradW";
@@ -87,7 +87,8 @@ const char* opName(OpKind k) {
     case OpKind::ReluGrad: return "ReluGrad";
     case OpKind::ClipGrad: return "ClipGrad";
     case OpKind::BatchNormTrain: return "BatchNormTrain";
-    default: return "Conv";
+    case OpKind::Conv: return "Conv";
+    default: return "GlobalAveragePoolGrad";
   }
 }
 size_t opInputs(OpKind k) {
@@ -138,7 +139,7 @@ Status* createKernel(const CustomOp* op, const void*, const KernelInfo* info, vo
     auto k = std::make_unique<Kernel>();
     k->kind = d->kind;
     k->threads = d->threads;
-    if (k->kind == OpKind::ReluGrad || k->kind == OpKind::ClipGrad) {
+    if (k->kind == OpKind::ReluGrad || k->kind == OpKind::ClipGrad || k->kind == OpKind::GlobalAveragePoolGrad) {
       *out = k.release();
       return nullptr;
     }
@@ -232,6 +233,17 @@ Status* compute(void* kp, KernelContext* ctx) {
       Value* o = nullptr;
       check(get<KernelContext_GetOutput>(api)(ctx, 0, a.dims.data(), a.dims.size(), &o), "KernelContext_GetOutput");
       dk::maskGrad(static_cast<int64_t>(n), dataOf(in[0]), dataOf(in[1]), lo, hi, k->kind == OpKind::ClipGrad, const_cast<float*>(dataOf(o)), k->threads);
+      return nullptr;
+    }
+    if (k->kind == OpKind::GlobalAveragePoolGrad) {  // (G [N, C, 1, …], X)
+      if (b.dims.size() < 3 || a.dims.size() != b.dims.size() || a.dims[0] != b.dims[0] || a.dims[1] != b.dims[1] ||
+          !std::all_of(a.dims.begin() + 2, a.dims.end(), [](int64_t d) { return d == 1; }))
+        throw std::invalid_argument(op + "the gradient " + dimsText(a.dims) + " must be [N, C, 1, …] for the input " + dimsText(b.dims));
+      int64_t S = 1;
+      for (size_t i = 2; i < b.dims.size(); i++) S *= b.dims[i];
+      Value* o = nullptr;
+      check(get<KernelContext_GetOutput>(api)(ctx, 0, b.dims.data(), b.dims.size(), &o), "KernelContext_GetOutput");
+      if (S > 0) dk::globalAveragePoolGrad(b.dims[0] * b.dims[1], S, dataOf(in[0]), const_cast<float*>(dataOf(o)), k->threads);
       return nullptr;
     }
     if (k->kind == OpKind::BatchNormTrain) {
@@ -517,7 +529,7 @@ napi_value CreateSessionJs(napi_env env, napi_callback_info info) {
     if (!prefix.empty()) check(get<EnableProfiling>(api)(so, prefix.c_str()), "EnableProfiling");
     const int kernelThreads = threads > 0 ? threads : omp_get_num_procs();
     check(get<CreateCustomOpDomain>(api)("dk.native", &s->domain), "CreateCustomOpDomain");
-    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad, OpKind::ReluGrad, OpKind::ClipGrad, OpKind::BatchNormTrain, OpKind::Conv};
+    const OpKind kinds[kOps] = {OpKind::ConvGradW, OpKind::ConvGradX, OpKind::MaxPoolGrad, OpKind::BatchNormGrad, OpKind::ReluGrad, OpKind::ClipGrad, OpKind::BatchNormTrain, OpKind::Conv, OpKind::GlobalAveragePoolGrad};
     for (int i = 0; i < kOps; i++) {
       fillOp(s->ops[i], kinds[i], kernelThreads);
       check(get<CustomOpDomain_Add>(api)(s->domain, &s->ops[i]), "CustomOpDomain_Add");

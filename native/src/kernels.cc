@@ -428,6 +428,15 @@ void batchNormTrain(const Norm& p, double momentum, const float* X, const float*
   }
 }
 
+void globalAveragePoolGrad(int64_t planes, int64_t S, const float* G, float* dX, int threads) {
+  const float inv = 1.0f / static_cast<float>(S);
+#pragma omp parallel for num_threads(threads) schedule(static) if (planes * S > 16384)
+  for (int64_t pc = 0; pc < planes; pc++) {
+    const float v = G[pc] * inv;
+    std::fill(dX + pc * S, dX + (pc + 1) * S, v);
+  }
+}
+
 void maskGrad(int64_t n, const float* X, const float* G, float lo, float hi, bool upper, float* dX, int threads) {
   // chunks of 16K floats (64 KB): enough work per chunk, and the threads split large tensors evenly
   const int64_t chunk = 16384, chunks = (n + chunk - 1) / chunk;

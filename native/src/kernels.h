@@ -72,6 +72,9 @@ void batchNormGrad(const Norm& p, const float* X, const float* G, const float* s
 void batchNormTrain(const Norm& p, double momentum, const float* X, const float* scale, const float* bias, const float* mean, const float* var, float* Y,
                     float* newMean, float* newVar, float lo, float hi, int threads);
 
+// GlobalAveragePool's gradient: dX[n, c, ·] = G[n, c] / S over the S spatial cells of each plane.
+void globalAveragePoolGrad(int64_t planes, int64_t S, const float* G, float* dX, int threads);
+
 // dX[i] = G[i] where lo < X[i] (and, with `upper`, X[i] < hi), else 0 (NaN: 0) — Relu's gradient
 // from its output (lo = 0, no upper bound), and Clip's from its input.
 void maskGrad(int64_t n, const float* X, const float* G, float lo, float hi, bool upper, float* dX, int threads);

@@ -531,6 +531,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
   GlobalAveragePool: (c) => {
     const { g } = c;
     const x = inp(c, 0);
+    if (c.opts.globalPoolGrad === 'native' && x.dtype === 'float32' && x.shape.length >= 3) {
+      return [g.op('GlobalAveragePoolGrad', [gyOf(c), x], {}, { domain: NATIVE_DOMAIN, out: [{ dtype: x.dtype, shape: [...x.shape] }] })];
+    }
     const n = countAlong(g, x, Array.from({ length: x.shape.length - 2 }, (_, i) => i + 2));
     return [expandLike(g, g.div(gyOf(c), n), x)];
   },

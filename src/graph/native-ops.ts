@@ -25,6 +25,8 @@
  *     gives clip_min, where onnxruntime's Relu would keep the NaN)
  *   Conv(X, W[, B]) → Y: ONNX's Conv, 2-D, explicit pads (oneDNN's forward); likewise put in
  *     place of onnxruntime's by lowerToNative, where the weight is fed at run time
+ *   GlobalAveragePoolGrad(G [N, C, 1, …], X) → dX shaped as X: G[n, c] / |spatial| in every cell
+ *     (X read for its shape only)
  *   ReluGrad(Y, G shaped as Y) → G·[Y > 0] (Y: the Relu's output)
  *   ClipGrad(X, G shaped as X, min, max) → G·[min < X < max] (min, max: one value each)
  *
@@ -37,7 +39,7 @@ import type { Graph, Node } from './ir.js';
 export const NATIVE_DOMAIN = 'dk.native';
 
 /** The operator names in NATIVE_DOMAIN. */
-export const NATIVE_OPS = ['Conv', 'ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'BatchNormTrain', 'ReluGrad', 'ClipGrad'] as const;
+export const NATIVE_OPS = ['Conv', 'ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'BatchNormTrain', 'ReluGrad', 'ClipGrad', 'GlobalAveragePoolGrad'] as const;
 
 /** Whether `g` has a node only the native kernels run. */
 export function usesNativeOps(g: Graph): boolean {

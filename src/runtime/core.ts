@@ -108,7 +108,7 @@ export function nativeSessions(): NativeSessionFactory | null {
  * (bench/README.md).
  */
 export function nativeGradForms(): GradOptions {
-  return nativeFactory ? { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native', batchNormGrad: 'native', maskGrad: 'native' } : {};
+  return nativeFactory ? { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native', batchNormGrad: 'native', maskGrad: 'native', globalPoolGrad: 'native' } : {};
 }
 
 /** What a backend does differently. */

@@ -20,7 +20,7 @@ import { gradientFeeds, gradientGraph, relErr } from '../helpers/grads.js';
 const PREVIOUS: GradOptions = { convInputGrad: 'convtranspose', convWeightGrad: 'conv', batchNormGrad: 'plain', maskGrad: 'where', maxPoolGrad: 'indices' };
 const ALTERNATIVE: GradOptions = { convInputGrad: 'conv', convWeightGrad: 'offsets', batchNormGrad: 'fused', maskGrad: 'mul', maxPoolGrad: 'phases' };
 /** The native kernels' forms (graph/native-ops.ts), where this process has them (runtime/native.ts). */
-const NATIVE: GradOptions = { convInputGrad: 'native', convWeightGrad: 'native', maxPoolGrad: 'native', batchNormGrad: 'native', maskGrad: 'native' };
+const NATIVE: GradOptions = { convInputGrad: 'native', convWeightGrad: 'native', maxPoolGrad: 'native', batchNormGrad: 'native', maskGrad: 'native', globalPoolGrad: 'native' };
 const TOL = 1e-5;
 
 const MODELS = [

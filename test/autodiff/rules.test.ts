@@ -345,6 +345,20 @@ const CASES: Case[] = [
     inputs: [{ name: 'X', dims: [2, 3, 4, 5], shape: ['N', 3, 4, 5] }],
     build: (g, [X]) => g.op('GlobalAveragePool', [X]),
   },
+  ...(nativeSessions()
+    ? [
+        {
+          name: 'GlobalAveragePool [N,C,H,W] [native]',
+          op: 'GlobalAveragePool',
+          dtype: 'float32' as const,
+          eps: 0.5,
+          perElement: 400,
+          inputs: [{ name: 'X', dims: [2, 3, 4, 5], shape: ['N', 3, 4, 5] }],
+          build: (g: GraphBuilder, [X]: Value[]) => g.op('GlobalAveragePool', [X]),
+          grad: { globalPoolGrad: 'native' } as const,
+        },
+      ]
+    : []),
   // the native operators (graph/native-ops.ts), where this process has them (runtime/native.ts)
   ...(nativeSessions()
     ? [

@@ -47,7 +47,7 @@ describe('native kernels', () => {
     if (process.env.DK_NATIVE === '1') assert.ok(haveNative, `DK_NATIVE=1 but the native kernels are not loaded: ${nativeUnavailable}`);
     if (haveNative) {
       assert.match(nativeSessions()!.description, /^oneDNN \d+\.\d+\.\d+ in onnxruntime \d+\.\d+\.\d+$/);
-      assert.deepEqual(nativeGradForms(), { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native', batchNormGrad: 'native', maskGrad: 'native' });
+      assert.deepEqual(nativeGradForms(), { convWeightGrad: 'native', convInputGrad: 'native', maxPoolGrad: 'native', batchNormGrad: 'native', maskGrad: 'native', globalPoolGrad: 'native' });
     } else {
       assert.ok(nativeUnavailable.length > 0);
       assert.deepEqual(nativeGradForms(), {});
