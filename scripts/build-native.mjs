@@ -1,6 +1,6 @@
 // The native kernels' addon (run by `npm run build` after tsc): compiles native/src/*.cc into
-// build/native/dk_native.node with g++, against Node's headers (node_api.h) and oneDNN's
-// (Debian: `apt-get install libdnnl-dev`). Where any of them is missing it says so and builds
+// build/native/dk_native.node with g++, against the N-API headers (Node's, or the node-api-headers
+// package) and oneDNN's (Debian: `apt-get install libdnnl-dev`). Where any of them is missing it says so and builds
 // nothing: the engine then trains with onnxruntime's own formulations (slower conv steps, same
 // results). DK_NATIVE=0 skips the build as well; DK_NATIVE=1 makes a missing piece an error.
 // Rebuilds only when a source is newer than the addon; the addon is written to a temporary
@@ -31,8 +31,12 @@ if (want === '0') skip('DK_NATIVE=0');
 if (process.platform !== 'linux' || process.arch !== 'x64') skip(`only linux-x64 is supported, this is ${process.platform}-${process.arch}`);
 const cxx = process.env.CXX || 'g++';
 if (spawnSync(cxx, ['--version'], { stdio: 'ignore' }).status !== 0) skip(`no C++ compiler (${cxx})`);
-const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node'].find((d) => existsSync(join(d, 'node_api.h')));
-if (!nodeInclude) skip("Node's headers (node_api.h) are not installed next to node");
+// Node's own headers where it has them, else the node-api-headers package (a devDependency: the
+// N-API headers alone, which is all the addon includes)
+const nodeInclude = [join(dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', join(root, 'node_modules', 'node-api-headers', 'include')].find((d) =>
+  existsSync(join(d, 'node_api.h')),
+);
+if (!nodeInclude) skip('no N-API headers (node_api.h): neither next to node nor in node_modules/node-api-headers');
 const dnnlHeader = ['/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/oneapi/dnnl/dnnl.hpp'].find((f) => existsSync(f));
 if (!dnnlHeader) skip('oneDNN is not installed (Debian: apt-get install libdnnl-dev)');
 
