@@ -131,8 +131,14 @@ export function loadNative(Tensor: typeof ortTypes.Tensor): { factory: NativeSes
   if (process.env.DK_NATIVE === '0') return { factory: null, reason: 'DK_NATIVE=0' };
   if (!existsSync(ADDON_PATH)) return { factory: null, reason: `not built (${ADDON_PATH} is missing)` };
   const require = createRequire(import.meta.url);
-  const addon = require(ADDON_PATH) as Addon;
-  const v = addon.init(ortLibrary(require));
+  let addon: Addon;
+  let v: { ort: string; dnnl: string };
+  try {
+    addon = require(ADDON_PATH) as Addon;
+    v = addon.init(ortLibrary(require));
+  } catch (e) {
+    throw new Error(`the native kernels (${ADDON_PATH}) do not load: ${(e as Error).message.split('\n')[0]}; rebuild them (npm run build) or set DK_NATIVE=0 to train without them`);
+  }
   const factory: NativeSessionFactory = {
     description: `oneDNN ${v.dnnl} in onnxruntime ${v.ort}`,
     async create(model: Uint8Array, opts: RuntimeOptions): Promise<SessionLike> {
