@@ -38,9 +38,6 @@ import type { Graph, Node } from './ir.js';
 
 export const NATIVE_DOMAIN = 'dk.native';
 
-/** The operator names in NATIVE_DOMAIN. */
-export const NATIVE_OPS = ['Conv', 'ConvGradW', 'ConvGradX', 'MaxPoolGrad', 'BatchNormGrad', 'BatchNormTrain', 'ReluGrad', 'ClipGrad', 'GlobalAveragePoolGrad'] as const;
-
 /** Whether `g` has a node only the native kernels run. */
 export function usesNativeOps(g: Graph): boolean {
   return g.nodes.some((n) => n.domain === NATIVE_DOMAIN);
