@@ -15,9 +15,9 @@ import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '../../src/graph/builder.js';
-import { tensor } from '../../src/graph/ir.js';
+import { type Graph, type TensorData, tensor } from '../../src/graph/ir.js';
 import { NATIVE_DOMAIN, lowerToNative, usesNativeOps } from '../../src/graph/native-ops.js';
-import { Runner, nativeGradForms, nativeSessions, nativeUnavailable, setNativeSessions } from '../../src/runtime/session.js';
+import { type RuntimeOptions, Runner, nativeGradForms, nativeSessions, nativeUnavailable, setNativeSessions } from '../../src/runtime/session.js';
 import { buildStepGraph } from '../../src/train/step.js';
 import { Network } from '../../src/train/network.js';
 import { DEFAULT_TRAIN } from '../../src/train/config.js';
@@ -36,6 +36,15 @@ function convGradX(wDims = [3, 2, 3, 3]) {
   const X = g.input('X', 'float32', ['N', 2, 5, 5]);
   g.output(g.op('ConvGradX', [G, W, X], { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 1, 1] }, { domain: NATIVE_DOMAIN, out: [{ dtype: 'float32', shape: ['N', 2, 5, 5] }], names: ['dX'] }));
   return g.build();
+}
+/** Compile `graph` with `rt`, run it once on `feeds`, release the session. */
+async function runOnce(graph: Graph, rt: RuntimeOptions, feeds: Record<string, TensorData>): Promise<Record<string, TensorData>> {
+  const r = await Runner.create(graph, rt);
+  try {
+    return await r.run(feeds);
+  } finally {
+    await r.release();
+  }
 }
 const filled = (dims: number[], seed: number) => {
   const r = new Rng(seed);
@@ -178,14 +187,7 @@ describe('native kernels', () => {
         mean: tensor('float32', [C], vec(C, () => rng.normal())),
         var: tensor('float32', [C], vec(C, () => 0.5 + rng.float())),
       };
-      const run = async (nativeBatchNorm: boolean) => {
-        const r = await Runner.create(graph, { threads: 2, nativeBatchNorm });
-        try {
-          return await r.run(feeds);
-        } finally {
-          await r.release();
-        }
-      };
+      const run = (nativeBatchNorm: boolean) => runOnce(graph, { threads: 2, nativeBatchNorm }, feeds);
       const [ort, ours] = [await run(false), await run(true)];
       for (const k of Object.keys(ort)) {
         const e = relErr(ours[k].data as Float32Array, ort[k].data as Float32Array);
@@ -217,14 +219,7 @@ describe('native kernels', () => {
         mean: tensor('float32', [3], vec(3, () => 0)),
         var: tensor('float32', [3], vec(3, () => 1)),
       };
-      const run = async (nativeBatchNorm: boolean) => {
-        const r = await Runner.create(graph, { threads: 1, nativeBatchNorm });
-        try {
-          return await r.run(feeds);
-        } finally {
-          await r.release();
-        }
-      };
+      const run = (nativeBatchNorm: boolean) => runOnce(graph, { threads: 1, nativeBatchNorm }, feeds);
       const [ort, ours] = [await run(false), await run(true)];
       const zs = ort.z.data as Float32Array;
       assert.ok(zs.some((v) => v === 0) && zs.some((v) => v > 0 && v < 0.5), 'both sides of the activation reached');
@@ -259,14 +254,7 @@ describe('native kernels', () => {
       }
       const feeds: Record<string, ReturnType<typeof filled>> = { X: filled(c.x, 1), W: filled(c.w, 2) };
       if (c.bias) feeds.B = filled([c.w[0]], 3);
-      const run = async (nativeConv: boolean) => {
-        const r = await Runner.create(graph, { threads: 2, nativeConv });
-        try {
-          return (await r.run(feeds)).Y;
-        } finally {
-          await r.release();
-        }
-      };
+      const run = async (nativeConv: boolean) => (await runOnce(graph, { threads: 2, nativeConv }, feeds)).Y;
       const [ort, ours] = [await run(false), await run(true)];
       assert.deepEqual(ours.dims, ort.dims);
       const e = relErr(ours.data as Float32Array, ort.data as Float32Array);
